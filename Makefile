@@ -1,0 +1,105 @@
+# lgp — one Makefile. `make` builds every program into build/bin, `make check` runs
+# the unit and pipeline tests through prove, `make check SAN=1` does the same with
+# AddressSanitizer + UndefinedBehaviorSanitizer in build-san/.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+PREFIX ?= /usr/local
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1 -g
+else
+BUILD ?= build
+SANFLAGS :=
+OPT := -O2 -g
+endif
+
+PKGS := openblas libzstd libarchive libjpeg libpng zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= $(OPT)
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -march=native $(SANFLAGS) $(PKG_CFLAGS) -I.
+# --as-needed: each program keeps only the shared libraries it really calls, so
+# lgp-probe does not depend on libjpeg or libarchive.
+LDFLAGS += -fopenmp $(SANFLAGS) -Wl,--as-needed
+LDLIBS := $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC := $(wildcard common/*.c formats/*.c)
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+PROG_SRC := $(wildcard bin/lgp-*.c)
+PROGS := $(patsubst bin/%.c,$(BUILD)/bin/%,$(PROG_SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%-replay,$(FUZZ_SRC))
+
+.PHONY: all check unit pipeline deps deps-quiet install clean fuzz demo asan-test ubsan-test bench
+all: $(PROGS) $(if $(wildcard bin/lgp-tar-images.c),$(BUILD)/bin/tar-images)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/liblgp.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(BUILD)/liblgp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(BUILD)/liblgp.a $(LDLIBS) -o $@
+
+$(BUILD)/bin/tar-images: $(BUILD)/bin/lgp-tar-images
+	ln -sf lgp-tar-images $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liblgp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(BUILD)/liblgp.a $(LDLIBS) -o $@
+
+# Fuzz targets: the libFuzzer build (clang) for `make fuzz`, and a replay build (the
+# normal compiler, sanitizers when SAN=1) that runs each corpus as a regression test.
+$(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/liblgp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay_main.c $(BUILD)/liblgp.a $(LDLIBS) -o $@
+
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 $(FUZZ_BUILD)/liblgp.a
+	set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $$f $(FUZZ_BUILD)/liblgp.a $(LDLIBS) -fopenmp -o $(FUZZ_BUILD)/$$n; \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$n; \
+	  $(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) $(FUZZ_BUILD)/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; \
+	done
+
+unit: $(UNITS)
+check: deps-quiet
+	$(MAKE) all $(UNITS) $(FUZZ_REPLAY)
+	LGP_BUILD=$(CURDIR)/$(BUILD) PYTHON=$(PYTHON) prove -j2 --exec '' $(UNITS) tests/pipeline/t*.sh
+
+asan-test ubsan-test:
+	$(MAKE) check SAN=1
+
+deps deps-quiet:
+	bash .ci/deps
+
+demo: deps-quiet
+	$(MAKE) all
+	$(MAKE) -f pipelines/lgp.mk demo LGP_BIN=$(CURDIR)/$(BUILD)/bin
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf lgp-tar-images $(DESTDIR)$(PREFIX)/bin/tar-images
+	for m in bin/*.1; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1/ || true; done
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

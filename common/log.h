@@ -1,0 +1,55 @@
+/* log.h — messages in the house form, program start-up, and option-value parsing.
+ *
+ * Every message is one line on stderr: "<prog>: <text>". lgp_die* exit with 1,
+ * lgp_usage_die exits with 2 and prints "Try '<prog> --help'". Nothing here writes
+ * to stdout except lgp_print_version. */
+#ifndef LGP_LOG_H
+#define LGP_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { LGP_LOG_QUIET = 0, LGP_LOG_NORMAL = 1, LGP_LOG_VERBOSE = 2 };
+
+extern int lgp_log_level;   /* -q / -v move it */
+extern int lgp_progress;    /* --progress, or stderr is a terminal */
+
+/* Sets the program name from argv[0]'s basename, installs SIGPIPE default. */
+void lgp_proginit(int argc, char **argv);
+const char *lgp_progname(void);
+
+void lgp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lgp_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* level >= NORMAL */
+void lgp_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* level >= VERBOSE */
+/* Appends ": strerror(errno)". */
+void lgp_warn_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void lgp_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void lgp_die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void lgp_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A \r-updated live line when progress is on; otherwise nothing. */
+void lgp_progress_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lgp_progress_end(void);
+
+/* Common flags. Call from a program's getopt loop for the long options below;
+ * returns 1 if handled. help_text is printed by --help (to stdout, exit 0). */
+#define LGP_COMMON_LONGOPTS                                                        \
+    {"help", no_argument, 0, 0x1001}, {"version", no_argument, 0, 0x1002},         \
+    {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},              \
+    {"progress", no_argument, 0, 0x1003}
+int lgp_common_opt(int c, const char *help_text);
+void lgp_print_version(void);
+
+/* Option values: die with a usage error (exit 2) naming the flag if out of range. */
+double lgp_opt_double(const char *flag, const char *s, double lo, double hi);
+long long lgp_opt_int(const char *flag, const char *s, long long lo, long long hi);
+uint64_t lgp_opt_u64(const char *flag, const char *s);
+
+/* Refuse to write binary data to a terminal unless force (zstd's rule). */
+void lgp_check_stdout_not_tty(int force);
+
+/* Monotonic seconds. */
+double lgp_now(void);
+
+#endif

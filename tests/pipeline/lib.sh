@@ -1,0 +1,36 @@
+# lib.sh — shared helpers for pipeline tests (sourced). Each test runs in a fresh temp
+# dir with the built programs first in PATH, and prints TAP.
+set -u
+set +e
+LGP_BUILD=${LGP_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+export PATH="$LGP_BUILD/bin:$PATH"
+PYTHON=${PYTHON:-/usr/bin/python3}
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FMNIST=${FMNIST:-/usr/share/datasets/fashion-mnist}
+T=$(mktemp -d "${TMPDIR:-/tmp}/lgp-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+tap_n=0
+tap_fail=0
+
+ok() { # ok COND_EXIT_STATUS DESCRIPTION
+    tap_n=$((tap_n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; tap_fail=$((tap_fail + 1)); fi
+}
+# expect_exit WANT DESC -- CMD...: runs CMD (stdout to out, stderr to err)
+expect_exit() {
+    local want=$1 desc=$2; shift 3
+    "$@" >out 2>err; local got=$?
+    [ "$got" -eq "$want" ]; local r=$?
+    ok $r "$desc (exit $got, want $want)"
+    [ $r -eq 0 ] || { echo "#   stderr:"; sed 's/^/#   /' err | head -n 5; }
+    return 0
+}
+# expect_err_line GLOB DESC: err holds exactly one line matching GLOB
+expect_err_line() {
+    local n; n=$(wc -l <err)
+    # shellcheck disable=SC2053
+    if [ "$n" -eq 1 ] && [[ $(cat err) == $1 ]]; then ok 0 "$2"; else ok 1 "$2"; echo "#   stderr ($n lines):"; sed 's/^/#   /' err | head -n 5; fi
+}
+expect_empty_out() { if [ -s out ]; then ok 1 "$1 (stdout not empty)"; else ok 0 "$1"; fi; }
+done_testing() { echo "1..$tap_n"; [ "$tap_fail" -eq 0 ]; }
