@@ -217,7 +217,7 @@ static void test_bad_inputs(void) {
     ok(strstr(err, "larger than the record") != NULL || strstr(err, "do not match") != NULL, "shape: %s", err);
     lgp_record_free(&r);
     /* A raw stream claiming a 1 TiB record body ends as truncated, not as a 1 TiB malloc. */
-    unsigned char hdr[64];
+    unsigned char hdr[512] = {0};
     write_stream(path, 0, 0, 0, NULL, 0);
     size_t n;
     unsigned char *b = slurp(path, &n);
