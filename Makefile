@@ -25,7 +25,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT)
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -march=native $(SANFLAGS) $(PKG_CFLAGS) -I.
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -march=native $(SANFLAGS) $(EXTRA_CFLAGS) $(PKG_CFLAGS) -I.
 # --as-needed: each program keeps only the shared libraries it really calls, so
 # lgp-probe does not depend on libjpeg or libarchive.
 LDFLAGS += -fopenmp $(SANFLAGS) -Wl,--as-needed
@@ -71,7 +71,7 @@ $(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/liblgp.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 fuzz:
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 $(FUZZ_BUILD)/liblgp.a
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 EXTRA_CFLAGS=-fsanitize=fuzzer-no-link $(FUZZ_BUILD)/liblgp.a
 	set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $$f $(FUZZ_BUILD)/liblgp.a $(LDLIBS) -fopenmp -o $(FUZZ_BUILD)/$$n; \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$n; \
