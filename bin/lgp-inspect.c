@@ -33,7 +33,7 @@ static const char help[] =
     "  --with-optim           keep optim.* tensors when converting\n"
     "  --from-safetensors IN  convert a safetensors file to an lgp checkpoint (stdout or -o)\n"
     "  -o FILE                output file for --from-safetensors (atomic)\n"
-    "  --raw                  write the checkpoint uncompressed\n"
+    "  --uncompressed         write the checkpoint without zstd\n"
     "  --force                write binary data even to a terminal\n"
     "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
     "\n"
@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
         {"to-safetensors", required_argument, 0, 'T'},
         {"from-safetensors", required_argument, 0, 'F'},
         {"with-optim", no_argument, 0, 'W'},
-        {"raw", no_argument, 0, 'R'},
+        {"uncompressed", no_argument, 0, 'R'},
         {"force", no_argument, 0, 'f'},
         {0, 0, 0, 0},
     };

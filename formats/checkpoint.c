@@ -24,6 +24,20 @@ const char *lgp_ckpt_find_nonfinite(const lgp_record *rec) {
     return NULL;
 }
 
+/* The stream header repeats the checkpoint metadata (lgp-inspect --meta shows it
+ * without reading the tensors) and says what the stream is. */
+static char *header_meta(const char *meta_json) {
+    lgp_json *m = meta_json ? lgp_json_parse(meta_json, strlen(meta_json), NULL, 0) : NULL;
+    if (!m || m->type != LGP_JSON_OBJ) {
+        lgp_json_free(m);
+        m = lgp_json_new_obj();
+    }
+    lgp_json_set_str(m, "kind", "checkpoint");
+    char *s = lgp_json_dump(m);
+    lgp_json_free(m);
+    return s;
+}
+
 int lgp_ckpt_save(const char *path, const lgp_record *rec, const char *meta_json,
                   const lgp_writer_opts *o, char *err, size_t errlen) {
     const char *bad = lgp_ckpt_find_nonfinite(rec);
@@ -38,8 +52,9 @@ int lgp_ckpt_save(const char *path, const lgp_record *rec, const char *meta_json
     }
     if (rc == LGP_OK) rc = lgp_record_put_str(&out, LGP_CKPT_META, LGP_DT_JSON, meta_json ? meta_json : "{}");
     lgp_writer *w = NULL;
+    char *hmeta = header_meta(meta_json);
     if (rc != LGP_OK) snprintf(err, errlen, "out of memory");
-    else if ((rc = lgp_writer_open(&w, path, o, "{\"kind\":\"checkpoint\"}", err, errlen)) == LGP_OK) {
+    else if ((rc = lgp_writer_open(&w, path, o, hmeta, err, errlen)) == LGP_OK) {
         if (lgp_writer_write(w, &out) != LGP_OK) {
             snprintf(err, errlen, "%s", lgp_writer_error(w));
             lgp_writer_abort(w);
@@ -47,6 +62,7 @@ int lgp_ckpt_save(const char *path, const lgp_record *rec, const char *meta_json
         } else
             rc = lgp_writer_finish(w, err, errlen);
     }
+    free(hmeta);
     lgp_record_free(&out);
     return rc;
 }

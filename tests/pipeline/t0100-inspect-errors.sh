@@ -44,6 +44,6 @@ h = json.dumps({"big": {"dtype": "F32", "shape": [n], "data_offsets": [0, 4 * n]
 h += b" " * ((8 - len(h) % 8) % 8)
 open("big.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(4 * n))
 PY
-lgp-inspect --from-safetensors big.safetensors --raw 2>err2 | head -c 10 >/dev/null
+lgp-inspect --from-safetensors big.safetensors --uncompressed 2>err2 | head -c 10 >/dev/null
 [ ! -s err2 ]; ok $? "| head: upstream stops without a message"
 done_testing

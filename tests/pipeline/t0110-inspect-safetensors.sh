@@ -13,6 +13,6 @@ grep -q 'step *i64 *\[\] = 12345' out; ok $? "0-d tensor value shown"
 expect_exit 0 "lgp checkpoint -> safetensors" -- lgp-inspect --to-safetensors back.safetensors model.ckpt
 expect_exit 0 "torch reads lgp's safetensors with identical values" -- "$PYTHON" "$TESTS_DIR/ref/safetensors_torch.py" check back.safetensors
 grep -q "lgp_meta" out; ok $? "lgp metadata travels in __metadata__"
-lgp-inspect --from-safetensors torch.safetensors --raw >stdout.ckpt
+lgp-inspect --from-safetensors torch.safetensors --uncompressed >stdout.ckpt
 expect_exit 0 "raw checkpoint on stdout verifies" -- lgp-inspect --verify stdout.ckpt
 done_testing

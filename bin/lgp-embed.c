@@ -1,0 +1,238 @@
+/* lgp-embed — frozen-encoder features for every image of a stream. */
+#include "common/batch.h"
+#include "common/cli.h"
+#include "common/lgp.h"
+#include "common/log.h"
+#include "common/modelload.h"
+#include "common/threads.h"
+#include "formats/json.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "lgp-embed — frozen-encoder features (one f32 vector per image)\n"
+    "\n"
+    "usage: lgp-embed --model CKPT [options] [INPUT|-] > features.lgps\n"
+    "       lgp-embed --pixels [options] [INPUT|-]\n"
+    "       lgp-embed --random --arch NAME [--seed S] [INPUT|-]\n"
+    "\n"
+    "Reads images (u8 [S, S, C] tensors 'view0' or 'image', as lgp-augment --recipe eval or\n"
+    "tar-images on IDX files write them) and writes one record per image: its key, 'label'\n"
+    "and 'feature' (f32 [C]). The encoder runs without storing activations for backward.\n"
+    "Normalisation (mean/std) comes from the checkpoint; the default feature is the cls\n"
+    "token after the final LayerNorm, as the paper uses.\n"
+    "\n"
+    "options:\n"
+    "  --model FILE          checkpoint of any stage, or timm/MAE safetensors\n"
+    "  --arch NAME           config when the file has none, or for --random (vit-tiny,\n"
+    "                        vit-small, vit-base, vit-large, fmnist)\n"
+    "  --pool cls|mean       cls token (default) or mean of the patch tokens\n"
+    "  --layer K             features after the first K blocks (then the final norm);\n"
+    "                        default: all blocks\n"
+    "  --pixels              features = the normalised pixels themselves (the raw floor)\n"
+    "  --random              a randomly initialised encoder (the random-init floor)\n"
+    "  --seed S              initialisation seed for --random (default 0)\n"
+    "  --batch N             images per forward pass (default 256)\n"
+    "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"
+    "  --strict              a bad record is fatal (default: skip it with a message)\n"
+    LGP_MODELCFG_HELP LGP_OUTPUT_HELP
+    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    "\n"
+    "example:\n"
+    "  tar-images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz |\n"
+    "    lgp-embed --model stage2.ckpt | lgp-probe --train train.emb --shots 1%\n"
+    "\n"
+    "exit status: 0 ok, 1 bad input or write error, 2 usage error. See lgp-embed(1).\n";
+
+struct opts {
+    const char *model, *arch, *input;
+    int pool, layer, pixels, random, batch, strict, threads;
+    uint64_t seed;
+    lgp_modelcfg_overrides ov;
+    lgp_output_opts out;
+};
+
+static void parse(int argc, char **argv, struct opts *o) {
+    static const struct option lo[] = {
+        LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS, LGP_MODELCFG_LONGOPTS,
+        {"model", required_argument, 0, 'm'}, {"arch", required_argument, 0, 'a'},
+        {"pool", required_argument, 0, 'p'},  {"layer", required_argument, 0, 'l'},
+        {"pixels", no_argument, 0, 'P'},      {"random", no_argument, 0, 'R'},
+        {"seed", required_argument, 0, 's'},  {"batch", required_argument, 0, 'b'},
+        {"threads", required_argument, 0, 't'}, {"strict", no_argument, 0, 'S'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "qvo:", lo, NULL)) != -1) {
+        if (lgp_common_opt(c, help) || lgp_output_opt(&o->out, c, optarg) || lgp_modelcfg_opt(&o->ov, c, optarg)) continue;
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'a': o->arch = optarg; break;
+        case 'p':
+            if (strcmp(optarg, "cls") && strcmp(optarg, "mean")) lgp_usage_die("--pool: 'cls' or 'mean', not '%s'", optarg);
+            o->pool = strcmp(optarg, "mean") == 0 ? LGP_POOL_MEAN : LGP_POOL_CLS;
+            break;
+        case 'l': o->layer = (int)lgp_opt_int("--layer", optarg, 0, LGP_VIT_MAX_DEPTH); break;
+        case 'P': o->pixels = 1; break;
+        case 'R': o->random = 1; break;
+        case 's': o->seed = lgp_opt_u64("--seed", optarg); break;
+        case 'b': o->batch = (int)lgp_opt_int("--batch", optarg, 1, 1 << 16); break;
+        case 't': o->threads = (int)lgp_opt_int("--threads", optarg, 1, 1024); break;
+        case 'S': o->strict = 1; break;
+        default: lgp_usage_die("unexpected option");
+        }
+    }
+    if (optind < argc) o->input = argv[optind++];
+    if (optind < argc) lgp_usage_die("extra operand '%s'", argv[optind]);
+    if (!!o->model + o->pixels + o->random != 1) lgp_usage_die("give exactly one of --model, --pixels, --random");
+    if (o->random && !o->arch) lgp_usage_die("--random needs --arch NAME");
+}
+
+static char *out_meta(const char *in_meta, const struct opts *o, int dim) {
+    lgp_json *m = lgp_json_parse(in_meta, strlen(in_meta), NULL, 0);
+    if (!m || m->type != LGP_JSON_OBJ) {
+        lgp_json_free(m);
+        m = lgp_json_new_obj();
+    }
+    lgp_json *e = lgp_json_new_obj();
+    lgp_json_set_str(e, "source", o->pixels ? "pixels" : o->random ? "random" : o->model);
+    if (o->arch) lgp_json_set_str(e, "arch", o->arch);
+    lgp_json_set_str(e, "pool", o->pool == LGP_POOL_MEAN ? "mean" : "cls");
+    lgp_json_set_num(e, "layer", o->layer);
+    lgp_json_set_num(e, "dim", dim);
+    if (o->random) lgp_json_set_num(e, "seed", (double)o->seed);
+    lgp_json_set(m, "embed", e);
+    char *s = lgp_json_dump(m);
+    lgp_json_free(m);
+    return s;
+}
+
+static void emit(lgp_writer *w, lgp_record *rec, const char *key, int64_t label, const float *f, int dim) {
+    int64_t shape[1] = {dim};
+    lgp_record_clear(rec);
+    lgp_record_set_key(rec, key);
+    lgp_record_put_i64(rec, "label", label);
+    lgp_record_put(rec, "feature", LGP_DT_F32, 1, shape, f, (size_t)dim * 4, LGP_BORROW);
+    lgp_output_write(w, rec);
+}
+
+/* --pixels: the normalised pixels of each image are its feature. */
+static int64_t embed_pixels(lgp_reader *r, const struct opts *o, int64_t *skipped) {
+    lgp_record in, out;
+    lgp_record_init(&in);
+    lgp_record_init(&out);
+    lgp_writer *w = NULL;
+    float *f = NULL;
+    int64_t n = 0, dim = -1;
+    int rc;
+    while ((rc = lgp_reader_next(r, &in)) != LGP_EOF) {
+        if (rc == LGP_FATAL) lgp_die("%s", lgp_reader_error(r));
+        const lgp_tensor *t = rc == LGP_OK ? lgp_record_get(&in, "view0") : NULL;
+        if (rc == LGP_OK && !t) t = lgp_record_get(&in, "image");
+        const char *why = rc != LGP_OK ? lgp_reader_error(r)
+                          : !t || t->dtype != LGP_DT_U8 || t->ndim != 3 ? "no u8 [H, W, C] 'view0' or 'image'"
+                          : dim >= 0 && lgp_tensor_numel(t) != dim ? "image size differs from the first image"
+                          : NULL;
+        if (why) {
+            if (o->strict) lgp_die("%s: %s: %s", lgp_reader_name(r), in.key ? in.key : "?", why);
+            lgp_warn("%s: %s: %s (skipped)", lgp_reader_name(r), in.key ? in.key : "?", why);
+            (*skipped)++;
+            continue;
+        }
+        int c = (int)t->shape[2];
+        float mean[4], std[4];
+        lgp_modelcfg_default_norm(c, mean, std);
+        if (!w) {
+            dim = lgp_tensor_numel(t);
+            f = malloc((size_t)dim * sizeof *f);
+            char *m = out_meta(lgp_reader_meta(r), o, (int)dim);
+            w = lgp_output_open(&o->out, m);
+            free(m);
+        }
+        lgp_batch_normalize(f, t->data, (int)t->shape[0], (int)t->shape[1], c, mean, std);
+        int64_t label = -1;
+        lgp_tensor_get_int(lgp_record_get(&in, "label"), &label);
+        emit(w, &out, in.key, label, f, (int)dim);
+        n++;
+    }
+    if (!w) w = lgp_output_open(&o->out, lgp_reader_meta(r));
+    lgp_output_close(w);
+    free(f);
+    lgp_record_free(&in);
+    lgp_record_free(&out);
+    return n;
+}
+
+static int64_t embed_model(lgp_reader *r, const struct opts *o, int64_t *skipped) {
+    char err[1024];
+    lgp_vit_model m;
+    lgp_json *meta = NULL;
+    if (o->random) {
+        lgp_vit_config cfg;
+        if (lgp_vit_config_by_name(o->arch, &cfg) != LGP_OK) lgp_usage_die("--arch: unknown model '%s'", o->arch);
+        lgp_modelcfg_apply(&cfg, &o->ov);
+        if (lgp_vit_model_init(&m, &cfg, 0, o->seed, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    } else if (lgp_model_load(&m, o->model, o->arch, &o->ov, 0, &meta, err, sizeof err) != LGP_OK)
+        lgp_die("%s", err);
+    const lgp_vit_config *cfg = &m.cfg;
+    if (o->layer > cfg->depth) lgp_usage_die("--layer %d: the model has %d blocks", o->layer, cfg->depth);
+    lgp_batch_cfg bc = {.img_size = cfg->img_size, .in_chans = cfg->in_chans, .nviews = 1,
+                        .view_names = {"view0"}, .on_bad_fatal = o->strict, .max_bad = -1};
+    lgp_model_norm(meta, cfg->in_chans, bc.mean, bc.std);
+    lgp_batch b;
+    lgp_vit_infer inf;
+    if (lgp_batch_init(&b, &bc, o->batch) != LGP_OK || lgp_vit_infer_init(&inf, &m, o->batch, err, sizeof err) != LGP_OK)
+        lgp_die("out of memory for batch %d", o->batch);
+    float *feat = malloc((size_t)o->batch * cfg->width * sizeof *feat);
+    char *mj = out_meta(lgp_reader_meta(r), o, cfg->width);
+    lgp_writer *w = lgp_output_open(&o->out, mj);
+    free(mj);
+    lgp_record scratch, out;
+    lgp_record_init(&scratch);
+    lgp_record_init(&out);
+    int64_t n = 0;
+    int rc;
+    do {
+        rc = lgp_batch_fill(&b, &bc, r, &scratch, err, sizeof err);
+        if (rc == LGP_FATAL) lgp_die("%s", err);
+        if (b.n == 0) break;
+        lgp_vit_embed(&inf, b.x[0], b.n, o->pool, o->layer ? o->layer : -1, feat);
+        for (int i = 0; i < b.n; i++) emit(w, &out, b.keys[i], b.label[i], feat + (size_t)i * cfg->width, cfg->width);
+        n += b.n;
+        lgp_progress_line("%lld images", (long long)n);
+    } while (rc == LGP_OK);
+    lgp_output_close(w);
+    *skipped = b.skipped;
+    free(feat);
+    lgp_record_free(&scratch);
+    lgp_record_free(&out);
+    lgp_vit_infer_free(&inf);
+    lgp_batch_free(&b);
+    lgp_vit_model_free(&m);
+    lgp_json_free(meta);
+    return n;
+}
+
+int main(int argc, char **argv) {
+    lgp_proginit(argc, argv);
+    struct opts o = {.input = "-", .batch = 256};
+    lgp_output_opts_init(&o.out);
+    lgp_modelcfg_overrides_init(&o.ov);
+    parse(argc, argv, &o);
+    lgp_threads_set(o.threads);
+    char err[512];
+    lgp_reader *r;
+    if (lgp_reader_open(&r, o.input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    double t0 = lgp_now();
+    int64_t skipped = 0;
+    int64_t n = o.pixels ? embed_pixels(r, &o, &skipped) : embed_model(r, &o, &skipped);
+    lgp_reader_close(r);
+    double dt = lgp_now() - t0;
+    lgp_progress_end();
+    lgp_info("embedded %lld images, skipped %lld (%.1f s, %.0f img/s)", (long long)n, (long long)skipped, dt,
+             dt > 0 ? n / dt : 0.0);
+    return LGP_EXIT_OK;
+}

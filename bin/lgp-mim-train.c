@@ -1,0 +1,331 @@
+/* lgp-mim-train — stage 1: masked image modeling (MAE) on a stream of views. */
+#include "common/batch.h"
+#include "common/cli.h"
+#include "common/lgp.h"
+#include "common/log.h"
+#include "common/mae.h"
+#include "common/mimstate.h"
+#include "common/modelcfg.h"
+#include "common/recon.h"
+#include "formats/checkpoint.h"
+#include "common/signals.h"
+#include "common/threads.h"
+#include "common/trainer.h"
+#include "common/trainlog.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "lgp-mim-train — stage 1 of layer-grafted pre-training: MAE\n"
+    "\n"
+    "usage: lgp-mim-train [options] [INPUT|-] > stage1.ckpt\n"
+    "\n"
+    "Reads views (u8 [S, S, C] 'view0', or 'image'; a 'mask' u8 [N] from lgp-mask is used\n"
+    "when present, else each sample draws its own with the same rule) and trains a ViT\n"
+    "encoder + MAE decoder: encoder on the visible patches, loss = MSE on the masked\n"
+    "patches against per-patch normalised pixels. Writes a checkpoint (encoder, decoder,\n"
+    "AdamW state, config, class list, data position) to stdout or -o.\n"
+    "\n"
+    "model:\n"
+    "  --model NAME          fmnist (default), vit-tiny, vit-small, vit-base, vit-large\n"
+    LGP_MODELCFG_HELP
+    "  --mask-ratio R        fraction of patches removed (default 0.75)\n"
+    "  --no-norm-pix         plain pixel targets (default: per-patch normalised)\n"
+    "  --init FILE           start from a checkpoint or timm/MAE safetensors weights\n"
+    "  --mean M[,M,M] --std S[,S,S]  input normalisation (default: Fashion-MNIST for 1\n"
+    "                        channel, ImageNet for 3)\n"
+    "schedule:\n"
+    "  --batch B             images per micro-batch (default 256)\n"
+    "  --accum K             micro-batches per optimizer step (default 1)\n"
+    "  --epochs E | --steps N  training length (epochs need the stream's record count or\n"
+    "                        --samples-per-epoch N)\n"
+    "  --blr X               base lr per 256 images (default 1.5e-4); lr = blr*B*K/256\n"
+    "  --lr X                absolute peak lr (overrides --blr)\n"
+    "  --min-lr X            end of the cosine (default 0)\n"
+    "  --warmup-epochs E     (default 40) or --warmup-steps N\n"
+    "  --weight-decay X      (default 0.05; none on biases, norms)\n"
+    "  --beta1 X --beta2 X   AdamW betas (default 0.9, 0.95)\n"
+    "  --clip-grad X         global-norm clipping (default 0: off)\n"
+    "  --seed S              initialisation and mask seed (default 0)\n"
+    "state and output:\n"
+    "  --checkpoint-dir DIR  snapshots DIR/mim-stepNNNNNNNN.ckpt and DIR/mim-latest.ckpt\n"
+    "  --save-every N        snapshot every N steps (default 0: only at the end/on signal)\n"
+    "  --keep N              keep the newest N snapshots (default 3)\n"
+    "  --resume FILE         continue a run exactly (weights, optimizer, schedule, data\n"
+    "                        position: the first records already used are skipped)\n"
+    "  --nan-policy skip|stop  on a non-finite loss or gradient: skip the batch (default)\n"
+    "                        or stop with exit 1; no checkpoint ever holds NaN\n"
+    "  --recon-png FILE      PNG grid (original | masked | reconstruction) of the last batch\n"
+    "  --log FILE.jsonl      one JSON object per logged step\n"
+    "  --log-every N         plain progress line every N steps (default 50)\n"
+    "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"
+    "  --strict              a bad record is fatal (default: skip with a message)\n"
+    LGP_OUTPUT_HELP
+    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    "\n"
+    "example:\n"
+    "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz |\n"
+    "    lgp-augment --recipe mae --size 28 | lgp-mask --patch 4 |\n"
+    "    lgp-mim-train --model fmnist --epochs 10 -o stage1.ckpt\n"
+    "\n"
+    "exit status: 0 trained; 1 bad input, write error, NaN with --nan-policy stop, or\n"
+    "stopped by SIGTERM/SIGINT (after writing a checkpoint); 2 usage error.\n"
+    "See lgp-mim-train(1).\n";
+
+struct opts {
+    const char *model, *init, *resume, *input, *ckpt_dir, *log, *recon_png;
+    lgp_modelcfg_overrides ov;
+    double mask_ratio, epochs, blr, lr, min_lr, warmup_epochs, clip, mean[4], std[4];
+    int norm_pix, batch, accum, keep, threads, strict, nan_stop, nmean, nstd;
+    int64_t steps, warmup_steps, samples_per_epoch, save_every, log_every, inject_nan;
+    uint64_t seed;
+    lgp_adamw_hparams hp;
+    lgp_output_opts out;
+};
+
+static int parse_floats(const char *flag, const char *s, double *v) {
+    int n = 0;
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == 4) lgp_usage_die("%s: at most 4 values", flag);
+        v[n++] = lgp_opt_double(flag, t, -1e6, 1e6);
+    }
+    return n;
+}
+
+static void parse(int argc, char **argv, struct opts *o) {
+    enum { O_MASK = 0x4001, O_NONORM, O_INIT, O_BATCH, O_ACCUM, O_EPOCHS, O_STEPS, O_SPE, O_BLR, O_LR, O_MINLR,
+           O_WE, O_WS, O_WD, O_B1, O_B2, O_CLIP, O_SEED, O_CKD, O_SAVE, O_KEEP, O_RESUME, O_NAN, O_PNG, O_LOG,
+           O_LOGE, O_THR, O_STRICT, O_MEAN, O_STD, O_MODEL, O_INJ };
+    static const struct option lo[] = {
+        LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS, LGP_MODELCFG_LONGOPTS,
+        {"model", 1, 0, O_MODEL}, {"mask-ratio", 1, 0, O_MASK}, {"no-norm-pix", 0, 0, O_NONORM},
+        {"init", 1, 0, O_INIT}, {"batch", 1, 0, O_BATCH}, {"accum", 1, 0, O_ACCUM}, {"epochs", 1, 0, O_EPOCHS},
+        {"steps", 1, 0, O_STEPS}, {"samples-per-epoch", 1, 0, O_SPE}, {"blr", 1, 0, O_BLR}, {"lr", 1, 0, O_LR},
+        {"min-lr", 1, 0, O_MINLR}, {"warmup-epochs", 1, 0, O_WE}, {"warmup-steps", 1, 0, O_WS},
+        {"weight-decay", 1, 0, O_WD}, {"beta1", 1, 0, O_B1}, {"beta2", 1, 0, O_B2}, {"clip-grad", 1, 0, O_CLIP},
+        {"seed", 1, 0, O_SEED}, {"checkpoint-dir", 1, 0, O_CKD}, {"save-every", 1, 0, O_SAVE},
+        {"keep", 1, 0, O_KEEP}, {"resume", 1, 0, O_RESUME}, {"nan-policy", 1, 0, O_NAN},
+        {"recon-png", 1, 0, O_PNG}, {"log", 1, 0, O_LOG}, {"log-every", 1, 0, O_LOGE},
+        {"threads", 1, 0, O_THR}, {"strict", 0, 0, O_STRICT}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD},
+        {"inject-nan-at", 1, 0, O_INJ}, {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "qvo:", lo, NULL)) != -1) {
+        if (lgp_common_opt(c, help) || lgp_output_opt(&o->out, c, optarg) || lgp_modelcfg_opt(&o->ov, c, optarg)) continue;
+        switch (c) {
+        case O_MODEL: o->model = optarg; break;
+        case O_MASK: o->mask_ratio = lgp_opt_double("--mask-ratio", optarg, 0.0, 0.99); break;
+        case O_NONORM: o->norm_pix = 0; break;
+        case O_INIT: o->init = optarg; break;
+        case O_BATCH: o->batch = (int)lgp_opt_int("--batch", optarg, 2, 1 << 16); break;
+        case O_ACCUM: o->accum = (int)lgp_opt_int("--accum", optarg, 1, 1 << 16); break;
+        case O_EPOCHS: o->epochs = lgp_opt_double("--epochs", optarg, 0, 1e7); break;
+        case O_STEPS: o->steps = lgp_opt_int("--steps", optarg, 1, INT64_MAX / 2); break;
+        case O_SPE: o->samples_per_epoch = lgp_opt_int("--samples-per-epoch", optarg, 1, INT64_MAX / 2); break;
+        case O_BLR: o->blr = lgp_opt_double("--blr", optarg, 0, 1e3); break;
+        case O_LR: o->lr = lgp_opt_double("--lr", optarg, 0, 1e3); break;
+        case O_MINLR: o->min_lr = lgp_opt_double("--min-lr", optarg, 0, 1e3); break;
+        case O_WE: o->warmup_epochs = lgp_opt_double("--warmup-epochs", optarg, 0, 1e7); break;
+        case O_WS: o->warmup_steps = lgp_opt_int("--warmup-steps", optarg, 0, INT64_MAX / 2); break;
+        case O_WD: o->hp.weight_decay = (float)lgp_opt_double("--weight-decay", optarg, 0, 10); break;
+        case O_B1: o->hp.beta1 = (float)lgp_opt_double("--beta1", optarg, 0, 0.999999); break;
+        case O_B2: o->hp.beta2 = (float)lgp_opt_double("--beta2", optarg, 0, 0.999999); break;
+        case O_CLIP: o->clip = lgp_opt_double("--clip-grad", optarg, 0, 1e9); break;
+        case O_SEED: o->seed = lgp_opt_u64("--seed", optarg); break;
+        case O_CKD: o->ckpt_dir = optarg; break;
+        case O_SAVE: o->save_every = lgp_opt_int("--save-every", optarg, 0, INT64_MAX / 2); break;
+        case O_KEEP: o->keep = (int)lgp_opt_int("--keep", optarg, 1, 1000000); break;
+        case O_RESUME: o->resume = optarg; break;
+        case O_NAN:
+            if (strcmp(optarg, "skip") && strcmp(optarg, "stop")) lgp_usage_die("--nan-policy: 'skip' or 'stop', not '%s'", optarg);
+            o->nan_stop = strcmp(optarg, "stop") == 0;
+            break;
+        case O_PNG: o->recon_png = optarg; break;
+        case O_LOG: o->log = optarg; break;
+        case O_LOGE: o->log_every = lgp_opt_int("--log-every", optarg, 1, INT64_MAX / 2); break;
+        case O_THR: o->threads = (int)lgp_opt_int("--threads", optarg, 1, 1024); break;
+        case O_STRICT: o->strict = 1; break;
+        case O_MEAN: o->nmean = parse_floats("--mean", optarg, o->mean); break;
+        case O_STD: o->nstd = parse_floats("--std", optarg, o->std); break;
+        case O_INJ: o->inject_nan = lgp_opt_int("--inject-nan-at", optarg, 1, INT64_MAX / 2); break;
+        default: lgp_usage_die("unexpected option");
+        }
+    }
+    if (optind < argc) o->input = argv[optind++];
+    if (optind < argc) lgp_usage_die("extra operand '%s'", argv[optind]);
+    if (o->resume && o->init) lgp_usage_die("--resume and --init exclude each other");
+    if (o->save_every && !o->ckpt_dir) lgp_usage_die("--save-every needs --checkpoint-dir");
+}
+
+static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
+    char err[1024];
+    if (o->resume) {
+        if (lgp_mim_state_resume(s, o->resume, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+        lgp_info("resuming %s at step %lld/%lld (skipping %lld records already used)", o->resume,
+                 (long long)s->step, (long long)s->sched.total_steps, (long long)s->consumed);
+        return;
+    }
+    lgp_vit_config cfg;
+    if (lgp_vit_config_by_name(o->model, &cfg) != LGP_OK) lgp_usage_die("--model: unknown model '%s'", o->model);
+    lgp_modelcfg_apply(&cfg, &o->ov);
+    cfg.mask_ratio = (float)o->mask_ratio;
+    cfg.norm_pix = o->norm_pix;
+    if (lgp_vit_config_check(&cfg, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+    if (lgp_mim_state_new(s, &cfg, o->seed, &o->hp, o->init, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    if (o->nmean || o->nstd) {
+        if (o->nmean != cfg.in_chans || o->nstd != cfg.in_chans) lgp_usage_die("--mean/--std need %d values each", cfg.in_chans);
+        for (int c = 0; c < cfg.in_chans; c++) s->mean[c] = (float)o->mean[c], s->std[c] = (float)o->std[c];
+    }
+    int64_t spe = o->samples_per_epoch ? o->samples_per_epoch : lgp_stream_records_per_epoch(lgp_reader_meta(r));
+    if (lgp_schedule_make(&s->sched, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch,
+                          o->accum, o->blr, o->lr, o->min_lr, err, sizeof err) != LGP_OK)
+        lgp_usage_die("%s", err);
+    s->clip = o->clip;
+    lgp_json *im = lgp_json_parse(lgp_reader_meta(r), strlen(lgp_reader_meta(r)), NULL, 0);
+    const lgp_json *cl = lgp_json_get(im, "classes");
+    if (cl) s->classes = lgp_json_clone(cl);
+    lgp_json_free(im);
+    lgp_info("model %s: %zu parameters; %lld steps of %d x %d images, lr %.3g (blr %.3g), warmup %lld",
+             o->model, s->m.params.total, (long long)s->sched.total_steps, s->sched.batch, s->sched.accum,
+             s->sched.lr, s->sched.blr, (long long)s->sched.warmup_steps);
+}
+
+/* Saves to the snapshot folder (if any) and/or path (NULL = stdout when final). */
+static void save(const lgp_mim_state *s, const struct opts *o, int complete, int to_output) {
+    char err[1024], path[4096];
+    lgp_record rec;
+    if (lgp_mim_state_record(s, &rec) != LGP_OK) lgp_die("out of memory");
+    char *meta = lgp_mim_state_meta(s, complete);
+    if (o->ckpt_dir) {
+        if (lgp_snapshot_save(o->ckpt_dir, "mim", s->step, o->keep, &rec, meta, &o->out.w, path, sizeof path, err, sizeof err) != LGP_OK)
+            lgp_die("%s", err);
+        lgp_debug("snapshot %s", path);
+    }
+    if (to_output) {
+        if (!o->out.path) lgp_check_stdout_not_tty(o->out.force);
+        if (lgp_ckpt_save(o->out.path, &rec, meta, &o->out.w, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    }
+    free(meta);
+    lgp_record_free(&rec);
+}
+
+/* Name of the first tensor whose gradient is not finite, or NULL. */
+static const char *bad_grad(const lgp_mim_state *s) {
+    const lgp_params *p = &s->m.params;
+    for (size_t i = 0; i < p->count; i++)
+        if (lgp_first_nonfinite(s->m.grads + p->entries[i].offset, p->entries[i].numel) >= 0) return p->entries[i].name;
+    return NULL;
+}
+
+/* One optimizer step over accum micro-batches. Returns 0 at the end of the data. */
+static int train_step(lgp_mim_state *s, lgp_mae *mae, lgp_batch *b, const lgp_batch_cfg *bc, lgp_reader *r,
+                      lgp_record *scratch, const struct opts *o, double *loss_out, double *gnorm) {
+    char err[1024];
+    lgp_vit_zero_grad(&s->m);
+    mae->loss_scale = 1.0f / (float)s->sched.accum;
+    double loss = 0;
+    for (int k = 0; k < s->sched.accum; k++) {
+        int rc = lgp_batch_fill(b, bc, r, scratch, err, sizeof err);
+        if (rc == LGP_FATAL) lgp_die("%s", err);
+        if (b->n < b->cap) return 0; /* drop_last: a partial batch ends training */
+        static uint64_t ids[1 << 16];
+        int epoch_same = 1;
+        for (int i = 0; i < b->n; i++) {
+            ids[i] = (uint64_t)b->index[i];
+            epoch_same &= b->epoch[i] == b->epoch[0];
+        }
+        if (!epoch_same) /* keep ids unique across an epoch boundary */
+            for (int i = 0; i < b->n; i++) ids[i] |= (uint64_t)b->epoch[i] << 40;
+        const uint8_t *masks = b->mask_count == b->n ? b->mask : NULL;
+        if (b->mask_count && !masks) lgp_die("%s: batch mixes records with and without 'mask'", lgp_reader_name(r));
+        float l;
+        if (lgp_mae_forward_backward(mae, b->x[0], b->n, masks, s->seed, epoch_same ? (uint64_t)b->epoch[0] : 0, ids, &l, err, sizeof err) != LGP_OK)
+            lgp_die("%s: %s", lgp_reader_name(r), err);
+        loss += l / s->sched.accum;
+    }
+    s->consumed = b->consumed;
+    if (o->inject_nan && s->step + 1 == o->inject_nan) s->m.grads[0] = NAN; /* test hook for the guard */
+    *loss_out = loss;
+    *gnorm = lgp_grad_clip(&s->m.params, s->m.grads, s->clip);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    lgp_proginit(argc, argv);
+    struct opts o = {.model = "fmnist", .mask_ratio = 0.75, .norm_pix = 1, .batch = 256, .accum = 1, .blr = 1.5e-4,
+                     .warmup_epochs = 40, .warmup_steps = -1, .keep = 3, .log_every = 50, .input = "-",
+                     .hp = LGP_ADAMW_MAE};
+    lgp_output_opts_init(&o.out);
+    lgp_modelcfg_overrides_init(&o.ov);
+    parse(argc, argv, &o);
+    if (!o.out.path) lgp_check_stdout_not_tty(o.out.force);
+    lgp_threads_set(o.threads);
+    lgp_signals_install();
+    char err[1024];
+    lgp_reader *r;
+    if (lgp_reader_open(&r, o.input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    lgp_mim_state s;
+    setup(&s, &o, r);
+    const lgp_vit_config *cfg = &s.m.cfg;
+    lgp_batch_cfg bc = {.img_size = cfg->img_size, .in_chans = cfg->in_chans, .nviews = 1, .view_names = {"view0"},
+                        .n_patches = lgp_vit_num_patches(cfg), .on_bad_fatal = o.strict, .max_bad = -1};
+    memcpy(bc.mean, s.mean, sizeof bc.mean);
+    memcpy(bc.std, s.std, sizeof bc.std);
+    lgp_batch b;
+    lgp_mae mae;
+    if (lgp_batch_init(&b, &bc, s.sched.batch) != LGP_OK || lgp_mae_init(&mae, &s.m, s.sched.batch, err, sizeof err) != LGP_OK)
+        lgp_die("cannot allocate batch %d: %s", s.sched.batch, err);
+    lgp_record scratch;
+    lgp_record_init(&scratch);
+    if (s.consumed && lgp_batch_skip(&b, r, &scratch, s.consumed, err, sizeof err) != LGP_OK)
+        lgp_die("%s: cannot skip to record %lld to resume%s%s", lgp_reader_name(r), (long long)s.consumed,
+                err[0] ? ": " : " (input too short)", err);
+    lgp_trainlog log;
+    if (lgp_trainlog_open(&log, o.log, o.resume != NULL, o.log_every, s.sched.total_steps) != LGP_OK)
+        lgp_die_errno("%s: cannot open log", o.log);
+    int64_t skipped_nan = 0;
+    while (s.step < s.sched.total_steps) {
+        double loss, gnorm;
+        if (!train_step(&s, &mae, &b, &bc, r, &scratch, &o, &loss, &gnorm)) {
+            lgp_warn("%s: input ended at step %lld of %lld", lgp_reader_name(r), (long long)s.step, (long long)s.sched.total_steps);
+            break;
+        }
+        const char *bad = !isfinite(loss) ? "loss" : bad_grad(&s);
+        if (bad) {
+            if (o.nan_stop) lgp_die("step %lld: non-finite %s%s; stopping (last snapshot intact)", (long long)s.step + 1,
+                                    strcmp(bad, "loss") ? "gradient of " : "", bad);
+            lgp_warn("step %lld: non-finite %s%s; batch skipped", (long long)s.step + 1, strcmp(bad, "loss") ? "gradient of " : "", bad);
+            skipped_nan++;
+            continue;
+        }
+        double lr = lgp_lr_schedule(s.step, s.sched.total_steps, s.sched.warmup_steps, s.sched.lr, s.sched.min_lr);
+        lgp_adamw_step(&s.opt, s.m.params.data, s.m.grads, (float)lr);
+        s.step++;
+        int64_t spe = s.sched.steps_per_epoch;
+        lgp_trainlog_step(&log, s.step, spe ? (s.step - 1) / spe : 0, loss, lr, gnorm, s.sched.batch * s.sched.accum, NULL);
+        if (o.save_every && s.step % o.save_every == 0 && s.step < s.sched.total_steps) save(&s, &o, 0, 0);
+        if (lgp_stop_requested) {
+            save(&s, &o, 0, o.ckpt_dir == NULL);
+            lgp_die("stopped by %s at step %lld of %lld; checkpoint saved; continue with --resume %s%s",
+                    lgp_signal_name(lgp_stop_requested), (long long)s.step, (long long)s.sched.total_steps,
+                    o.ckpt_dir ? o.ckpt_dir : (o.out.path ? o.out.path : "<the saved output>"), o.ckpt_dir ? "/mim-latest.ckpt" : "");
+        }
+    }
+    lgp_trainlog_close(&log);
+    if (o.recon_png && lgp_mae_recon_png(&mae, &b, s.mean, s.std, o.recon_png, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    save(&s, &o, s.step == s.sched.total_steps, 1);
+    lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN",
+             (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan);
+    lgp_record_free(&scratch);
+    lgp_batch_free(&b);
+    lgp_mae_free(&mae);
+    lgp_mim_state_free(&s);
+    lgp_reader_close(r);
+    return LGP_EXIT_OK;
+}

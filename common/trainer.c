@@ -1,0 +1,101 @@
+/* trainer.c — see trainer.h. */
+#include "trainer.h"
+
+#include "../formats/checkpoint.h"
+#include "../formats/json.h"
+#include "lgp.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
+                      double warmup_epochs, int64_t warmup_steps, int batch, int accum,
+                      double blr, double lr_abs, double min_lr, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    s->batch = batch;
+    s->accum = accum;
+    int64_t per_step = (int64_t)batch * accum;
+    if (samples_per_epoch > 0) s->steps_per_epoch = samples_per_epoch / per_step;
+    if (steps > 0) s->total_steps = steps;
+    else if (epochs > 0 && s->steps_per_epoch > 0) s->total_steps = (int64_t)llround(epochs * (double)s->steps_per_epoch);
+    else if (epochs > 0)
+        return snprintf(err, errlen, "--epochs needs the number of records per epoch: the input does not announce it; "
+                                     "give --samples-per-epoch N or --steps N"), LGP_FATAL;
+    else return snprintf(err, errlen, "give --steps N or --epochs E"), LGP_FATAL;
+    if (s->total_steps < 1)
+        return snprintf(err, errlen, "the schedule has no step (epoch of %lld records < batch %lld)",
+                        (long long)samples_per_epoch, (long long)per_step), LGP_FATAL;
+    if (warmup_steps >= 0) s->warmup_steps = warmup_steps;
+    else s->warmup_steps = (int64_t)llround(warmup_epochs * (double)s->steps_per_epoch);
+    if (s->warmup_steps > s->total_steps) s->warmup_steps = s->total_steps;
+    s->blr = blr;
+    s->lr = lr_abs > 0 ? lr_abs : blr * (double)per_step / 256.0;
+    s->min_lr = min_lr;
+    return LGP_OK;
+}
+
+int64_t lgp_stream_records_per_epoch(const char *meta_json) {
+    lgp_json *m = lgp_json_parse(meta_json, strlen(meta_json), NULL, 0);
+    double n = lgp_json_get_num(m, "records_per_epoch", lgp_json_get_num(m, "count", -1));
+    lgp_json_free(m);
+    return n > 0 ? (int64_t)n : -1;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Removes all but the newest `keep` snapshots of prefix in dir (names sort by step). */
+static void prune(const char *dir, const char *prefix, int keep) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char **names = NULL, pat[128];
+    size_t n = 0, cap = 0;
+    snprintf(pat, sizeof pat, "%s-step", prefix);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, pat, strlen(pat)) || l < 5 || strcmp(e->d_name + l - 5, ".ckpt")) continue;
+        if (n == cap) names = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i + (size_t)keep < n; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+int lgp_snapshot_save(const char *dir, const char *prefix, int64_t step, int keep,
+                      const lgp_record *rec, const char *meta_json, const lgp_writer_opts *o,
+                      char *path_out, size_t cap, char *err, size_t errlen) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return snprintf(err, errlen, "%s: cannot create folder: %s", dir, strerror(errno)), LGP_FATAL;
+    char name[128], link[4096], tmp[4200];
+    snprintf(name, sizeof name, "%s-step%08lld.ckpt", prefix, (long long)step);
+    snprintf(path_out, cap, "%s/%s", dir, name);
+    if (lgp_ckpt_save(path_out, rec, meta_json, o, err, errlen) != LGP_OK) return LGP_FATAL;
+    snprintf(link, sizeof link, "%s/%s-latest.ckpt", dir, prefix);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", link, (long)getpid());
+    unlink(tmp);
+    if (symlink(name, tmp) != 0 || rename(tmp, link) != 0) {
+        unlink(tmp);
+        return snprintf(err, errlen, "%s: cannot update: %s", link, strerror(errno)), LGP_FATAL;
+    }
+    if (keep > 0) prune(dir, prefix, keep);
+    return LGP_OK;
+}
+
+int64_t lgp_first_nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (int64_t)i;
+    return -1;
+}

@@ -1,0 +1,42 @@
+/* trainer.h — what the two trainers (lgp-mim-train, lgp-cl-train) share: the length of
+ * the schedule, snapshots with --keep, the NaN/Inf guard.
+ *
+ * Snapshots are checkpoints written atomically as DIR/<prefix>-step<8 digits>.ckpt; after
+ * each, DIR/<prefix>-latest.ckpt (a symlink, replaced atomically) names the newest, and
+ * only the newest `keep` snapshot files stay. */
+#ifndef LGP_TRAINER_H
+#define LGP_TRAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../formats/stream.h"
+
+typedef struct {
+    int64_t total_steps, warmup_steps;
+    int64_t steps_per_epoch; /* 0 when the data length is unknown (--steps given) */
+    int batch, accum;        /* micro-batch, micro-batches per step */
+    double lr, min_lr;       /* peak learning rate (blr * batch * accum / 256 unless given) */
+    double blr;
+} lgp_schedule;
+
+/* steps > 0 fixes the length; else epochs * floor(samples_per_epoch / (batch*accum)).
+ * Warmup: warmup_steps if >= 0, else warmup_epochs * steps_per_epoch (or 0). lr: lr_abs if
+ * > 0, else blr * batch * accum / 256 (MAE / MoCo v3 linear scaling). LGP_OK or
+ * LGP_FATAL with the reason (e.g. the data length is unknown). */
+int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
+                      double warmup_epochs, int64_t warmup_steps, int batch, int accum,
+                      double blr, double lr_abs, double min_lr, char *err, size_t errlen);
+/* Records per epoch announced by the stream header ("records_per_epoch", or "count"),
+ * or -1. */
+int64_t lgp_stream_records_per_epoch(const char *meta_json);
+
+/* Writes a snapshot; *path_out (cap bytes) receives its path. */
+int lgp_snapshot_save(const char *dir, const char *prefix, int64_t step, int keep,
+                      const lgp_record *rec, const char *meta_json, const lgp_writer_opts *o,
+                      char *path_out, size_t cap, char *err, size_t errlen);
+
+/* Index of the first non-finite value of x[n], or -1. */
+int64_t lgp_first_nonfinite(const float *x, size_t n);
+
+#endif

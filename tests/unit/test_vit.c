@@ -1,0 +1,165 @@
+/* test_vit.c — the ViT engine: named configs, the parameter table (timm names, shapes,
+ * flags, ViT-B/16 parameter count 85,798,656 as timm reports without a head), MAE init
+ * (sin-cos values from the formula, xavier bounds, LN 1/0, seeded and reproducible,
+ * encoder identical with or without decoder), patch embedding = a naive strided
+ * convolution, patchify/unpatchify round trip, and the embedding path (lgp_vit_embed)
+ * against the MAE encoder run on all patches in shuffled order. */
+#include "common/mae.h"
+#include "common/ops.h"
+#include "common/rng.h"
+#include "tap.h"
+
+static void test_table(void) {
+    lgp_vit_config c;
+    lgp_params p;
+    char err[128];
+    is_int(lgp_vit_config_by_name("nope", &c), LGP_FATAL, "unknown config name refused");
+    is_int(lgp_vit_config_by_name("vit-base", &c), LGP_OK, "vit-base config");
+    is_int(lgp_params_build(&p, &c, 0, err, sizeof err), LGP_OK, "vit-base encoder table");
+    size_t numel = 0;
+    for (size_t i = 0; i < p.count; i++) numel += p.entries[i].numel;
+    is_int(numel, 85798656, "ViT-B/16 encoder has timm's parameter count");
+    is_int(p.count, 4 + 12 * 12 + 2, "tensor count");
+    lgp_param *e = lgp_params_find(&p, "blocks.11.attn.qkv.weight");
+    ok(e && e->ndim == 2 && e->shape[0] == 2304 && e->shape[1] == 768 && !(e->flags & LGP_PARAM_NO_WD),
+       "blocks.11.attn.qkv.weight [2304, 768], decayed");
+    e = lgp_params_find(&p, "patch_embed.proj.weight");
+    ok(e && e->ndim == 4 && e->shape[1] == 3 && e->shape[2] == 16, "patch_embed.proj.weight [768, 3, 16, 16]");
+    e = lgp_params_find(&p, "pos_embed");
+    ok(e && (e->flags & LGP_PARAM_FROZEN) && e->shape[1] == 197, "pos_embed [1, 197, 768] frozen");
+    e = lgp_params_find(&p, "blocks.0.norm1.bias");
+    ok(e && (e->flags & LGP_PARAM_NO_WD), "1-d tensors get no weight decay");
+    e = lgp_params_find(&p, "cls_token");
+    ok(e && !(e->flags & (LGP_PARAM_NO_WD | LGP_PARAM_FROZEN)), "cls_token decayed (as MAE)");
+    ok(lgp_params_find(&p, "mask_token") == NULL, "no decoder in an encoder-only table");
+    int aligned = 1;
+    for (size_t i = 0; i < p.count; i++) aligned &= p.entries[i].offset % 16 == 0;
+    ok(aligned, "every tensor starts 64-byte aligned");
+    lgp_params_free(&p);
+    is_int(lgp_vit_config_by_name("fmnist", &c), LGP_OK, "fmnist config");
+    is_int(lgp_params_build(&p, &c, 1, err, sizeof err), LGP_OK, "fmnist MAE table");
+    e = lgp_params_find(&p, "decoder_pred.weight");
+    ok(e && e->shape[0] == 16 && e->shape[1] == 128 && (e->flags & LGP_PARAM_DECODER), "decoder_pred.weight [16, 128]");
+    e = lgp_params_find(&p, "decoder_pos_embed");
+    ok(e && (e->flags & LGP_PARAM_FROZEN) && e->shape[1] == 50, "decoder_pos_embed [1, 50, 128] frozen");
+    lgp_params_free(&p);
+    c.width = 190;
+    ok(lgp_vit_config_check(&c, err, sizeof err) == LGP_FATAL, "width not divisible by heads refused (%s)", err);
+}
+
+static void test_init(void) {
+    lgp_vit_config c = {8, 2, 2, 16, 2, 2, 2, 8, 1, 2, 1, 0.5f};
+    lgp_vit_model a, b, d;
+    char err[128];
+    lgp_vit_model_init(&a, &c, LGP_VIT_WITH_DECODER, 3, err, sizeof err);
+    lgp_vit_model_init(&b, &c, 0, 3, err, sizeof err);
+    lgp_vit_model_init(&d, &c, 0, 4, err, sizeof err);
+    ok(memcmp(a.params.data, b.params.data, sizeof(float) * b.params.total) == 0,
+       "encoder init identical with and without decoder");
+    ok(memcmp(b.params.data, d.params.data, sizeof(float) * b.params.total) != 0, "another seed, other weights");
+    /* pos_embed row 1 + i*G + j = [sin(j w), cos(j w), sin(i w), cos(i w)], G = 4, E = 16 */
+    int G = 4, E = 16, i = 2, j = 3, k = 1;
+    double w = 1.0 / pow(10000.0, (double)k / (E / 4));
+    const float *row = a.w.pos_embed + (size_t)(1 + i * G + j) * E;
+    ok(fabs(row[k] - sin(j * w)) < 1e-7 && fabs(row[4 + k] - cos(j * w)) < 1e-7 &&
+           fabs(row[8 + k] - sin(i * w)) < 1e-7 && fabs(row[12 + k] - cos(i * w)) < 1e-7,
+       "sin-cos pos embed, column first (MAE layout)");
+    int zeros = 1;
+    for (int q = 0; q < E; q++) zeros &= a.w.pos_embed[q] == 0.0f && a.w.dec_pos_embed[q % 8] == 0.0f;
+    ok(zeros, "cls slot of both position embeddings is zero");
+    double bound = sqrt(6.0 / (16 + 48)), mx = 0;
+    for (int q = 0; q < 48 * 16; q++) mx = fmax(mx, fabs(a.w.blocks[1].qkv_w[q]));
+    ok(mx <= bound && mx > 0.9 * bound, "qkv xavier-uniform over the whole [3C, C] (max %.4f, bound %.4f)", mx, bound);
+    ok(a.w.blocks[0].norm1_w[3] == 1.0f && a.w.blocks[0].norm1_b[3] == 0.0f && a.w.dec_norm_w[0] == 1.0f &&
+           a.w.blocks[0].fc1_b[0] == 0.0f && a.w.dec_pred_b[0] == 0.0f,
+       "LayerNorm 1/0, biases 0");
+    double ss = 0;
+    for (int q = 0; q < 16; q++) ss += a.w.cls_token[q] * a.w.cls_token[q];
+    ok(sqrt(ss / 16) > 0.005 && sqrt(ss / 16) < 0.05, "cls token ~ N(0, 0.02^2) (rms %.4f)", sqrt(ss / 16));
+    lgp_vit_model_free(&a), lgp_vit_model_free(&b), lgp_vit_model_free(&d);
+}
+
+static void test_patches(void) {
+    lgp_vit_config c = {8, 2, 3, 16, 1, 2, 2, 8, 1, 2, 1, 0.5f};
+    lgp_vit_model m;
+    char err[128];
+    lgp_vit_model_init(&m, &c, 0, 1, err, sizeof err);
+    int B = 2, S = 8, P = 2, G = 4, N = 16, C = 16, ch = 3, Q = P * P * ch;
+    size_t nimg = (size_t)B * ch * S * S;
+    float img[2 * 3 * 8 * 8], back[2 * 3 * 8 * 8], pat[2 * 16 * 12], emb[2 * 16 * 16];
+    lgp_rng r;
+    lgp_rng_init(&r, 1, 2, 3, 4);
+    for (size_t q = 0; q < nimg; q++) img[q] = (float)lgp_rng_normal(&r);
+    lgp_vit_patchify_conv(pat, img, B, &c);
+    lgp_linear_forward(emb, pat, m.w.patch_w, m.w.patch_b, B * N, Q, C);
+    double num = 0, den = 0; /* naive Conv2d(kernel = stride = P) */
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < C; o++)
+            for (int i = 0; i < G; i++)
+                for (int j = 0; j < G; j++) {
+                    double s = m.w.patch_b[o];
+                    for (int cc = 0; cc < ch; cc++)
+                        for (int py = 0; py < P; py++)
+                            for (int px = 0; px < P; px++)
+                                s += (double)m.w.patch_w[((o * ch + cc) * P + py) * P + px] *
+                                     img[((b * ch + cc) * S + i * P + py) * S + j * P + px];
+                    double got = emb[((size_t)b * N + i * G + j) * C + o];
+                    num += (got - s) * (got - s), den += s * s;
+                }
+    ok(sqrt(num / den) < 1e-6, "patch embed = Conv2d(kernel=stride=P), tokens row-major (rel %.2g)", sqrt(num / den));
+    lgp_vit_patchify_mae(pat, img, B, &c);
+    ok(pat[(1 * N + 5) * Q + (1 * P + 0) * ch + 2] == img[((1 * ch + 2) * S + 1 * P + 1) * S + 1 * P + 0],
+       "MAE patchify order (py, px, c)");
+    lgp_vit_unpatchify_mae(back, pat, B, &c);
+    ok(memcmp(back, img, sizeof img) == 0, "unpatchify inverts patchify");
+    lgp_vit_model_free(&m);
+}
+
+static void test_embed(void) {
+    lgp_vit_config c = {8, 2, 2, 16, 2, 2, 2, 8, 1, 2, 1, 0.0f}; /* mask ratio 0: all patches */
+    lgp_vit_model m;
+    lgp_mae st;
+    lgp_vit_infer inf;
+    char err[128];
+    int B = 3, C = 16;
+    lgp_vit_model_init(&m, &c, LGP_VIT_WITH_DECODER | LGP_VIT_WITH_GRADS, 8, err, sizeof err);
+    lgp_mae_init(&st, &m, B, err, sizeof err);
+    is_int(lgp_vit_infer_init(&inf, &m, 2, err, sizeof err), LGP_OK, "inference buffers, chunk 2");
+    size_t nimg = (size_t)B * 2 * 8 * 8;
+    float img[3 * 2 * 8 * 8], out[3 * 16], loss;
+    lgp_rng r;
+    lgp_rng_init(&r, 8, 0, 0, 0);
+    for (size_t q = 0; q < nimg; q++) img[q] = (float)lgp_rng_normal(&r);
+    lgp_mae_forward(&st, img, B, NULL, 1, 0, NULL, &loss, err, sizeof err);
+    lgp_vit_embed(&inf, img, B, LGP_POOL_CLS, -1, out);
+    double num = 0, den = 0;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < C; k++) {
+            double want = st.enc_normed[(size_t)b * 17 * C + k];
+            num += pow(out[b * C + k] - want, 2), den += want * want;
+        }
+    ok(sqrt(num / den) < 1e-5, "embed cls (3 images in chunks of 2) = MAE encoder cls on shuffled patches (rel %.2g)", sqrt(num / den));
+    num = den = 0;
+    lgp_vit_embed(&inf, img, B, LGP_POOL_MEAN, -1, out);
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < C; k++) {
+            double want = 0;
+            for (int t = 1; t < 17; t++) want += st.enc_normed[((size_t)b * 17 + t) * C + k] / 16;
+            num += pow(out[b * C + k] - want, 2), den += want * want;
+        }
+    ok(sqrt(num / den) < 1e-5, "embed mean pool = mean of normed patch tokens (rel %.2g)", sqrt(num / den));
+    float out0[3 * 16];
+    lgp_vit_embed(&inf, img, B, LGP_POOL_CLS, 0, out0);
+    ok(memcmp(out0, out, sizeof out) != 0, "nblocks 0 differs from the full encoder");
+    lgp_vit_infer_free(&inf);
+    lgp_mae_free(&st);
+    lgp_vit_model_free(&m);
+}
+
+int main(void) {
+    test_table();
+    test_init();
+    test_patches();
+    test_embed();
+    return done_testing();
+}
