@@ -27,7 +27,9 @@ static const char help[] =
     "  --verify               print only 'ok: N records' (exit 1 on any damage)\n"
     "  --records N            show tensors of the first N records (default 3)\n"
     "  --keys                 list every record key\n"
-    "  --meta                 print only the header metadata (and a checkpoint's __meta__)\n"
+    "  --meta                 print only the header metadata\n"
+    "  --hash                 print one 64-bit hash of every tensor's name and bytes (all\n"
+    "                         records, metadata tensors excluded): equal weights, equal hash\n"
     "  --to-safetensors OUT   write a checkpoint's tensors to OUT in safetensors layout\n"
     "                         (timm names; optimizer state left out unless --with-optim)\n"
     "  --with-optim           keep optim.* tensors when converting\n"
@@ -45,7 +47,7 @@ static const char help[] =
     "See lgp-inspect(1).\n";
 
 struct opts {
-    int verify, records, keys, meta_only, with_optim, raw, force;
+    int verify, records, keys, meta_only, with_optim, raw, force, hash;
     const char *to_st, *from_st, *out, *input;
 };
 
@@ -61,13 +63,25 @@ static void print_tensor(const lgp_tensor *t) {
     printf("\n");
 }
 
+/* FNV-1a over names and bytes of every non-text tensor. */
+static uint64_t hash_record(uint64_t h, const lgp_record *rec) {
+    for (size_t k = 0; k < rec->n; k++) {
+        const lgp_tensor *t = &rec->t[k];
+        if (t->dtype == LGP_DT_JSON || t->dtype == LGP_DT_STR) continue;
+        for (const char *c = t->name; *c; c++) h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+        const unsigned char *p = t->data;
+        for (size_t i = 0; i < t->nbytes; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
 static int inspect(const struct opts *o) {
     char err[512];
     lgp_reader *r;
     if (lgp_reader_open(&r, o->input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
     lgp_record rec;
     lgp_record_init(&rec);
-    uint64_t total = 0, bad = 0;
+    uint64_t total = 0, bad = 0, hash = 0xcbf29ce484222325ULL;
     int nstream = 0, rc;
     do {
         nstream++;
@@ -80,6 +94,7 @@ static int inspect(const struct opts *o) {
                 continue;
             }
             uint64_t i = lgp_reader_index(r) - 1;
+            if (o->hash) hash = hash_record(hash, &rec);
             if (!o->verify && (o->keys || (int64_t)i < o->records)) printf("  record %llu: key '%s'\n", (unsigned long long)i, rec.key);
             if (!o->verify && (int64_t)i < o->records)
                 for (size_t k = 0; k < rec.n; k++) print_tensor(&rec.t[k]);
@@ -91,7 +106,8 @@ static int inspect(const struct opts *o) {
     lgp_record_free(&rec);
     lgp_reader_close(r);
     if (bad) lgp_die("%s: %llu damaged records", o->input, (unsigned long long)bad);
-    if (o->verify) printf("ok: %llu records in %d stream%s\n", (unsigned long long)total, nstream, nstream > 1 ? "s" : "");
+    if (o->hash) printf("%016llx  %s\n", (unsigned long long)hash, o->input);
+    else if (o->verify) printf("ok: %llu records in %d stream%s\n", (unsigned long long)total, nstream, nstream > 1 ? "s" : "");
     return LGP_EXIT_OK;
 }
 
@@ -155,6 +171,7 @@ int main(int argc, char **argv) {
     static const struct option lo[] = {
         LGP_COMMON_LONGOPTS,
         {"verify", no_argument, 0, 'V'},
+        {"hash", no_argument, 0, 'H'},
         {"records", required_argument, 0, 'n'},
         {"keys", no_argument, 0, 'k'},
         {"meta", no_argument, 0, 'M'},
@@ -170,6 +187,7 @@ int main(int argc, char **argv) {
         if (lgp_common_opt(c, help)) continue;
         switch (c) {
         case 'V': o.verify = 1; break;
+        case 'H': o.hash = o.verify = 1; break;
         case 'n': o.records = (int)lgp_opt_int("--records", optarg, 0, 1000000000); break;
         case 'k': o.keys = 1; break;
         case 'M': o.meta_only = 1; o.records = 0; break;

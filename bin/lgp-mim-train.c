@@ -264,7 +264,7 @@ int main(int argc, char **argv) {
     lgp_output_opts_init(&o.out);
     lgp_modelcfg_overrides_init(&o.ov);
     parse(argc, argv, &o);
-    if (!o.out.path) lgp_check_stdout_not_tty(o.out.force);
+    lgp_output_precheck(&o.out);
     lgp_threads_set(o.threads);
     lgp_signals_install();
     char err[1024];

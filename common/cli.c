@@ -4,7 +4,11 @@
 #include "lgp.h"
 #include "log.h"
 
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void lgp_output_opts_init(lgp_output_opts *o) {
     lgp_writer_opts d = LGP_WRITER_OPTS_DEFAULT;
@@ -43,4 +47,17 @@ void lgp_output_write(lgp_writer *w, const lgp_record *rec) {
 void lgp_output_close(lgp_writer *w) {
     char err[512];
     if (lgp_writer_finish(w, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+}
+
+void lgp_output_precheck(const lgp_output_opts *o) {
+    if (!o->path) {
+        lgp_check_stdout_not_tty(o->force);
+        return;
+    }
+    char *d = strdup(o->path);
+    if (!d) lgp_die("out of memory");
+    int bad = access(dirname(d), W_OK | X_OK) != 0;
+    int e = errno;
+    free(d);
+    if (bad) lgp_die("%s: cannot create: %s", o->path, strerror(e));
 }

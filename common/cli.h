@@ -32,6 +32,9 @@ void lgp_output_opts_init(lgp_output_opts *o);
 int lgp_output_opt(lgp_output_opts *o, int c, const char *arg);
 /* Opens the writer (dies with a message on failure, refuses a terminal). */
 lgp_writer *lgp_output_open(const lgp_output_opts *o, const char *meta_json);
+/* Dies now (exit 1) if the -o file's folder cannot take a new file, so a long run does
+ * not discover it at the end. */
+void lgp_output_precheck(const lgp_output_opts *o);
 /* Finishes (end record, flush, commit); dies with exit 1 on failure. */
 void lgp_output_close(lgp_writer *w);
 /* Writes a record; dies on failure. */

@@ -27,6 +27,7 @@ void lgp_proginit(int argc, char **argv) {
         snprintf(progname, sizeof progname, "%s", b);
     }
     signal(SIGPIPE, SIG_DFL); /* a closed downstream ends us quietly */
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit becomes an EFBIG write error we report */
     lgp_progress = isatty(2);
 }
 

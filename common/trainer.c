@@ -6,6 +6,7 @@
 #include "lgp.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -59,6 +60,17 @@ static void prune(const char *dir, const char *prefix, int keep) {
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (e->d_name[0] == '.' && t && strncmp(e->d_name + 1, pat, strlen(pat)) == 0) {
+            /* A temporary left by a writer that was killed: remove it once its owner is gone. */
+            long pid = strtol(t + 5, NULL, 10);
+            if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+                char p[4096];
+                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+                unlink(p);
+            }
+            continue;
+        }
         if (strncmp(e->d_name, pat, strlen(pat)) || l < 5 || strcmp(e->d_name + l - 5, ".ckpt")) continue;
         if (n == cap) names = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
         names[n++] = strdup(e->d_name);

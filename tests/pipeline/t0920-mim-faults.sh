@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Faults in lgp-mim-train: a NaN gradient (injected) is skipped or stops the run without
+# any NaN checkpoint; a full disk (ulimit -f) and an unwritable folder give one error
+# line and leave the previous checkpoint intact; bad flags are usage errors.
+. "$(dirname "$0")/lib.sh"
+"$PYTHON" "$TESTS_DIR/ref/lgpstream.py" fmnist 128 data.lgps
+TINY=(--model fmnist --width 32 --depth 2 --heads 2 --dec-width 32 --dec-depth 1 --dec-heads 2
+      --batch 16 --steps 6 --warmup-steps 1 --threads 1)
+
+expect_exit 1 "NaN with --nan-policy stop" -- lgp-mim-train "${TINY[@]}" --checkpoint-dir nan --save-every 1 --nan-policy stop --inject-nan-at 3 -o nan.ckpt data.lgps
+grep -q "step 3: non-finite gradient of cls_token; stopping" err; ok $? "names the step and the tensor"
+[ ! -e nan.ckpt ]; ok $? "no final checkpoint"
+lgp-inspect --meta nan/mim-latest.ckpt | grep -q '"step":2,'; ok $? "latest snapshot is step 2, before the NaN"
+expect_exit 0 "NaN with --nan-policy skip" -- lgp-mim-train "${TINY[@]}" --inject-nan-at 3 -o skip.ckpt data.lgps
+grep -q "step 3: non-finite gradient of cls_token; batch skipped" err; ok $? "skip: one warning"
+lgp-inspect --verify skip.ckpt >/dev/null; ok $? "skip: the final checkpoint verifies (no NaN in it)"
+
+lgp-mim-train "${TINY[@]}" -q -o good.ckpt data.lgps
+before=$(lgp-inspect --hash good.ckpt)
+(ulimit -f 64; lgp-mim-train "${TINY[@]}" -q -o good.ckpt data.lgps >out 2>err); rc=$?
+[ $rc -eq 1 ]; ok $? "full disk (ulimit -f): exit 1 (got $rc)"
+expect_err_line "lgp-mim-train: good.ckpt: write error: File too large" "full disk: one line naming the file"
+[ "$(lgp-inspect --hash good.ckpt)" = "$before" ]; ok $? "full disk: previous checkpoint intact"
+[ -z "$(ls -A | grep '^\.good')" ]; ok $? "full disk: no temporary left"
+
+mkdir ro && chmod 555 ro
+if [ "$(id -u)" -ne 0 ]; then
+    expect_exit 1 "unwritable folder" -- lgp-mim-train "${TINY[@]}" -o ro/x.ckpt data.lgps
+else
+    expect_exit 1 "missing folder" -- lgp-mim-train "${TINY[@]}" -o missing/x.ckpt data.lgps
+fi
+expect_err_line "lgp-mim-train: *x.ckpt: cannot create: *" "one line naming the output"
+
+expect_exit 2 "bad --batch" -- lgp-mim-train --batch 0 data.lgps
+expect_exit 2 "unknown model" -- lgp-mim-train --model vit-huge --steps 1 data.lgps
+expect_exit 2 "no length" -- lgp-mim-train --model fmnist -o x.ckpt data.lgps </dev/null
+expect_exit 1 "resume from a stream that is not a checkpoint" -- lgp-mim-train --resume data.lgps -o x.ckpt data.lgps
+expect_err_line "lgp-mim-train: data.lgps: not a checkpoint*" "one line"
+done_testing
