@@ -10,6 +10,12 @@ PREFIX ?= /usr/local
 CC ?= cc
 PYTHON ?= /usr/bin/python3
 
+ifeq ($(MPI),1)
+CC := mpicc
+MPIFLAGS := -DLGP_MPI
+BUILD ?= build-mpi
+endif
+
 ifeq ($(SAN),1)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -25,7 +31,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS ?= $(OPT)
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -march=native $(SANFLAGS) $(EXTRA_CFLAGS) $(PKG_CFLAGS) -I.
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -march=native $(SANFLAGS) $(MPIFLAGS) $(EXTRA_CFLAGS) $(PKG_CFLAGS) -I.
 # --as-needed: each program keeps only the shared libraries it really calls, so
 # lgp-probe does not depend on libjpeg or libarchive.
 LDFLAGS += -fopenmp $(SANFLAGS) -Wl,--as-needed
@@ -62,6 +68,17 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liblgp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/liblgp.a $(LDLIBS) -o $@
 
+# Benchmarks: bench/bench_*.c, one program each, built like the unit tests; `make bench`
+# runs bench/bench_mae.sh (lgp against the PyTorch twin, see bench/README.md).
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblgp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(BUILD)/liblgp.a $(LDLIBS) -o $@
+
+bench: $(BENCHES)
+	LGP_BUILD=$(CURDIR)/$(BUILD) PYTHON=$(PYTHON) bash bench/bench_mae.sh
+
 # Fuzz targets: the libFuzzer build (clang) for `make fuzz`, and a replay build (the
 # normal compiler, sanitizers when SAN=1) that runs each corpus as a regression test.
 $(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/liblgp.a
@@ -81,7 +98,8 @@ fuzz:
 unit: $(UNITS)
 check: deps-quiet
 	$(MAKE) all $(UNITS) $(FUZZ_REPLAY)
-	LGP_BUILD=$(CURDIR)/$(BUILD) PYTHON=$(PYTHON) prove -j2 --exec '' $(UNITS) tests/pipeline/t*.sh
+	if command -v mpicc >/dev/null; then $(MAKE) MPI=1 SAN=0 BUILD=build-mpi all; fi
+	LGP_BUILD=$(CURDIR)/$(BUILD) LGP_BUILD_MPI=$(CURDIR)/build-mpi PYTHON=$(PYTHON) prove -j2 --exec '' $(UNITS) tests/pipeline/t*.sh
 
 asan-test ubsan-test:
 	$(MAKE) check SAN=1
@@ -100,6 +118,6 @@ install: all
 	for m in bin/*.1; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1/ || true; done
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-mpi
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

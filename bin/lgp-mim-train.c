@@ -1,5 +1,6 @@
 /* lgp-mim-train — stage 1: masked image modeling (MAE) on a stream of views. */
 #include "common/batch.h"
+#include "common/dist.h"
 #include "common/cli.h"
 #include "common/lgp.h"
 #include "common/log.h"
@@ -14,6 +15,7 @@
 #include "common/trainlog.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +169,9 @@ static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
     char err[1024];
     if (o->resume) {
         if (lgp_mim_state_resume(s, o->resume, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+        if (s->sched.world != lgp_dist_size())
+            lgp_die("%s: written by %d ranks; resume with the same number (this run has %d)", o->resume,
+                    s->sched.world, lgp_dist_size());
         lgp_info("resuming %s at step %lld/%lld (skipping %lld records already used)", o->resume,
                  (long long)s->step, (long long)s->sched.total_steps, (long long)s->consumed);
         return;
@@ -183,22 +188,31 @@ static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
         for (int c = 0; c < cfg.in_chans; c++) s->mean[c] = (float)o->mean[c], s->std[c] = (float)o->std[c];
     }
     int64_t spe = o->samples_per_epoch ? o->samples_per_epoch : lgp_stream_records_per_epoch(lgp_reader_meta(r));
-    if (lgp_schedule_make(&s->sched, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch,
-                          o->accum, o->blr, o->lr, o->min_lr, err, sizeof err) != LGP_OK)
+    if (lgp_schedule_make_dist(&s->sched, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch,
+                               o->accum, lgp_dist_size(), o->blr, o->lr, o->min_lr, err, sizeof err) != LGP_OK)
         lgp_usage_die("%s", err);
     s->clip = o->clip;
     lgp_json *im = lgp_json_parse(lgp_reader_meta(r), strlen(lgp_reader_meta(r)), NULL, 0);
     const lgp_json *cl = lgp_json_get(im, "classes");
     if (cl) s->classes = lgp_json_clone(cl);
     lgp_json_free(im);
-    lgp_info("model %s: %zu parameters; %lld steps of %d x %d images, lr %.3g (blr %.3g), warmup %lld",
+    lgp_info("model %s: %zu parameters; %lld steps of %d x %d x %d ranks images, lr %.3g (blr %.3g), warmup %lld",
              o->model, s->m.params.total, (long long)s->sched.total_steps, s->sched.batch, s->sched.accum,
-             s->sched.lr, s->sched.blr, (long long)s->sched.warmup_steps);
+             s->sched.world, s->sched.lr, s->sched.blr, (long long)s->sched.warmup_steps);
+}
+
+static uint64_t params_hash(const lgp_mim_state *s) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const unsigned char *p = (const unsigned char *)s->m.params.data;
+    for (size_t i = 0; i < s->m.params.total * sizeof(float); i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
 }
 
 /* Saves to the snapshot folder (if any) and/or path (NULL = stdout when final). */
 static void save(const lgp_mim_state *s, const struct opts *o, int complete, int to_output) {
     char err[1024], path[4096];
+    lgp_dist_check_same(params_hash(s), "the parameters");
+    if (lgp_dist_rank() != 0) return;
     lgp_record rec;
     if (lgp_mim_state_record(s, &rec) != LGP_OK) lgp_die("out of memory");
     char *meta = lgp_mim_state_meta(s, complete);
@@ -223,18 +237,21 @@ static const char *bad_grad(const lgp_mim_state *s) {
     return NULL;
 }
 
-/* One optimizer step over accum micro-batches. Returns 0 at the end of the data. */
+/* One optimizer step over accum micro-batches, gradients averaged over the ranks.
+ * Returns 0 when any rank's data ended (every rank then stops at the same step). */
 static int train_step(lgp_mim_state *s, lgp_mae *mae, lgp_batch *b, const lgp_batch_cfg *bc, lgp_reader *r,
                       lgp_record *scratch, const struct opts *o, double *loss_out, double *gnorm) {
     char err[1024];
+    static uint64_t ids[1 << 16];
     lgp_vit_zero_grad(&s->m);
     mae->loss_scale = 1.0f / (float)s->sched.accum;
-    double loss = 0;
-    for (int k = 0; k < s->sched.accum; k++) {
-        int rc = lgp_batch_fill(b, bc, r, scratch, err, sizeof err);
-        if (rc == LGP_FATAL) lgp_die("%s", err);
-        if (b->n < b->cap) return 0; /* drop_last: a partial batch ends training */
-        static uint64_t ids[1 << 16];
+    double flags[3] = {1, lgp_stop_requested ? 1 : 0, 0}; /* have data, stop, loss */
+    for (int k = 0; k < s->sched.accum && flags[0]; k++) {
+        if (lgp_batch_fill(b, bc, r, scratch, err, sizeof err) == LGP_FATAL) lgp_die("%s", err);
+        if (b->n < b->cap) { /* drop_last: a partial batch ends training */
+            flags[0] = 0;
+            break;
+        }
         int epoch_same = 1;
         for (int i = 0; i < b->n; i++) {
             ids[i] = (uint64_t)b->index[i];
@@ -247,24 +264,36 @@ static int train_step(lgp_mim_state *s, lgp_mae *mae, lgp_batch *b, const lgp_ba
         float l;
         if (lgp_mae_forward_backward(mae, b->x[0], b->n, masks, s->seed, epoch_same ? (uint64_t)b->epoch[0] : 0, ids, &l, err, sizeof err) != LGP_OK)
             lgp_die("%s: %s", lgp_reader_name(r), err);
-        loss += l / s->sched.accum;
+        flags[2] += l / s->sched.accum;
     }
+    /* One small reduction per step keeps the ranks in lock step: any rank out of data or
+     * signalled stops all of them at the same step. */
+    flags[0] = flags[0] ? 0 : 1; /* count ranks without data */
+    lgp_dist_sum_d(flags, 3);
+    if (flags[1] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
+    if (flags[0] > 0) return 0;
+    lgp_dist_average_f(s->m.grads, s->m.params.total);
     s->consumed = b->consumed;
     if (o->inject_nan && s->step + 1 == o->inject_nan) s->m.grads[0] = NAN; /* test hook for the guard */
-    *loss_out = loss;
+    *loss_out = flags[2] / lgp_dist_size();
     *gnorm = lgp_grad_clip(&s->m.params, s->m.grads, s->clip);
     return 1;
 }
 
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
+    lgp_dist_init(&argc, &argv);
     struct opts o = {.model = "fmnist", .mask_ratio = 0.75, .norm_pix = 1, .batch = 256, .accum = 1, .blr = 1.5e-4,
                      .warmup_epochs = 40, .warmup_steps = -1, .keep = 3, .log_every = 50, .input = "-",
                      .hp = LGP_ADAMW_MAE};
     lgp_output_opts_init(&o.out);
     lgp_modelcfg_overrides_init(&o.ov);
     parse(argc, argv, &o);
-    lgp_output_precheck(&o.out);
+    if (lgp_dist_rank() == 0) lgp_output_precheck(&o.out);
+    else { /* only rank 0 reports progress; warnings still come from every rank */
+        lgp_log_level = LGP_LOG_QUIET;
+        lgp_progress = 0;
+    }
     lgp_threads_set(o.threads);
     lgp_signals_install();
     char err[1024];
@@ -286,8 +315,9 @@ int main(int argc, char **argv) {
     if (s.consumed && lgp_batch_skip(&b, r, &scratch, s.consumed, err, sizeof err) != LGP_OK)
         lgp_die("%s: cannot skip to record %lld to resume%s%s", lgp_reader_name(r), (long long)s.consumed,
                 err[0] ? ": " : " (input too short)", err);
+    lgp_dist_check_same(params_hash(&s), "the initial parameters");
     lgp_trainlog log;
-    if (lgp_trainlog_open(&log, o.log, o.resume != NULL, o.log_every, s.sched.total_steps) != LGP_OK)
+    if (lgp_trainlog_open(&log, lgp_dist_rank() == 0 ? o.log : NULL, o.resume != NULL, o.log_every, s.sched.total_steps) != LGP_OK)
         lgp_die_errno("%s: cannot open log", o.log);
     int64_t skipped_nan = 0;
     while (s.step < s.sched.total_steps) {
@@ -327,5 +357,6 @@ int main(int argc, char **argv) {
     lgp_mae_free(&mae);
     lgp_mim_state_free(&s);
     lgp_reader_close(r);
+    lgp_dist_finalize();
     return LGP_EXIT_OK;
 }

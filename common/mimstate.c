@@ -89,6 +89,7 @@ char *lgp_mim_state_meta(const lgp_mim_state *s, int complete) {
     lgp_json_set_num(sc, "steps_per_epoch", (double)s->sched.steps_per_epoch);
     lgp_json_set_num(sc, "batch", s->sched.batch);
     lgp_json_set_num(sc, "accum", s->sched.accum);
+    lgp_json_set_num(sc, "world", s->sched.world);
     lgp_json_set_num(sc, "lr", s->sched.lr);
     lgp_json_set_num(sc, "blr", s->sched.blr);
     lgp_json_set_num(sc, "min_lr", s->sched.min_lr);
@@ -129,6 +130,7 @@ static int restore_meta(lgp_mim_state *s, const lgp_json *m, lgp_adamw_hparams *
     s->sched.steps_per_epoch = (int64_t)lgp_json_get_num(sc, "steps_per_epoch", 0);
     s->sched.batch = (int)lgp_json_get_num(sc, "batch", 0);
     s->sched.accum = (int)lgp_json_get_num(sc, "accum", 1);
+    s->sched.world = (int)lgp_json_get_num(sc, "world", 1);
     s->sched.lr = lgp_json_get_num(sc, "lr", 0);
     s->sched.blr = lgp_json_get_num(sc, "blr", 0);
     s->sched.min_lr = lgp_json_get_num(sc, "min_lr", 0);

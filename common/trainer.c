@@ -15,13 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
-                      double warmup_epochs, int64_t warmup_steps, int batch, int accum,
-                      double blr, double lr_abs, double min_lr, char *err, size_t errlen) {
+int lgp_schedule_make_dist(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
+                           double warmup_epochs, int64_t warmup_steps, int batch, int accum, int world,
+                           double blr, double lr_abs, double min_lr, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     s->batch = batch;
     s->accum = accum;
-    int64_t per_step = (int64_t)batch * accum;
+    s->world = world;
+    int64_t per_step = (int64_t)batch * accum * world;
     if (samples_per_epoch > 0) s->steps_per_epoch = samples_per_epoch / per_step;
     if (steps > 0) s->total_steps = steps;
     else if (epochs > 0 && s->steps_per_epoch > 0) s->total_steps = (int64_t)llround(epochs * (double)s->steps_per_epoch);
@@ -39,6 +40,13 @@ int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t sam
     s->lr = lr_abs > 0 ? lr_abs : blr * (double)per_step / 256.0;
     s->min_lr = min_lr;
     return LGP_OK;
+}
+
+int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
+                      double warmup_epochs, int64_t warmup_steps, int batch, int accum,
+                      double blr, double lr_abs, double min_lr, char *err, size_t errlen) {
+    return lgp_schedule_make_dist(s, steps, epochs, samples_per_epoch, warmup_epochs, warmup_steps, batch,
+                                  accum, 1, blr, lr_abs, min_lr, err, errlen);
 }
 
 int64_t lgp_stream_records_per_epoch(const char *meta_json) {

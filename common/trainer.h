@@ -15,15 +15,20 @@
 typedef struct {
     int64_t total_steps, warmup_steps;
     int64_t steps_per_epoch; /* 0 when the data length is unknown (--steps given) */
-    int batch, accum;        /* micro-batch, micro-batches per step */
+    int batch, accum;        /* micro-batch per rank, micro-batches per step */
+    int world;               /* ranks; the global batch is batch * accum * world */
     double lr, min_lr;       /* peak learning rate (blr * batch * accum / 256 unless given) */
     double blr;
 } lgp_schedule;
 
-/* steps > 0 fixes the length; else epochs * floor(samples_per_epoch / (batch*accum)).
+/* steps > 0 fixes the length; else epochs * floor(samples_per_epoch / global batch).
  * Warmup: warmup_steps if >= 0, else warmup_epochs * steps_per_epoch (or 0). lr: lr_abs if
- * > 0, else blr * batch * accum / 256 (MAE / MoCo v3 linear scaling). LGP_OK or
+ * > 0, else blr * global batch / 256 (MAE / MoCo v3 linear scaling). LGP_OK or
  * LGP_FATAL with the reason (e.g. the data length is unknown). */
+int lgp_schedule_make_dist(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
+                           double warmup_epochs, int64_t warmup_steps, int batch, int accum, int world,
+                           double blr, double lr_abs, double min_lr, char *err, size_t errlen);
+/* The same for one rank. */
 int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
                       double warmup_epochs, int64_t warmup_steps, int batch, int accum,
                       double blr, double lr_abs, double min_lr, char *err, size_t errlen);

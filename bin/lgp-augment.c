@@ -1,0 +1,273 @@
+/* lgp-augment — training views (MAE, MoCo v3) or the evaluation view of every image
+ * record, deterministic per (seed, epoch, sample index). */
+#include "common/augment.h"
+#include "common/cli.h"
+#include "common/lgp.h"
+#include "common/log.h"
+#include "formats/json.h"
+#include "formats/stream.h"
+
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_SEED 20240607ULL
+#define BATCH 64
+
+static const char help[] =
+    "lgp-augment — random-resized-crop training views or the eval view of image records\n"
+    "\n"
+    "usage: lgp-augment [options] [INPUT|-] > views.lgps\n"
+    "\n"
+    "Reads records holding `image` u8 [H, W, C] (tar-images on IDX files, lgp-decode) or\n"
+    "encoded `jpeg`/`png` bytes (tar-images on archives; JPEG crops are decoded partially)\n"
+    "and writes each with `view0` (and `view1`) u8 [S, S, C] and `crop0` (`crop1`) f32 [5]\n"
+    "= (x, y, w, h, hflip) in source pixels; `image`/`jpeg`/`png` is dropped unless\n"
+    "--keep-image, every other tensor (label, ...) passes through. Output header metadata\n"
+    "= input metadata plus \"augment\" (recipe, every parameter, seed, epoch, start index).\n"
+    "Sample i's draws come from (seed, epoch, start-index + i) only: threads, resumption\n"
+    "and sharding do not change a byte.\n"
+    "\n"
+    "recipes:\n"
+    "  mae   view0: RandomResizedCrop(S, scale 0.2-1, ratio 3/4-4/3, bicubic), hflip 0.5\n"
+    "  moco  view0, view1: RandomResizedCrop(S, scale 0.08-1, bilinear); ColorJitter(0.4,\n"
+    "        0.4, 0.2, 0.1) p 0.8, ops in random order; grayscale p 0.2; Gaussian blur\n"
+    "        sigma U(0.1, 2) p 1.0 / 0.1; solarize p 0 / 0.2; hflip 0.5 (last)\n"
+    "  eval  view0: Resize(int(S / crop-ratio), shorter side) + CenterCrop(S), bilinear\n"
+    "Single-channel images (Fashion-MNIST) skip saturation, hue and grayscale, which need\n"
+    "colour; brightness, contrast, blur, solarize and flip still apply.\n"
+    "\n"
+    "options (defaults are the recipe's):\n"
+    "  --recipe NAME          mae, moco or eval (default mae)\n"
+    "  --size S               output side (default 224)\n"
+    "  --scale MIN,MAX        crop area fraction (mae 0.2,1; moco 0.08,1)\n"
+    "  --ratio MIN,MAX        crop aspect w/h, log-uniform (default 0.75,1.3333)\n"
+    "  --interp NAME          bilinear, bicubic, lanczos, nearest, box (mae bicubic, else bilinear)\n"
+    "  --hflip P              horizontal flip probability (default 0.5; eval 0)\n"
+    "  --jitter P             ColorJitter probability (moco 0.8, mae 0)\n"
+    "  --brightness X  --contrast X  --saturation X  --hue X   (moco 0.4 0.4 0.2 0.1)\n"
+    "  --grayscale P          (moco 0.2, mae 0)\n"
+    "  --blur P0[,P1]         blur probability per view (moco 1,0.1; mae 0)\n"
+    "  --blur-sigma MIN,MAX   blur radius range (default 0.1,2)\n"
+    "  --solarize P0[,P1]     per view (moco 0,0.2; mae 0)\n"
+    "  --crop-ratio R         eval: centre crop fraction (default 0.875 = 224/256)\n"
+    "  --seed N               (default 20240607)\n"
+    "  --epoch N              (default 0)\n"
+    "  --start-index N        index of the first input record (default 0), for resumed\n"
+    "                         or sharded runs\n"
+    "  --threads N            worker threads; output order is kept (default 2)\n"
+    "  --keep-image           keep the source image tensor\n"
+    "  --dct-scale            JPEG: allow DCT-scaled decoding of large crops (faster, not\n"
+    "                         bit-identical to PIL)\n"
+    "  --strict               die on the first bad record instead of skipping it\n"
+    LGP_OUTPUT_HELP
+    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    "\n"
+    "example:\n"
+    "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz |\n"
+    "    lgp-augment --recipe mae --size 28 | lgp-mask --patch 4 | lgp-mim-train ...\n"
+    "\n"
+    "exit status: 0 ok (skipped records are counted on stderr), 1 bad input or write\n"
+    "error, 2 usage error. See lgp-augment(1).\n";
+
+struct opts {
+    lgp_recipe rc;
+    uint64_t seed, epoch, start;
+    int threads, flags, strict;
+    lgp_output_opts out;
+    const char *input;
+};
+
+static void parse_list(const char *flag, const char *s, double lo, double hi, double *v, int n_max, int *n) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    *n = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (*n == n_max) lgp_usage_die("%s: at most %d values, got '%s'", flag, n_max, s);
+        v[(*n)++] = lgp_opt_double(flag, tok, lo, hi);
+    }
+    if (*n == 0) lgp_usage_die("%s: missing value", flag);
+}
+
+static void set_pair(const char *flag, const char *s, double lo, double hi, lgp_recipe *rc, size_t off) {
+    double v[2];
+    int n;
+    parse_list(flag, s, lo, hi, v, 2, &n);
+    if (n != 2 || v[0] > v[1]) lgp_usage_die("%s: want MIN,MAX with MIN <= MAX, got '%s'", flag, s);
+    for (int k = 0; k < LGP_AUG_MAX_VIEWS; k++) memcpy((char *)&rc->view[k] + off, v, sizeof v);
+}
+
+/* Per-view probability: one value for all views, or one per view. */
+static void set_pv(const char *flag, const char *s, lgp_recipe *rc, size_t off) {
+    double v[2];
+    int n;
+    parse_list(flag, s, 0, 1, v, 2, &n);
+    for (int k = 0; k < LGP_AUG_MAX_VIEWS; k++) *(double *)((char *)&rc->view[k] + off) = v[n == 2 ? k : 0];
+}
+
+static void set_all(lgp_recipe *rc, size_t off, double x) {
+    for (int k = 0; k < LGP_AUG_MAX_VIEWS; k++) *(double *)((char *)&rc->view[k] + off) = x;
+}
+
+static char *make_meta(const struct opts *o, const char *in_meta) {
+    lgp_json *m = in_meta ? lgp_json_parse(in_meta, strlen(in_meta), NULL, 0) : NULL;
+    if (!m || m->type != LGP_JSON_OBJ) {
+        lgp_json_free(m);
+        m = lgp_json_new_obj();
+    }
+    lgp_json *a = lgp_recipe_to_json(&o->rc);
+    lgp_json_set_num(a, "seed", (double)o->seed);
+    lgp_json_set_num(a, "epoch", (double)o->epoch);
+    lgp_json_set_num(a, "start_index", (double)o->start);
+    lgp_json_set(a, "dct_scale", lgp_json_new_bool(!!(o->flags & LGP_AUG_DCT_SCALE)));
+    lgp_json_set_str(a, "single_channel", "saturation, hue and grayscale skipped");
+    lgp_json_set(m, "augment", a);
+    char *s = lgp_json_dump(m);
+    lgp_json_free(m);
+    return s;
+}
+
+struct counts {
+    long long in, out, skipped;
+};
+
+/* Augments recs[0..n) in parallel, then writes them in input order. */
+static void flush_batch(const struct opts *o, lgp_writer *w, const char *name, lgp_record *recs, int n,
+                        const uint64_t *idx, const int *bad_in, struct counts *k) {
+    static int rcs[BATCH];
+    static char errs[BATCH][256];
+#pragma omp parallel for schedule(dynamic, 1) num_threads(o->threads)
+    for (int i = 0; i < n; i++)
+        rcs[i] = bad_in[i] ? LGP_BAD_RECORD
+                           : lgp_augment_record(&recs[i], &o->rc, o->seed, o->epoch, idx[i], o->flags, errs[i], 256);
+    for (int i = 0; i < n; i++) {
+        if (bad_in[i]) continue; /* already reported by the reader loop */
+        if (rcs[i] == LGP_FATAL || (rcs[i] == LGP_BAD_RECORD && o->strict)) {
+            lgp_writer_abort(w);
+            lgp_die("%s: %s: %s", name, recs[i].key, errs[i]);
+        }
+        if (rcs[i] == LGP_BAD_RECORD) {
+            lgp_warn("%s: %s: %s (skipped)", name, recs[i].key, errs[i]);
+            k->skipped++;
+            continue;
+        }
+        lgp_output_write(w, &recs[i]);
+        k->out++;
+    }
+}
+
+static void run(const struct opts *o) {
+    char err[1024];
+    lgp_reader *rd;
+    if (lgp_reader_open(&rd, o->input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    char *meta = make_meta(o, lgp_reader_meta(rd));
+    lgp_writer *w = lgp_output_open(&o->out, meta);
+    free(meta);
+    static lgp_record recs[BATCH];
+    uint64_t idx[BATCH], next = o->start;
+    int bad[BATCH], n = 0, rc;
+    for (int i = 0; i < BATCH; i++) lgp_record_init(&recs[i]);
+    struct counts k = {0, 0, 0};
+    double t0 = lgp_now();
+    do {
+        while ((rc = lgp_reader_next(rd, &recs[n])) != LGP_EOF) {
+            if (rc == LGP_FATAL || (rc == LGP_BAD_RECORD && o->strict)) {
+                lgp_writer_abort(w);
+                lgp_die("%s", lgp_reader_error(rd));
+            }
+            bad[n] = rc == LGP_BAD_RECORD;
+            if (bad[n]) lgp_warn("%s (skipped)", lgp_reader_error(rd)), k.skipped++;
+            idx[n++] = next++; /* the position in the input, bad records included */
+            k.in++;
+            if (n == BATCH) {
+                flush_batch(o, w, lgp_reader_name(rd), recs, n, idx, bad, &k);
+                n = 0;
+                lgp_progress_line("%lld images, %.0f img/s", k.out, k.out / (lgp_now() - t0 + 1e-9));
+            }
+        }
+    } while ((rc = lgp_reader_next_stream(rd)) == LGP_OK);
+    if (rc == LGP_FATAL) {
+        lgp_writer_abort(w);
+        lgp_die("%s", lgp_reader_error(rd));
+    }
+    flush_batch(o, w, lgp_reader_name(rd), recs, n, idx, bad, &k);
+    lgp_progress_end();
+    lgp_output_close(w);
+    for (int i = 0; i < BATCH; i++) lgp_record_free(&recs[i]);
+    lgp_reader_close(rd);
+    lgp_info("records in %lld, out %lld, skipped %lld (%.1f s)", k.in, k.out, k.skipped, lgp_now() - t0);
+}
+
+int main(int argc, char **argv) {
+    lgp_proginit(argc, argv);
+    struct opts o = {.seed = DEFAULT_SEED, .threads = 2, .input = "-"};
+    lgp_output_opts_init(&o.out);
+    enum { O_RECIPE = 0x2001, O_SIZE, O_SCALE, O_RATIO, O_INTERP, O_HFLIP, O_JITTER, O_BRIGHT, O_CONTRAST,
+           O_SAT, O_HUE, O_GRAY, O_BLUR, O_SIGMA, O_SOLAR, O_CROPR, O_SEED, O_EPOCH, O_START, O_THREADS,
+           O_KEEP, O_DCT, O_STRICT };
+    static const struct option lo[] = {
+        LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS,
+        {"recipe", required_argument, 0, O_RECIPE}, {"size", required_argument, 0, O_SIZE},
+        {"scale", required_argument, 0, O_SCALE}, {"ratio", required_argument, 0, O_RATIO},
+        {"interp", required_argument, 0, O_INTERP}, {"hflip", required_argument, 0, O_HFLIP},
+        {"jitter", required_argument, 0, O_JITTER}, {"brightness", required_argument, 0, O_BRIGHT},
+        {"contrast", required_argument, 0, O_CONTRAST}, {"saturation", required_argument, 0, O_SAT},
+        {"hue", required_argument, 0, O_HUE}, {"grayscale", required_argument, 0, O_GRAY},
+        {"blur", required_argument, 0, O_BLUR}, {"blur-sigma", required_argument, 0, O_SIGMA},
+        {"solarize", required_argument, 0, O_SOLAR}, {"crop-ratio", required_argument, 0, O_CROPR},
+        {"seed", required_argument, 0, O_SEED}, {"epoch", required_argument, 0, O_EPOCH},
+        {"start-index", required_argument, 0, O_START}, {"threads", required_argument, 0, O_THREADS},
+        {"keep-image", no_argument, 0, O_KEEP}, {"dct-scale", no_argument, 0, O_DCT},
+        {"strict", no_argument, 0, O_STRICT}, {0, 0, 0, 0},
+    };
+    /* the recipe sets the defaults the other flags override: find it first */
+    const char *recipe = "mae";
+    int size = 224;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--recipe") && i + 1 < argc) recipe = argv[i + 1];
+        else if (!strncmp(argv[i], "--recipe=", 9)) recipe = argv[i] + 9;
+    }
+    if (lgp_recipe_init(&o.rc, recipe, size) != LGP_OK)
+        lgp_usage_die("--recipe: unknown recipe '%s' (mae, moco, eval)", recipe);
+    lgp_recipe *rc = &o.rc;
+    int c, f;
+    while ((c = getopt_long(argc, argv, "qvo:", lo, NULL)) != -1) {
+        if (lgp_common_opt(c, help) || lgp_output_opt(&o.out, c, optarg)) continue;
+        switch (c) {
+        case O_RECIPE: break;
+        case O_SIZE: rc->size = (int)lgp_opt_int("--size", optarg, 1, 8192); break;
+        case O_SCALE: set_pair("--scale", optarg, 1e-6, 1, rc, offsetof(lgp_view_opts, scale)); break;
+        case O_RATIO: set_pair("--ratio", optarg, 1e-3, 1e3, rc, offsetof(lgp_view_opts, ratio)); break;
+        case O_INTERP:
+            if ((f = lgp_filter_from_name(optarg)) < 0)
+                lgp_usage_die("--interp: unknown filter '%s' (bilinear, bicubic, lanczos, nearest, box)", optarg);
+            for (int v = 0; v < LGP_AUG_MAX_VIEWS; v++) rc->view[v].interp = (lgp_filter)f;
+            break;
+        case O_HFLIP: set_pv("--hflip", optarg, rc, offsetof(lgp_view_opts, flip_p)); break;
+        case O_JITTER: set_pv("--jitter", optarg, rc, offsetof(lgp_view_opts, jitter_p)); break;
+        case O_BRIGHT: set_all(rc, offsetof(lgp_view_opts, brightness), lgp_opt_double("--brightness", optarg, 0, 10)); break;
+        case O_CONTRAST: set_all(rc, offsetof(lgp_view_opts, contrast), lgp_opt_double("--contrast", optarg, 0, 10)); break;
+        case O_SAT: set_all(rc, offsetof(lgp_view_opts, saturation), lgp_opt_double("--saturation", optarg, 0, 10)); break;
+        case O_HUE: set_all(rc, offsetof(lgp_view_opts, hue), lgp_opt_double("--hue", optarg, 0, 0.5)); break;
+        case O_GRAY: set_pv("--grayscale", optarg, rc, offsetof(lgp_view_opts, gray_p)); break;
+        case O_BLUR: set_pv("--blur", optarg, rc, offsetof(lgp_view_opts, blur_p)); break;
+        case O_SIGMA: set_pair("--blur-sigma", optarg, 0, 100, rc, offsetof(lgp_view_opts, sigma)); break;
+        case O_SOLAR: set_pv("--solarize", optarg, rc, offsetof(lgp_view_opts, solarize_p)); break;
+        case O_CROPR: rc->crop_ratio = lgp_opt_double("--crop-ratio", optarg, 1e-3, 1); break;
+        case O_SEED: o.seed = lgp_opt_u64("--seed", optarg); break;
+        case O_EPOCH: o.epoch = lgp_opt_u64("--epoch", optarg); break;
+        case O_START: o.start = lgp_opt_u64("--start-index", optarg); break;
+        case O_THREADS: o.threads = (int)lgp_opt_int("--threads", optarg, 1, 1024); break;
+        case O_KEEP: o.flags |= LGP_AUG_KEEP_IMAGE; break;
+        case O_DCT: o.flags |= LGP_AUG_DCT_SCALE; break;
+        case O_STRICT: o.strict = 1; break;
+        default: lgp_usage_die("unexpected option");
+        }
+    }
+    if (optind < argc) o.input = argv[optind++];
+    if (optind != argc) lgp_usage_die("extra operand '%s'", argv[optind]);
+    run(&o);
+    return LGP_EXIT_OK;
+}

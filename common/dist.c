@@ -1,0 +1,102 @@
+/* dist.c — see dist.h. */
+#include "dist.h"
+
+#include "lgp.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t bytes;
+static double seconds;
+
+#ifdef LGP_MPI
+#include <mpi.h>
+
+static int rank_, size_ = 1, inited;
+
+void lgp_dist_init(int *argc, char ***argv) {
+    MPI_Init(argc, argv);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    inited = 1;
+}
+
+void lgp_dist_finalize(void) {
+    if (inited) MPI_Finalize();
+    inited = 0;
+}
+
+int lgp_dist_rank(void) { return rank_; }
+int lgp_dist_size(void) { return size_; }
+
+#define CHUNK ((size_t)1 << 24) /* 16 Mi elements per call: counts stay in int range */
+
+void lgp_dist_sum_f(float *buf, size_t n) {
+    if (size_ == 1) return;
+    double t0 = lgp_now();
+    for (size_t at = 0; at < n; at += CHUNK) {
+        int k = (int)(n - at < CHUNK ? n - at : CHUNK);
+        MPI_Allreduce(MPI_IN_PLACE, buf + at, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    }
+    bytes += n * sizeof(float);
+    seconds += lgp_now() - t0;
+}
+
+void lgp_dist_sum_d(double *buf, size_t n) {
+    if (size_ == 1) return;
+    double t0 = lgp_now();
+    MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    bytes += n * sizeof(double);
+    seconds += lgp_now() - t0;
+}
+
+void lgp_dist_allgather_f(const float *send, size_t n, float *recv) {
+    if (size_ == 1) {
+        memmove(recv, send, n * sizeof(float));
+        return;
+    }
+    double t0 = lgp_now();
+    MPI_Allgather(send, (int)n, MPI_FLOAT, recv, (int)n, MPI_FLOAT, MPI_COMM_WORLD);
+    bytes += n * sizeof(float) * (size_t)size_;
+    seconds += lgp_now() - t0;
+}
+
+void lgp_dist_check_same(uint64_t v, const char *what) {
+    if (size_ == 1) return;
+    uint64_t lo = v, hi = v;
+    MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    if (lo != hi) {
+        lgp_warn("rank %d: %s not the same on every rank (hash %016llx here); stopping every rank", rank_, what,
+                 (unsigned long long)v);
+        MPI_Abort(MPI_COMM_WORLD, LGP_EXIT_FAILURE);
+    }
+}
+#else
+void lgp_dist_init(int *argc, char ***argv) { (void)argc, (void)argv; }
+void lgp_dist_finalize(void) {}
+int lgp_dist_rank(void) { return 0; }
+int lgp_dist_size(void) { return 1; }
+void lgp_dist_sum_f(float *buf, size_t n) { (void)buf, (void)n; }
+void lgp_dist_sum_d(double *buf, size_t n) { (void)buf, (void)n; }
+void lgp_dist_allgather_f(const float *send, size_t n, float *recv) { memmove(recv, send, n * sizeof(float)); }
+void lgp_dist_check_same(uint64_t v, const char *what) { (void)v, (void)what; }
+#endif
+
+void lgp_dist_average_f(float *buf, size_t n) {
+    int s = lgp_dist_size();
+    if (s == 1) return;
+    lgp_dist_sum_f(buf, n);
+    float k = 1.0f / (float)s;
+    for (size_t i = 0; i < n; i++) buf[i] *= k;
+}
+
+void lgp_dist_bn_allreduce(double *buf, size_t n, void *ctx) {
+    (void)ctx;
+    lgp_dist_sum_d(buf, n);
+}
+
+uint64_t lgp_dist_bytes(void) { return bytes; }
+double lgp_dist_seconds(void) { return seconds; }

@@ -1,0 +1,38 @@
+/* dist.h — data-parallel training across processes (MPI). Built with `make MPI=1`
+ * (mpicc, -DLGP_MPI); the default build has no MPI dependency and every function below
+ * behaves as a single rank (size 1: reductions are the identity).
+ *
+ * Conventions: every rank runs its own input pipeline over its own shard
+ * (tar-images --shard auto); gradients are summed and divided by the world size;
+ * MoCo keys are all-gathered; BatchNorm sums are all-reduced (lgp_bn_sync); only rank 0
+ * writes checkpoints, logs and stdout data. A rank that dies makes mpirun stop the job
+ * (MPI_ERRORS_ARE_FATAL); lgp_dist_check_same stops every rank with a message when
+ * their parameters diverge. */
+#ifndef LGP_DIST_H
+#define LGP_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* MPI_Init when built with MPI (also fine outside mpirun: one rank). */
+void lgp_dist_init(int *argc, char ***argv);
+void lgp_dist_finalize(void);
+int lgp_dist_rank(void);
+int lgp_dist_size(void);
+/* In-place sums across ranks. */
+void lgp_dist_sum_f(float *buf, size_t n);
+void lgp_dist_sum_d(double *buf, size_t n);
+/* recv[size * n] = every rank's send[n], in rank order. */
+void lgp_dist_allgather_f(const float *send, size_t n, float *recv);
+/* Dies on every rank (exit 1, message naming `what`) unless all ranks hold the same v. */
+void lgp_dist_check_same(uint64_t v, const char *what);
+/* Gradient averaging: sum across ranks and scale by 1/size, in buckets of at most
+ * bucket floats (bounded temporary memory in MPI). */
+void lgp_dist_average_f(float *buf, size_t n);
+/* The lgp_bn_sync callback shape (heads.h): sum a double buffer across ranks. */
+void lgp_dist_bn_allreduce(double *buf, size_t n, void *ctx);
+/* Bytes moved by this process's reductions so far (for the benchmark). */
+uint64_t lgp_dist_bytes(void);
+double lgp_dist_seconds(void);
+
+#endif

@@ -1,0 +1,213 @@
+/* archive.c — libarchive iteration with in-place inner tars (see archive.h). */
+#include "archive.h"
+
+#include "../common/lgp.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct lgp_archive {
+    struct archive *outer, *inner; /* inner != NULL while inside a nested tar */
+    int flags;
+    char *path;
+    char name[4096];               /* current member path */
+    char inner_stem[1024];
+    char inner_name[4096];         /* outer member path of the current inner tar */
+    uint8_t *buf;                  /* member data, grown as needed */
+    size_t cap;
+    char err[1024];
+    uint8_t chunk[1 << 16];        /* inner tar bytes handed to libarchive */
+};
+
+static void set_err(lgp_archive *a, const char *fmt, const char *x, const char *y) {
+    /* a long member name may be cut short in the message; that is fine */
+    if (snprintf(a->err, sizeof a->err, fmt, a->path, x, y ? y : "unknown error") < 0) a->err[0] = 0;
+}
+
+static struct archive *new_reader(int any_format) {
+    struct archive *r = archive_read_new();
+    if (!r) return NULL;
+    archive_read_support_filter_all(r);
+    archive_read_support_format_tar(r);
+    archive_read_support_format_gnutar(r);
+    if (any_format) archive_read_support_format_zip(r);
+    return r;
+}
+
+int lgp_archive_open(lgp_archive **out, const char *path, int flags, char *err, size_t errlen) {
+    *out = NULL;
+    lgp_archive *a = calloc(1, sizeof *a);
+    if (!a || !(a->path = strdup(path)) || !(a->outer = new_reader(1))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        if (a) free(a->path);
+        free(a);
+        return LGP_FATAL;
+    }
+    a->flags = flags;
+    int r = strcmp(path, "-") == 0 ? archive_read_open_fd(a->outer, 0, 1 << 16)
+                                   : archive_read_open_filename(a->outer, path, 1 << 16);
+    if (r != ARCHIVE_OK) {
+        snprintf(err, errlen, "%s: %s", path, archive_error_string(a->outer) ? archive_error_string(a->outer) : "cannot open");
+        lgp_archive_close(a);
+        return LGP_FATAL;
+    }
+    *out = a;
+    return LGP_OK;
+}
+
+/* libarchive client callback: the inner tar's bytes are the outer entry's data. */
+static la_ssize_t inner_read(struct archive *inner, void *client, const void **buf) {
+    (void)inner;
+    lgp_archive *a = client;
+    la_ssize_t n = archive_read_data(a->outer, a->chunk, sizeof a->chunk);
+    *buf = a->chunk;
+    return n;
+}
+
+static int open_inner(lgp_archive *a) {
+    a->inner = new_reader(0);
+    if (!a->inner) {
+        set_err(a, "%s: %s: %s", a->name, "out of memory");
+        return LGP_FATAL;
+    }
+    memcpy(a->inner_name, a->name, sizeof a->name);
+    lgp_archive_stem(a->name, a->inner_stem, sizeof a->inner_stem);
+    if (archive_read_open(a->inner, a, NULL, inner_read, NULL) != ARCHIVE_OK) {
+        set_err(a, "%s: %s: inner tar: %s (skipped)", a->inner_name, archive_error_string(a->inner));
+        archive_read_free(a->inner);
+        a->inner = NULL;
+        return LGP_BAD_RECORD;
+    }
+    return LGP_OK;
+}
+
+/* Reads the current entry's data of archive r into a->buf. */
+static int read_data(lgp_archive *a, struct archive *r, lgp_member *m) {
+    size_t n = 0;
+    for (;;) {
+        if (a->cap - n < (1 << 16)) {
+            size_t nc = a->cap ? a->cap * 2 : (1 << 20);
+            if (nc > LGP_ARCHIVE_MAX_MEMBER + (1 << 16)) {
+                set_err(a, "%s: %s: %s", m->name, "member larger than 1 GiB (skipped)");
+                return LGP_BAD_RECORD;
+            }
+            uint8_t *nb = realloc(a->buf, nc);
+            if (!nb) {
+                set_err(a, "%s: %s: %s", m->name, "out of memory");
+                return LGP_FATAL;
+            }
+            a->buf = nb;
+            a->cap = nc;
+        }
+        la_ssize_t got = archive_read_data(r, a->buf + n, a->cap - n);
+        if (got < 0) {
+            set_err(a, "%s: %s: %s", m->name, archive_error_string(r));
+            return LGP_FATAL; /* the stream position is unknown: stop */
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    m->data = a->buf;
+    m->size = n;
+    return LGP_OK;
+}
+
+/* Next regular-file header of r; LGP_OK, LGP_EOF, or LGP_FATAL. */
+static int next_header(lgp_archive *a, struct archive *r) {
+    struct archive_entry *e;
+    for (;;) {
+        int rc = archive_read_next_header(r, &e);
+        if (rc == ARCHIVE_EOF) return LGP_EOF;
+        if (rc < ARCHIVE_WARN) {
+            const char *s = archive_error_string(r);
+            if (snprintf(a->err, sizeof a->err, "%s: %s%s%s", a->path, a->inner ? a->inner_name : "",
+                         a->inner ? ": " : "", s ? s : "unreadable archive") < 0)
+                a->err[0] = 0;
+            return LGP_FATAL;
+        }
+        if (archive_entry_filetype(e) != AE_IFREG) continue;
+        const char *p = archive_entry_pathname(e);
+        if (!p) continue;
+        snprintf(a->name, sizeof a->name, "%s", p[0] == '.' && p[1] == '/' ? p + 2 : p);
+        return LGP_OK;
+    }
+}
+
+int lgp_archive_next(lgp_archive *a, lgp_member *m) {
+    memset(m, 0, sizeof *m);
+    for (;;) {
+        if (a->inner) {
+            int rc = next_header(a, a->inner);
+            if (rc == LGP_OK) {
+                m->name = a->name;
+                m->inner = a->inner_stem;
+                m->kind = lgp_archive_classify(a->name);
+                return read_data(a, a->inner, m);
+            }
+            archive_read_free(a->inner);
+            a->inner = NULL;
+            if (rc == LGP_FATAL) return LGP_BAD_RECORD; /* damaged inner tar: go on outside */
+        }
+        int rc = next_header(a, a->outer);
+        if (rc != LGP_OK) return rc;
+        m->name = a->name;
+        m->kind = lgp_archive_classify(a->name);
+        if (m->kind == LGP_MEMBER_TAR && (a->flags & LGP_ARCHIVE_NESTED) && !(a->flags & LGP_ARCHIVE_NAMES_ONLY)) {
+            int r2 = open_inner(a);
+            if (r2 != LGP_OK) return r2;
+            continue;
+        }
+        if (a->flags & LGP_ARCHIVE_NAMES_ONLY) return LGP_OK;
+        return read_data(a, a->outer, m);
+    }
+}
+
+const char *lgp_archive_error(const lgp_archive *a) { return a->err; }
+
+void lgp_archive_close(lgp_archive *a) {
+    if (!a) return;
+    if (a->inner) archive_read_free(a->inner);
+    if (a->outer) archive_read_free(a->outer);
+    free(a->buf);
+    free(a->path);
+    free(a);
+}
+
+lgp_member_kind lgp_archive_classify(const char *name) {
+    const char *slash = strrchr(name, '/');
+    const char *dot = strrchr(slash ? slash + 1 : name, '.');
+    if (!dot) return LGP_MEMBER_OTHER;
+    static const struct { const char *ext; lgp_member_kind k; } tab[] = {
+        {".jpg", LGP_MEMBER_IMAGE}, {".jpeg", LGP_MEMBER_IMAGE}, {".png", LGP_MEMBER_IMAGE},
+        {".cls", LGP_MEMBER_CLS},   {".json", LGP_MEMBER_JSON},  {".tar", LGP_MEMBER_TAR},
+    };
+    for (size_t i = 0; i < LGP_ARRAY_LEN(tab); i++)
+        if (strcasecmp(dot, tab[i].ext) == 0) return tab[i].k;
+    return LGP_MEMBER_OTHER;
+}
+
+int lgp_archive_key(const char *name, char *key, size_t n) {
+    const char *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+    const char *dot = strchr(base, '.');
+    size_t len = dot ? (size_t)(dot - name) : strlen(name);
+    if (len + 1 > n) return LGP_FATAL;
+    memcpy(key, name, len);
+    key[len] = 0;
+    return LGP_OK;
+}
+
+int lgp_archive_stem(const char *name, char *stem, size_t n) {
+    const char *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    if (len + 1 > n) return LGP_FATAL;
+    memcpy(stem, base, len);
+    stem[len] = 0;
+    return LGP_OK;
+}

@@ -1,0 +1,61 @@
+/* archive.h — member-by-member iteration over image archives through libarchive.
+ *
+ * Reads tar (plain, .gz, .zst, .bz2, .xz — any filter libarchive knows) and zip, from a
+ * file or from stdin ("-"). With LGP_ARCHIVE_NESTED, a member whose name ends in ".tar"
+ * (ImageNet's train tar holds one n01440764.tar per class) is opened as an inner
+ * archive and its members are returned in place, streaming from the outer entry's
+ * data: nothing is extracted to disk and the inner tar is never held in memory whole.
+ * Directories, links and other non-regular entries are skipped.
+ *
+ * Ownership: lgp_archive is a heap object (_open/_close). A returned lgp_member is a
+ * borrowed view: its name, inner and data stay valid until the next lgp_archive_next
+ * or lgp_archive_close. Library code: returns LGP_OK, LGP_EOF (end of archive),
+ * LGP_BAD_RECORD (this member or inner tar is unreadable; the next call continues
+ * with the following outer member) or LGP_FATAL (the archive is unusable), with a
+ * one-line message in lgp_archive_error. */
+#ifndef LGP_ARCHIVE_H
+#define LGP_ARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LGP_ARCHIVE_MAX_MEMBER ((size_t)1 << 30) /* a 1 GiB "image" is refused */
+
+enum {
+    LGP_ARCHIVE_NESTED = 1,     /* descend into *.tar members */
+    LGP_ARCHIVE_NAMES_ONLY = 2, /* do not read member data (first pass over names) */
+};
+
+typedef enum {
+    LGP_MEMBER_IMAGE, /* .jpg .jpeg .png (case-insensitive) */
+    LGP_MEMBER_CLS,   /* .cls: WebDataset class index as text */
+    LGP_MEMBER_JSON,  /* .json: WebDataset metadata */
+    LGP_MEMBER_TAR,   /* .tar: an inner archive (only seen without NESTED) */
+    LGP_MEMBER_OTHER,
+    LGP_MEMBER_COUNT
+} lgp_member_kind;
+
+typedef struct {
+    const char *name;     /* path inside its (inner) archive, borrowed */
+    const char *inner;    /* stem of the enclosing inner tar ("n01440764"), or NULL */
+    lgp_member_kind kind;
+    const uint8_t *data;  /* [size] borrowed; NULL with LGP_ARCHIVE_NAMES_ONLY */
+    size_t size;
+} lgp_member;
+
+typedef struct lgp_archive lgp_archive;
+
+int lgp_archive_open(lgp_archive **out, const char *path, int flags, char *err, size_t errlen);
+int lgp_archive_next(lgp_archive *a, lgp_member *m);
+const char *lgp_archive_error(const lgp_archive *a);
+void lgp_archive_close(lgp_archive *a);
+
+/* Kind from the name's last extension. */
+lgp_member_kind lgp_archive_classify(const char *name);
+/* WebDataset key: directory part + basename up to its first '.'. "a/b/x.y.jpg" ->
+ * "a/b/x". Returns LGP_FATAL if it does not fit in n bytes. */
+int lgp_archive_key(const char *name, char *key, size_t n);
+/* Basename without its last extension: "train/n0144.tar" -> "n0144". */
+int lgp_archive_stem(const char *name, char *stem, size_t n);
+
+#endif
