@@ -3,6 +3,7 @@
 #include "common/batch.h"
 #include "common/cli.h"
 #include "common/clstate.h"
+#include "common/dist.h"
 #include "common/lgp.h"
 #include "common/log.h"
 #include "common/modelcfg.h"
@@ -14,6 +15,7 @@
 
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,11 @@ static const char help[] =
     "  { lgp-graft --lr-layer-wise 1.5e-5,1.5e-5,1.5e-4 stage1.ckpt;\n"
     "    tar-images train.tar | lgp-augment --recipe moco; } |\n"
     "    lgp-cl-train --epochs 300 --batch 256 -o stage2.ckpt\n"
+    "\n"
+    "across processes (make MPI=1): --batch is per rank; keys all-gathered, SyncBN in the\n"
+    "heads, gradients averaged; rank 0 writes (see lgp-cl-train(1), MULTIPLE PROCESSES):\n"
+    "  mpirun -np 4 sh -c 'tar-images --shard auto train.tar | lgp-augment --recipe moco |\n"
+    "    lgp-cl-train --init start.ckpt --batch 64 --epochs 300 -o stage2.ckpt'\n"
     "\n"
     "exit status: 0 trained; 1 bad input, write error, NaN with --nan-policy stop, or\n"
     "stopped by SIGTERM/SIGINT (after writing a checkpoint); 2 usage error.\n"
@@ -187,6 +194,9 @@ static void start(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
     char err[2048];
     if (o->resume) {
         if (lgp_cl_state_resume(s, o->resume, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+        if (s->sched.world != lgp_dist_size())
+            lgp_die("%s: written by %d ranks; resume with the same number (this run has %d)", o->resume,
+                    s->sched.world, lgp_dist_size());
         lgp_info("resuming %s at step %lld/%lld (skipping %lld records already used)", o->resume,
                  (long long)s->step, (long long)s->sched.total_steps, (long long)s->consumed);
         return;
@@ -232,10 +242,12 @@ static void setup(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
         if (o->nmean != C || o->nstd != C) lgp_usage_die("--mean/--std need %d values each", C);
         for (int c = 0; c < C; c++) s->mean[c] = (float)o->mean[c], s->std[c] = (float)o->std[c];
     }
+    /* A stream's count is this rank's shard (tar-images --shard): the epoch is world times it. */
     int64_t spe = o->samples_per_epoch ? o->samples_per_epoch : lgp_stream_records_per_epoch(lgp_reader_meta(r));
-    /* blr 1: the peak is batch/256 and each group's lr_scale is its base lr (P10). */
-    if (lgp_schedule_make(&s->sched, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch, 1, 1.0, 0,
-                          0, err, sizeof err) != LGP_OK)
+    if (!o->samples_per_epoch && spe > 0) spe *= lgp_dist_size();
+    /* blr 1: the peak is global batch/256 and each group's lr_scale is its base lr (P10). */
+    if (lgp_schedule_make_dist(&s->sched, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch, 1,
+                               lgp_dist_size(), 1.0, 0, 0, err, sizeof err) != LGP_OK)
         lgp_usage_die("%s", err);
     s->clip = o->clip;
     if (!s->classes) {
@@ -245,14 +257,29 @@ static void setup(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
         lgp_json_free(im);
     }
     const lgp_cl_groups *g = &s->co.groups;
-    lgp_info("%s: %zu parameters, heads %d/%d; %lld steps of %d images, %d lr group%s (last %.3g), warmup %lld",
-             s->init, s->m.params.total, s->co.mlp_dim, s->co.moco_dim, (long long)s->sched.total_steps, s->sched.batch,
-             g->n, g->n == 1 ? "" : "s", g->blr[g->n - 1] * s->sched.batch / 256.0, (long long)s->sched.warmup_steps);
+    lgp_info("%s: %zu parameters, heads %d/%d; %lld steps of %d x %d ranks images, %d lr group%s (last %.3g), "
+             "warmup %lld", s->init, s->m.params.total, s->co.mlp_dim, s->co.moco_dim, (long long)s->sched.total_steps,
+             s->sched.batch, s->sched.world, g->n, g->n == 1 ? "" : "s", g->blr[g->n - 1] * s->sched.lr,
+             (long long)s->sched.warmup_steps);
+}
+
+/* FNV-1a over everything the ranks must agree on: online and momentum weights, BN stats. */
+static uint64_t state_hash(const lgp_cl_state *s) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const float *bufs[4] = {s->m.params.data, s->mom.params.data, s->stats, s->mstats};
+    size_t lens[4] = {s->m.params.total, s->mom.params.total, s->nstats, s->nstats};
+    for (int k = 0; k < 4; k++) {
+        const unsigned char *p = (const unsigned char *)bufs[k];
+        for (size_t i = 0; i < lens[k] * sizeof(float); i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    }
+    return h;
 }
 
 /* Saves to the snapshot folder (if any) and/or the output (NULL = stdout). */
 static void save(const lgp_cl_state *s, const struct opts *o, int complete, int to_output) {
     char err[1024], path[4096];
+    lgp_dist_check_same(state_hash(s), "the parameters");
+    if (lgp_dist_rank() != 0) return;
     lgp_record rec;
     if (lgp_cl_state_record(s, &rec, 1) != LGP_OK) lgp_die("out of memory");
     char *meta = lgp_cl_state_meta(s, complete);
@@ -279,13 +306,18 @@ static const char *bad_grad(const lgp_cl_state *s) {
 
 typedef struct { double loss, ctr, mim, collapse, m, gnorm; } step_info;
 
-/* Forward/backward of one batch. Returns 0 at the end of the data. */
+/* Forward/backward of one batch on every rank, gradients averaged over the ranks.
+ * Returns 0 when any rank's data ended (every rank then stops at the same step). */
 static int train_step(lgp_cl_state *s, lgp_cl_engine *e, lgp_batch *b, const lgp_batch_cfg *bc, lgp_reader *r,
                       lgp_record *scratch, const struct opts *o, step_info *si) {
     char err[1024];
     int rc = lgp_batch_fill(b, bc, r, scratch, err, sizeof err);
     if (rc == LGP_FATAL) lgp_die("%s", err);
-    if (b->n < b->cap) return 0; /* drop_last */
+    /* The step itself has collectives (keys, SyncBN), so whether every rank has a full
+     * batch (drop_last) must be agreed before it, not after as in lgp-mim-train. */
+    double short_ranks = b->n < b->cap ? 1 : 0;
+    lgp_dist_sum_d(&short_ranks, 1);
+    if (short_ranks > 0) return 0;
     static uint64_t ids[1 << 16];
     int epoch_same = 1;
     for (int i = 0; i < b->n; i++) {
@@ -297,6 +329,15 @@ static int train_step(lgp_cl_state *s, lgp_cl_engine *e, lgp_batch *b, const lgp
     si->m = lgp_cl_momentum_at(s);
     si->loss = lgp_cl_engine_step(e, b->x[0], b->x[1], b->n, si->m, ids, epoch_same ? (uint64_t)b->epoch[0] : 0,
                                   &si->collapse, &si->ctr, &si->mim);
+    /* One small reduction after the step: a stop request on any rank stops them all at
+     * this step; the losses become global means (collapse: the mean of the ranks' local
+     * monitors). */
+    double f[5] = {lgp_stop_requested ? 1 : 0, si->loss, si->ctr, si->mim, si->collapse};
+    lgp_dist_sum_d(f, 5);
+    double w = lgp_dist_size();
+    if (f[0] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
+    si->loss = f[1] / w, si->ctr = f[2] / w, si->mim = f[3] / w, si->collapse = f[4] / w;
+    lgp_dist_average_f(s->m.grads, s->m.params.total);
     s->consumed = b->consumed;
     if (o->inject_nan && s->step + 1 == o->inject_nan) s->m.grads[0] = NAN; /* test hook for the guard */
     si->gnorm = lgp_grad_clip(&s->m.params, s->m.grads, s->clip);
@@ -318,13 +359,19 @@ static int guard(const lgp_cl_state *s, const struct opts *o, const step_info *s
 
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
+    lgp_dist_init(&argc, &argv);
     struct opts o = {.batch = 256, .warmup_epochs = 40, .warmup_steps = -1, .keep = 3, .log_every = 50, .input = "-",
                      .hp = {0.9f, 0.999f, 1e-8f, 0.1f}};
     lgp_cl_opts_init(&o.co);
     lgp_output_opts_init(&o.out);
     lgp_modelcfg_overrides_init(&o.ov);
     parse(argc, argv, &o);
-    if (!o.out.path) lgp_check_stdout_not_tty(o.out.force);
+    if (lgp_dist_rank() == 0) {
+        if (!o.out.path) lgp_check_stdout_not_tty(o.out.force);
+    } else { /* only rank 0 reports progress; warnings still come from every rank */
+        lgp_log_level = LGP_LOG_QUIET;
+        lgp_progress = 0;
+    }
     lgp_threads_set(o.threads);
     lgp_signals_install();
     char err[1024];
@@ -346,8 +393,9 @@ int main(int argc, char **argv) {
     if (s.consumed && lgp_batch_skip(&b, r, &scratch, s.consumed, err, sizeof err) != LGP_OK)
         lgp_die("%s: cannot skip to record %lld to resume%s%s", lgp_reader_name(r), (long long)s.consumed,
                 err[0] ? ": " : " (input too short)", err);
+    lgp_dist_check_same(state_hash(&s), "the initial parameters");
     lgp_trainlog log;
-    if (lgp_trainlog_open(&log, o.log, o.resume != NULL, o.log_every, s.sched.total_steps) != LGP_OK)
+    if (lgp_trainlog_open(&log, lgp_dist_rank() == 0 ? o.log : NULL, o.resume != NULL, o.log_every, s.sched.total_steps) != LGP_OK)
         lgp_die_errno("%s: cannot open log", o.log);
     int64_t skipped_nan = 0;
     double top = s.co.groups.blr[s.co.groups.n - 1];
@@ -368,7 +416,8 @@ int main(int argc, char **argv) {
         char extra[256];
         snprintf(extra, sizeof extra, ",\"ctr\":%.9g,\"mim\":%.9g,\"collapse\":%.6g,\"moco_m\":%.9g", si.ctr, si.mim,
                  si.collapse, si.m);
-        lgp_trainlog_step(&log, s.step, spe ? (s.step - 1) / spe : 0, si.loss, lr * top, si.gnorm, s.sched.batch, extra);
+        lgp_trainlog_step(&log, s.step, spe ? (s.step - 1) / spe : 0, si.loss, lr * top, si.gnorm,
+                          s.sched.batch * s.sched.world, extra);
         if (o.save_every && s.step % o.save_every == 0 && s.step < s.sched.total_steps) save(&s, &o, 0, 0);
         if (lgp_stop_requested) {
             save(&s, &o, 0, o.ckpt_dir == NULL);
@@ -379,12 +428,18 @@ int main(int argc, char **argv) {
     }
     lgp_trainlog_close(&log);
     save(&s, &o, s.step == s.sched.total_steps, 1);
-    lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN",
-             (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan);
+    lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN%s",
+             (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan,
+             lgp_dist_size() > 1 ? " (rank 0)" : "");
+    if (lgp_dist_size() > 1 && s.step > 0)
+        lgp_debug("communication: %.3f MB and %.4f s per step on rank 0 (%d ranks; %.1f MB, %.2f s in all)",
+                  lgp_dist_bytes() / 1e6 / (double)s.step, lgp_dist_seconds() / (double)s.step, lgp_dist_size(),
+                  lgp_dist_bytes() / 1e6, lgp_dist_seconds());
     lgp_record_free(&scratch);
     lgp_batch_free(&b);
     lgp_cl_engine_free(&e);
     lgp_cl_state_free(&s);
     lgp_reader_close(r);
+    lgp_dist_finalize();
     return LGP_EXIT_OK;
 }

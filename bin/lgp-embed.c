@@ -1,6 +1,7 @@
 /* lgp-embed — frozen-encoder features for every image of a stream. */
 #include "common/batch.h"
 #include "common/cli.h"
+#include "common/dist.h"
 #include "common/lgp.h"
 #include "common/log.h"
 #include "common/modelload.h"
@@ -44,6 +45,12 @@ static const char help[] =
     "example:\n"
     "  tar-images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz |\n"
     "    lgp-embed --model stage2.ckpt | lgp-probe --train train.emb --shots 1%\n"
+    "\n"
+    "\n"
+    "across processes (make MPI=1): each rank embeds its own shard and rank 0 writes one\n"
+    "stream with every image once, rank-interleaved per batch (rank 0's batch k, rank 1's\n"
+    "batch k, ...):\n"
+    "  mpirun -np 4 sh -c 'tar-images --shard auto test.idx.gz | lgp-embed --model M -o f.lgps'\n"
     "\n"
     "exit status: 0 ok, 1 bad input or write error, 2 usage error. See lgp-embed(1).\n";
 
@@ -103,6 +110,7 @@ static char *out_meta(const char *in_meta, const struct opts *o, int dim) {
     lgp_json_set_str(e, "pool", o->pool == LGP_POOL_MEAN ? "mean" : "cls");
     lgp_json_set_num(e, "layer", o->layer);
     lgp_json_set_num(e, "dim", dim);
+    if (lgp_dist_size() > 1) lgp_json_set_num(e, "ranks", lgp_dist_size());
     if (o->random) lgp_json_set_num(e, "seed", (double)o->seed);
     lgp_json_set(m, "embed", e);
     char *s = lgp_json_dump(m);
@@ -166,6 +174,63 @@ static int64_t embed_pixels(lgp_reader *r, const struct opts *o, int64_t *skippe
     return n;
 }
 
+/* One batch as a byte blob for the gather: n (i64), labels i64 [n], features f32 [n, dim],
+ * then the n keys, each NUL-terminated. Returns the size; *buf grows as needed. */
+static size_t pack_batch(char **buf, size_t *cap, const lgp_batch *b, const float *feat, int dim) {
+    size_t need = 8 + (size_t)b->n * (8 + 4 * (size_t)dim);
+    for (int i = 0; i < b->n; i++) need += strlen(b->keys[i]) + 1;
+    if (need > *cap) {
+        char *p = realloc(*buf, need);
+        if (!p) lgp_die("out of memory for a batch of %d features", b->n);
+        *buf = p, *cap = need;
+    }
+    int64_t n = b->n;
+    char *at = *buf;
+    memcpy(at, &n, 8), at += 8;
+    memcpy(at, b->label, 8 * (size_t)n), at += 8 * (size_t)n;
+    memcpy(at, feat, 4 * (size_t)n * dim), at += 4 * (size_t)n * dim;
+    for (int i = 0; i < b->n; i++) {
+        size_t l = strlen(b->keys[i]) + 1;
+        memcpy(at, b->keys[i], l), at += l;
+    }
+    return need;
+}
+
+/* Rank 0: writes the records of one rank's blob; returns how many. */
+static int64_t emit_blob(lgp_writer *w, lgp_record *out, const char *blob, size_t len, int dim, float *f) {
+    if (len < 8) return 0;
+    int64_t n, label;
+    memcpy(&n, blob, 8);
+    const char *lab = blob + 8, *fe = lab + 8 * (size_t)n, *key = fe + 4 * (size_t)n * dim;
+    for (int64_t i = 0; i < n; i++) {
+        memcpy(&label, lab + 8 * i, 8);
+        memcpy(f, fe + 4 * (size_t)i * dim, 4 * (size_t)dim); /* aligned copy for the tensor */
+        emit(w, out, key, label, f, dim);
+        key += strlen(key) + 1;
+    }
+    return n;
+}
+
+/* Every rank's batch to rank 0, written in rank order. Returns the images written. */
+static int64_t gather_emit(lgp_writer *w, lgp_record *out, const lgp_batch *b, const float *feat, int dim) {
+    static char *send, *recv;
+    static size_t scap, rcap;
+    static size_t counts[4096];
+    static float *f;
+    LGP_ASSERT(lgp_dist_size() <= 4096);
+    size_t len = pack_batch(&send, &scap, b, feat, dim);
+    if (lgp_dist_gather_bytes(send, len, (void **)&recv, &rcap, counts) != LGP_OK) lgp_die("out of memory gathering features");
+    if (lgp_dist_rank() != 0) return 0;
+    if (!f && !(f = malloc(4 * (size_t)dim))) lgp_die("out of memory");
+    int64_t n = 0;
+    size_t at = 0;
+    for (int r = 0; r < lgp_dist_size(); r++) {
+        n += emit_blob(w, out, recv + at, counts[r], dim, f);
+        at += counts[r];
+    }
+    return n;
+}
+
 static int64_t embed_model(lgp_reader *r, const struct opts *o, int64_t *skipped) {
     char err[1024];
     lgp_vit_model m;
@@ -188,24 +253,37 @@ static int64_t embed_model(lgp_reader *r, const struct opts *o, int64_t *skipped
         lgp_die("out of memory for batch %d", o->batch);
     float *feat = malloc((size_t)o->batch * cfg->width * sizeof *feat);
     char *mj = out_meta(lgp_reader_meta(r), o, cfg->width);
-    lgp_writer *w = lgp_output_open(&o->out, mj);
+    lgp_writer *w = lgp_dist_rank() == 0 ? lgp_output_open(&o->out, mj) : NULL; /* rank 0 writes */
     free(mj);
     lgp_record scratch, out;
     lgp_record_init(&scratch);
     lgp_record_init(&out);
     int64_t n = 0;
-    int rc;
-    do {
-        rc = lgp_batch_fill(&b, &bc, r, &scratch, err, sizeof err);
-        if (rc == LGP_FATAL) lgp_die("%s", err);
-        if (b.n == 0) break;
-        lgp_vit_embed(&inf, b.x[0], b.n, o->pool, o->layer ? o->layer : -1, feat);
-        for (int i = 0; i < b.n; i++) emit(w, &out, b.keys[i], b.label[i], feat + (size_t)i * cfg->width, cfg->width);
-        n += b.n;
+    int rc, done = 0;
+    double busy = 1; /* ranks that still have data: the loop runs until none has */
+    while (busy > 0) {
+        b.n = 0;
+        if (!done) {
+            rc = lgp_batch_fill(&b, &bc, r, &scratch, err, sizeof err);
+            if (rc == LGP_FATAL) lgp_die("%s", err);
+            done = rc != LGP_OK;
+            if (b.n) lgp_vit_embed(&inf, b.x[0], b.n, o->pool, o->layer ? o->layer : -1, feat);
+        }
+        if (lgp_dist_size() > 1) {
+            n += gather_emit(w, &out, &b, feat, cfg->width);
+            busy = done ? 0 : 1;
+            lgp_dist_sum_d(&busy, 1);
+        } else {
+            for (int i = 0; i < b.n; i++) emit(w, &out, b.keys[i], b.label[i], feat + (size_t)i * cfg->width, cfg->width);
+            n += b.n;
+            busy = !done;
+        }
         lgp_progress_line("%lld images", (long long)n);
-    } while (rc == LGP_OK);
-    lgp_output_close(w);
-    *skipped = b.skipped;
+    }
+    if (w) lgp_output_close(w);
+    double sk = (double)b.skipped;
+    lgp_dist_sum_d(&sk, 1);
+    *skipped = (int64_t)sk;
     free(feat);
     lgp_record_free(&scratch);
     lgp_record_free(&out);
@@ -221,7 +299,13 @@ int main(int argc, char **argv) {
     struct opts o = {.input = "-", .batch = 256};
     lgp_output_opts_init(&o.out);
     lgp_modelcfg_overrides_init(&o.ov);
+    lgp_dist_init(&argc, &argv);
     parse(argc, argv, &o);
+    if (lgp_dist_size() > 1 && o.pixels) lgp_usage_die("--pixels runs on one rank (it needs no model to share)");
+    if (lgp_dist_rank() != 0) { /* only rank 0 reports; warnings still come from every rank */
+        lgp_log_level = LGP_LOG_QUIET;
+        lgp_progress = 0;
+    }
     lgp_threads_set(o.threads);
     char err[512];
     lgp_reader *r;
@@ -234,5 +318,9 @@ int main(int argc, char **argv) {
     lgp_progress_end();
     lgp_info("embedded %lld images, skipped %lld (%.1f s, %.0f img/s)", (long long)n, (long long)skipped, dt,
              dt > 0 ? n / dt : 0.0);
+    if (lgp_dist_size() > 1)
+        lgp_debug("communication: %.1f MB gathered in %.2f s on rank 0 (%d ranks)", lgp_dist_bytes() / 1e6,
+                  lgp_dist_seconds(), lgp_dist_size());
+    lgp_dist_finalize();
     return LGP_EXIT_OK;
 }

@@ -610,6 +610,11 @@ int main(int argc, char **argv) {
     lgp_info("%lld records written, %lld bad members skipped%s", (long long)c.written, (long long)c.bad,
              c.unlabeled ? " (some records have no label: no .cls/.json, --labels or folder)" : "");
     free(c.buf);
+    for (strvec *v = &c.classes; v; v = v == &c.classes ? &c.classes_sorted : NULL) {
+        for (size_t i = 0; i < v->n; i++) free(v->v[i]);
+        free(v->v);
+    }
+    free(c.class_of_sorted);
     lgp_record_free(&c.rec);
     lgp_idx_free(&s.img);
     lgp_idx_free(&s.lab);

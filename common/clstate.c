@@ -2,6 +2,7 @@
 #include "clstate.h"
 
 #include "../formats/checkpoint.h"
+#include "dist.h"
 #include "lgp.h"
 #include "modelcfg.h"
 #include "modelload.h"
@@ -201,7 +202,8 @@ static void meta_moco(lgp_json *m, const lgp_cl_state *s) {
     lgp_json_set_num(mo, "mim_weight", s->co.mim_weight);
     lgp_json_set(mo, "decoder", lgp_json_new_bool(s->m.with_decoder));
     lgp_json_set(m, "moco", mo);
-    lgp_json_set(m, "lr_groups", lgp_cl_groups_json(&s->co.groups, &s->m.params, s->m.cfg.depth, s->sched.batch));
+    lgp_json_set(m, "lr_groups", lgp_cl_groups_json(&s->co.groups, &s->m.params, s->m.cfg.depth,
+                                            s->sched.batch * (s->sched.world > 0 ? s->sched.world : 1)));
 }
 
 char *lgp_cl_state_meta(const lgp_cl_state *s, int complete) {
@@ -229,6 +231,7 @@ char *lgp_cl_state_meta(const lgp_cl_state *s, int complete) {
     lgp_json_set_num(sc, "warmup_steps", (double)s->sched.warmup_steps);
     lgp_json_set_num(sc, "steps_per_epoch", (double)s->sched.steps_per_epoch);
     lgp_json_set_num(sc, "batch", s->sched.batch);
+    lgp_json_set_num(sc, "world", s->sched.world > 0 ? s->sched.world : 1);
     lgp_json_set_num(sc, "lr", s->sched.lr);
     lgp_json_set_str(sc, "lr_rule", "peak = batch/256; each group multiplies it by its lr_groups.layer_wise value");
     lgp_json_set(m, "schedule", sc);
@@ -378,6 +381,7 @@ static int restore_meta(lgp_cl_state *s, const lgp_json *m, lgp_adamw_hparams *h
     s->sched.steps_per_epoch = (int64_t)lgp_json_get_num(sc, "steps_per_epoch", 0);
     s->sched.batch = (int)lgp_json_get_num(sc, "batch", 0);
     s->sched.accum = 1;
+    s->sched.world = (int)lgp_json_get_num(sc, "world", 1);
     s->sched.lr = lgp_json_get_num(sc, "lr", 0);
     s->sched.blr = 1;
     s->step = (int64_t)lgp_json_get_num(m, "step", 0);
@@ -431,14 +435,19 @@ int lgp_cl_engine_init(lgp_cl_engine *e, lgp_cl_state *s, int maxB, char *err, s
     memset(e, 0, sizeof *e);
     e->s = s;
     e->maxB = maxB;
-    size_t E = (size_t)s->co.moco_dim, C = (size_t)s->m.cfg.width, B = (size_t)maxB;
+    e->world = lgp_dist_size();
+    e->rank = lgp_dist_rank();
+    e->sync.allreduce = lgp_dist_bn_allreduce;
+    e->bn = e->world > 1 ? &e->sync : NULL;
+    size_t E = (size_t)s->co.moco_dim, C = (size_t)s->m.cfg.width, B = (size_t)maxB, W = (size_t)e->world;
     /* patch_grad 0: the patch embedding is frozen in stage 2 (stop-grad-conv1). */
     if (lgp_encoder_init(&e->enc, &s->m, maxB, 0, err, errlen) != LGP_OK ||
         lgp_mlp_acts_init(&e->pa, &s->proj, maxB, err, errlen) != LGP_OK ||
         lgp_mlp_acts_init(&e->qa, &s->pred, maxB, err, errlen) != LGP_OK ||
-        lgp_ctr_init(&e->ctr, maxB, maxB, (int)E, err, errlen) != LGP_OK)
+        lgp_ctr_init(&e->ctr, maxB, maxB * e->world, (int)E, err, errlen) != LGP_OK)
         return LGP_FATAL;
-    e->buf = lgp_floats_alloc(5 * B * E + B * C + 64);
+    size_t ng = W > 1 ? 2 * W * B * E : 0;
+    e->buf = lgp_floats_alloc(5 * B * E + B * C + ng + 64);
     if (!e->buf) return snprintf(err, errlen, "out of memory"), LGP_FATAL;
     e->k[0] = e->buf;
     e->k[1] = e->k[0] + B * E;
@@ -446,6 +455,8 @@ int lgp_cl_engine_init(lgp_cl_engine *e, lgp_cl_state *s, int maxB, char *err, s
     e->dq = e->q0 + B * E;
     e->dz = e->dq + B * E;
     e->dfeat = e->dz + B * E;
+    e->kg[0] = W > 1 ? e->dfeat + B * C : e->k[0];
+    e->kg[1] = W > 1 ? e->kg[0] + W * B * E : e->k[1];
     if (s->co.mim_weight > 0) {
         if (!s->m.with_decoder) return snprintf(err, errlen, "--mim-weight needs the MAE decoder"), LGP_FATAL;
         if (lgp_mae_init(&e->mae, &s->m, maxB, err, errlen) != LGP_OK) return LGP_FATAL;
@@ -469,7 +480,7 @@ static void momentum_keys(lgp_cl_engine *e, const float *x, int B, float *k) {
     lgp_cl_state *s = e->s;
     e->enc.m = &s->mom; /* the arena is shared: the momentum branch keeps nothing for backward */
     const float *feat = lgp_encoder_forward(&e->enc, x, B);
-    const float *z = lgp_mlp_forward(&s->proj, &e->pa, feat, B, s->mom.params.data, s->mstats, NULL);
+    const float *z = lgp_mlp_forward(&s->proj, &e->pa, feat, B, s->mom.params.data, s->mstats, e->bn);
     memcpy(k, z, sizeof(float) * (size_t)B * s->co.moco_dim);
     e->enc.m = &s->m;
 }
@@ -481,16 +492,17 @@ static double online_view(lgp_cl_engine *e, const float *x, int B, const float *
     float *G = s->m.grads;
     size_t BE = (size_t)B * s->co.moco_dim;
     const float *feat = lgp_encoder_forward(&e->enc, x, B);
-    const float *z = lgp_mlp_forward(&s->proj, &e->pa, feat, B, P, s->stats, NULL);
-    const float *q = lgp_mlp_forward(&s->pred, &e->qa, z, B, P, s->stats, NULL);
+    const float *z = lgp_mlp_forward(&s->proj, &e->pa, feat, B, P, s->stats, e->bn);
+    const float *q = lgp_mlp_forward(&s->pred, &e->qa, z, B, P, s->stats, e->bn);
     if (q_keep) memcpy(q_keep, q, sizeof(float) * BE);
-    double loss = lgp_ctr_forward(&e->ctr, q, B, keys, B, 0, (float)s->co.tau);
+    /* keys [world*B, E] of every rank: the positive of local row i is row rank*B + i */
+    double loss = lgp_ctr_forward(&e->ctr, q, B, keys, B * e->world, (int64_t)e->rank * B, (float)s->co.tau);
     memset(e->dq, 0, sizeof(float) * BE);
     lgp_ctr_backward(&e->ctr, e->dq, 1.0f);
     memset(e->dz, 0, sizeof(float) * BE);
-    lgp_mlp_backward(&s->pred, &e->qa, e->dz, G, e->dq, z, P, NULL);
+    lgp_mlp_backward(&s->pred, &e->qa, e->dz, G, e->dq, z, P, e->bn);
     memset(e->dfeat, 0, sizeof(float) * (size_t)B * s->m.cfg.width);
-    lgp_mlp_backward(&s->proj, &e->pa, e->dfeat, G, e->dz, feat, P, NULL);
+    lgp_mlp_backward(&s->proj, &e->pa, e->dfeat, G, e->dz, feat, P, e->bn);
     lgp_encoder_backward(&e->enc, e->dfeat);
     return loss;
 }
@@ -507,10 +519,15 @@ double lgp_cl_engine_step(lgp_cl_engine *e, const float *x0, const float *x1, in
     /* 2. keys, no gradient. */
     momentum_keys(e, x0, B, e->k[0]);
     momentum_keys(e, x1, B, e->k[1]);
+    if (e->world > 1) { /* concat_all_gather of MoCo v3: every rank's keys, rank order */
+        size_t BE = (size_t)B * s->co.moco_dim;
+        lgp_dist_allgather_f(e->k[0], BE, e->kg[0]);
+        lgp_dist_allgather_f(e->k[1], BE, e->kg[1]);
+    }
     /* 3. q1 against k2, q2 against k1; gradients accumulate over both. */
     lgp_vit_zero_grad(&s->m);
-    double lc = online_view(e, x0, B, e->k[1], e->q0);
-    lc += online_view(e, x1, B, e->k[0], NULL);
+    double lc = online_view(e, x0, B, e->kg[1], e->q0);
+    lc += online_view(e, x1, B, e->kg[0], NULL);
     double lm = 0;
     if (e->with_mae) {
         float l = 0;

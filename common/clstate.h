@@ -107,7 +107,11 @@ typedef struct {
     lgp_ctr ctr;
     lgp_mae mae;           /* only with mim_weight > 0 */
     int with_mae;
-    float *k[2];           /* [B, E] momentum keys of view 0 / 1 */
+    int world, rank;       /* data-parallel ranks (dist.h); 1, 0 without MPI */
+    lgp_bn_sync sync;      /* SyncBN over the ranks (heads.h) */
+    const lgp_bn_sync *bn; /* &sync when world > 1, else NULL */
+    float *k[2];           /* [B, E] momentum keys of view 0 / 1 (this rank's) */
+    float *kg[2];          /* [world*B, E] keys of every rank in rank order (= k when world 1) */
     float *q0;             /* [B, E] online output of view 0 (collapse monitor) */
     float *dq, *dz;        /* [B, E] */
     float *dfeat;          /* [B, C] */
@@ -116,7 +120,15 @@ typedef struct {
 
 int lgp_cl_engine_init(lgp_cl_engine *e, lgp_cl_state *s, int maxB, char *err, size_t errlen);
 void lgp_cl_engine_free(lgp_cl_engine *e);
-/* The MoCo v3 step up to (not including) the optimizer: momentum update with m, keys
+/* Data parallel (world > 1): every rank calls the step with its own B images (the same B
+ * on every rank); the keys are all-gathered so each query sees the global batch of
+ * negatives, its positive at row rank*B + i; the heads' BatchNorm statistics (forward
+ * and backward sums, online and momentum) are those of the global batch. The caller
+ * then averages s->m.grads over the ranks: the result equals one rank with world*B
+ * images (up to summation order). The returned losses are this rank's (means over its
+ * B queries): their mean over the ranks is the global loss.
+ *
+ * The MoCo v3 step up to (not including) the optimizer: momentum update with m, keys
  * k1, k2 from the momentum branch (BN train mode, running stats move, no grads), online
  * q1, q2, loss = ctr(q1, k2) + ctr(q2, k1), gradients (zeroed first) into s->m.grads.
  * x0, x1: views [B, c, H, W] normalised. mim: images for the MAE term (view 0) with

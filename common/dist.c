@@ -63,6 +63,45 @@ void lgp_dist_allgather_f(const float *send, size_t n, float *recv) {
     seconds += lgp_now() - t0;
 }
 
+/* Grows *buf to at least n bytes; 0 on out of memory. */
+static int grow(void **buf, size_t *cap, size_t n) {
+    if (n <= *cap && *buf) return 1;
+    void *p = realloc(*buf, n ? n : 1);
+    if (!p) return 0;
+    *buf = p, *cap = n ? n : 1;
+    return 1;
+}
+
+int lgp_dist_gather_bytes(const void *send, size_t nbytes, void **recv, size_t *cap, size_t *counts) {
+    if (size_ == 1) {
+        if (!grow(recv, cap, nbytes)) return LGP_FATAL;
+        if (nbytes) memcpy(*recv, send, nbytes);
+        counts[0] = nbytes;
+        return LGP_OK;
+    }
+    LGP_ASSERT(nbytes <= (size_t)INT32_MAX);
+    double t0 = lgp_now();
+    int n = (int)nbytes, *cnt = NULL, *disp = NULL, ok = 1;
+    if (rank_ == 0) {
+        cnt = malloc(2 * sizeof(int) * (size_t)size_);
+        ok = cnt != NULL;
+    }
+    /* Rank 0's allocation failure must not leave the others blocked in the Gatherv. */
+    MPI_Gather(&n, 1, MPI_INT, cnt, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    size_t total = 0;
+    if (rank_ == 0 && ok) {
+        disp = cnt + size_;
+        for (int r = 0; r < size_; r++) disp[r] = (int)total, total += (size_t)cnt[r], counts[r] = (size_t)cnt[r];
+        ok = total <= (size_t)INT32_MAX && grow(recv, cap, total);
+    }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (ok) MPI_Gatherv(send, n, MPI_BYTE, rank_ == 0 ? *recv : NULL, cnt, disp, MPI_BYTE, 0, MPI_COMM_WORLD);
+    free(cnt);
+    bytes += nbytes;
+    seconds += lgp_now() - t0;
+    return ok ? LGP_OK : LGP_FATAL;
+}
+
 void lgp_dist_check_same(uint64_t v, const char *what) {
     if (size_ == 1) return;
     uint64_t lo = v, hi = v;
@@ -83,6 +122,16 @@ void lgp_dist_sum_f(float *buf, size_t n) { (void)buf, (void)n; }
 void lgp_dist_sum_d(double *buf, size_t n) { (void)buf, (void)n; }
 void lgp_dist_allgather_f(const float *send, size_t n, float *recv) { memmove(recv, send, n * sizeof(float)); }
 void lgp_dist_check_same(uint64_t v, const char *what) { (void)v, (void)what; }
+int lgp_dist_gather_bytes(const void *send, size_t nbytes, void **recv, size_t *cap, size_t *counts) {
+    if (nbytes > *cap || !*recv) {
+        void *p = realloc(*recv, nbytes ? nbytes : 1);
+        if (!p) return LGP_FATAL;
+        *recv = p, *cap = nbytes ? nbytes : 1;
+    }
+    if (nbytes) memcpy(*recv, send, nbytes);
+    counts[0] = nbytes;
+    return LGP_OK;
+}
 #endif
 
 void lgp_dist_average_f(float *buf, size_t n) {

@@ -31,6 +31,12 @@ void lgp_dist_check_same(uint64_t v, const char *what);
 void lgp_dist_average_f(float *buf, size_t n);
 /* The lgp_bn_sync callback shape (heads.h): sum a double buffer across ranks. */
 void lgp_dist_bn_allreduce(double *buf, size_t n, void *ctx);
+/* Gathers variable-size byte blobs to rank 0: every rank sends nbytes of send; on rank 0
+ * *recv (malloc'd/grown here, *cap its size; the caller frees it) receives them
+ * concatenated in rank order and counts[size] each rank's length. Other ranks leave
+ * recv and counts alone. LGP_OK, or LGP_FATAL when rank 0 is out of memory (then every
+ * rank has still taken part). A blob may be at most 2 GiB (MPI int counts). */
+int lgp_dist_gather_bytes(const void *send, size_t nbytes, void **recv, size_t *cap, size_t *counts);
 /* Bytes moved by this process's reductions so far (for the benchmark). */
 uint64_t lgp_dist_bytes(void);
 double lgp_dist_seconds(void);

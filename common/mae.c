@@ -315,21 +315,19 @@ void lgp_mae_backward(lgp_mae *st) {
     lgp_vit_tensors *g = &st->m->g;
     int B = st->B, N = st->N, Q = st->Q, Te = st->K + 1, Td = N + 1, C = c->width, Cd = c->dec_width;
     loss_backward(st, B);
-    memset(st->ddec_normed, 0, sizeof(float) * (size_t)B * Td * Cd);
-    lgp_linear_backward(st->ddec_normed, g->dec_pred_w, g->dec_pred_b, st->dpred_full,
-                        st->dec_normed, w->dec_pred_w, B * Td, Cd, Q);
-    memset(st->dec.dres, 0, sizeof(float) * (size_t)B * Td * Cd);
-    lgp_layernorm_backward(st->dec.dres, g->dec_norm_w, g->dec_norm_b, st->ddec_normed,
-                           st->dec.res[c->dec_depth], w->dec_norm_w, st->dec_mean, st->dec_rstd,
-                           B * Td, Cd);
+    /* the _set ops overwrite their input gradients: no buffer needs zeroing first */
+    lgp_linear_backward_set(st->ddec_normed, g->dec_pred_w, g->dec_pred_b, st->dpred_full,
+                            st->dec_normed, w->dec_pred_w, B * Td, Cd, Q);
+    lgp_layernorm_backward_set(st->dec.dres, NULL, g->dec_norm_w, g->dec_norm_b, st->ddec_normed,
+                               st->dec.res[c->dec_depth], w->dec_norm_w, st->dec_mean,
+                               st->dec_rstd, B * Td, Cd);
     lgp_vit_stack_backward(&st->dec, w->dec_blocks, g->dec_blocks, st->dec.dres, B, Td);
     decoder_input_backward(st, B);
-    memset(st->denc_normed, 0, sizeof(float) * (size_t)B * Te * C);
-    lgp_linear_backward(st->denc_normed, g->dec_embed_w, g->dec_embed_b, st->ddec_emb,
-                        st->enc_normed, w->dec_embed_w, B * Te, C, Cd);
-    memset(st->enc.dres, 0, sizeof(float) * (size_t)B * Te * C);
-    lgp_layernorm_backward(st->enc.dres, g->norm_w, g->norm_b, st->denc_normed,
-                           st->enc.res[c->depth], w->norm_w, st->enc_mean, st->enc_rstd, B * Te, C);
+    lgp_linear_backward_set(st->denc_normed, g->dec_embed_w, g->dec_embed_b, st->ddec_emb,
+                            st->enc_normed, w->dec_embed_w, B * Te, C, Cd);
+    lgp_layernorm_backward_set(st->enc.dres, NULL, g->norm_w, g->norm_b, st->denc_normed,
+                               st->enc.res[c->depth], w->norm_w, st->enc_mean, st->enc_rstd,
+                               B * Te, C);
     lgp_vit_stack_backward(&st->enc, w->blocks, g->blocks, st->enc.dres, B, Te);
     encoder_input_backward(st, B);
 }

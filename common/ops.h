@@ -8,9 +8,10 @@
  *     the caller zeroes gradient buffers once per step (llm.c), and residual branches
  *     simply add up;
  *   - M is the number of rows (B*T flattened), weights are [out, in] like nn.Linear;
- *   - matrix products go through lgp_matmul (one cblas_sgemm wrapper) and are never
- *     called inside an OpenMP parallel region, so OpenBLAS' own threads do not nest
- *     with ours; elementwise loops use OpenMP;
+ *   - matrix products go through lgp_matmul (one cblas_sgemm wrapper) outside OpenMP
+ *     regions; the small per-head products of attention run inside our OpenMP loop with
+ *     OpenBLAS switched to one thread (lgp_blas_serial_begin), so the pools never nest;
+ *     elementwise loops use OpenMP (vectorised with `omp simd`);
  *   - reductions over rows (bias / LayerNorm weight grads) are done in a fixed order,
  *     so results are bitwise reproducible for a given thread count. */
 #ifndef LGP_OPS_H
@@ -29,6 +30,11 @@ void lgp_linear_forward(float *out, const float *inp, const float *w, const floa
  * NULL (first layer / no bias). */
 void lgp_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                          const float *w, int M, int In, int Out);
+/* The _set variants below OVERWRITE their input gradient instead of accumulating (weight
+ * gradients still accumulate): the block backward uses them to skip zeroing buffers that
+ * the next op fills completely. Same values as memset + accumulate. */
+void lgp_linear_backward_set(float *dinp, float *dw, float *db, const float *dout,
+                             const float *inp, const float *w, int M, int In, int Out);
 
 /* out[M,C] = (inp - mean) * rstd * w + b; mean[M], rstd[M] cached (biased variance). */
 void lgp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
@@ -36,18 +42,27 @@ void lgp_layernorm_forward(float *out, float *mean, float *rstd, const float *in
 void lgp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
                             const float *inp, const float *w, const float *mean,
                             const float *rstd, int M, int C);
+/* dinp[M,C] = dres + d(LN input) (dres may be NULL: 0; dinp may be dres, not dout):
+ * a residual join and the norm's backward in one pass. */
+void lgp_layernorm_backward_set(float *dinp, const float *dres, float *dw, float *db,
+                                const float *dout, const float *inp, const float *w,
+                                const float *mean, const float *rstd, int M, int C);
 
 /* out[n] = 0.5 x (1 + erf(x / sqrt 2)), the exact GELU of nn.GELU(). */
 void lgp_gelu_forward(float *out, const float *inp, size_t n);
 void lgp_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+void lgp_gelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n); /* dinp may be dout */
 
 /* Multi-head self-attention core (without the qkv / proj linears).
  * qkv[B,T,3C]: q | k | v, head h owns columns h*D .. h*D+D-1 of each, D = C/H.
  * att[B,H,T,T]: softmax(q k^T / sqrt D) cached for backward. out[B,T,C]. */
 void lgp_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int H);
-/* dqkv[B,T,3C] += ...; scratch: at least T floats per OpenMP thread (lgp_attention_scratch). */
+/* dqkv[B,T,3C] += ...; scratch: lgp_attention_scratch(T) floats ([T,T] per OpenMP thread,
+ * for the thread count at the time of the call to lgp_attention_scratch). */
 void lgp_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
                             float *scratch, int B, int T, int C, int H);
+void lgp_attention_backward_set(float *dqkv, const float *dout, const float *qkv,
+                                const float *att, float *scratch, int B, int T, int C, int H);
 size_t lgp_attention_scratch(int T);
 
 /* out[n] = a + b; backward da += dout, db += dout. */
@@ -56,5 +71,23 @@ void lgp_residual_backward(float *da, float *db, const float *dout, size_t n);
 
 /* y[n] += x[n] (gradient plumbing) */
 void lgp_add_inplace(float *y, const float *x, size_t n);
+
+/* ---- optional per-op profile (bench/bench_mae) ----
+ * Off by default: then each op pays one predictable branch. When on, every op above
+ * adds its wall time, call count and FLOPs (multiply-adds count 2) to a global table.
+ * Ops run on the main thread only (never inside a parallel region), so the table needs
+ * no locking. */
+enum {
+    LGP_OP_LINEAR_FWD, LGP_OP_LINEAR_BWD, LGP_OP_LN_FWD, LGP_OP_LN_BWD, LGP_OP_GELU_FWD,
+    LGP_OP_GELU_BWD, LGP_OP_ATTN_FWD, LGP_OP_ATTN_BWD, LGP_OP_ELTWISE, LGP_OP_MATMUL_OTHER,
+    LGP_OP_COUNT
+};
+typedef struct {
+    double seconds, flops;
+    long calls;
+} lgp_op_stat;
+void lgp_prof_enable(int on);            /* also clears the table */
+const lgp_op_stat *lgp_prof_stats(void); /* [LGP_OP_COUNT] */
+const char *lgp_prof_name(int op);
 
 #endif

@@ -326,8 +326,8 @@ void lgp_vit_stack_bind(lgp_vit_stack *s, lgp_arena *a, int maxB, int maxT, int 
     s->dln = lgp_arena_take(a, BT * C);
     s->datty = lgp_arena_take(a, BT * C);
     s->dqkv = lgp_arena_take(a, BT * 3 * C);
-    s->dfc1 = lgp_arena_take(a, BT * F);
     s->dgelu = lgp_arena_take(a, BT * F);
+    s->dfc1 = s->dgelu; /* the GELU backward runs in place */
     s->att_scratch = lgp_arena_take(a, lgp_attention_scratch(maxT));
 }
 
@@ -349,31 +349,37 @@ void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const floa
     lgp_residual_forward(out, a->res_mid, tmp, n);
 }
 
+/* set: dinp = d(block input), and dinp may be dout itself (dout is dead once the MLP
+ * branch's norm has been back-propagated); otherwise dinp += d(block input). Every
+ * scratch buffer is overwritten by the op that fills it (the _set ops), never zeroed. */
+static void block_backward(float *dinp, int set, lgp_block_tensors *g, const float *dout,
+                           const float *inp, const lgp_block_tensors *w, const lgp_block_acts *a,
+                           lgp_vit_stack *s, int B, int T) {
+    int C = s->C, H = s->H, F = s->F, M = B * T;
+    /* MLP branch: out = res_mid + fc2(gelu(fc1(ln2(res_mid)))); dgelu turns into d(fc1) in place */
+    lgp_linear_backward_set(s->dgelu, g->fc2_w, g->fc2_b, dout, a->gelu, w->fc2_w, M, F, C);
+    lgp_gelu_backward_set(s->dgelu, s->dgelu, a->fc1, (size_t)M * F);
+    lgp_linear_backward_set(s->dln, g->fc1_w, g->fc1_b, s->dgelu, a->ln2, w->fc1_w, M, C, F);
+    lgp_layernorm_backward_set(s->dmid, dout, g->norm2_w, g->norm2_b, s->dln, a->res_mid,
+                               w->norm2_w, a->ln2_mean, a->ln2_rstd, M, C);
+    /* attention branch: res_mid = inp + proj(attn(qkv(ln1(inp)))) */
+    lgp_linear_backward_set(s->datty, g->proj_w, g->proj_b, s->dmid, a->atty, w->proj_w, M, C, C);
+    lgp_attention_backward_set(s->dqkv, s->datty, a->qkv, a->att, s->att_scratch, B, T, C, H);
+    lgp_linear_backward_set(s->dln, g->qkv_w, g->qkv_b, s->dqkv, a->ln1, w->qkv_w, M, C, 3 * C);
+    if (set) {
+        lgp_layernorm_backward_set(dinp, s->dmid, g->norm1_w, g->norm1_b, s->dln, inp,
+                                   w->norm1_w, a->ln1_mean, a->ln1_rstd, M, C);
+        return;
+    }
+    lgp_add_inplace(dinp, s->dmid, (size_t)M * C);
+    lgp_layernorm_backward(dinp, g->norm1_w, g->norm1_b, s->dln, inp, w->norm1_w, a->ln1_mean,
+                           a->ln1_rstd, M, C);
+}
+
 void lgp_vit_block_backward(float *dinp, lgp_block_tensors *g, const float *dout,
                             const float *inp, const lgp_block_tensors *w, const lgp_block_acts *a,
                             lgp_vit_stack *s, int B, int T) {
-    int C = s->C, H = s->H, F = s->F, M = B * T;
-    size_t n = (size_t)M * C, nf = (size_t)M * F;
-    /* MLP branch: out = res_mid + fc2(gelu(fc1(ln2(res_mid)))) */
-    memcpy(s->dmid, dout, sizeof(float) * n);
-    memset(s->dgelu, 0, sizeof(float) * nf);
-    lgp_linear_backward(s->dgelu, g->fc2_w, g->fc2_b, dout, a->gelu, w->fc2_w, M, F, C);
-    memset(s->dfc1, 0, sizeof(float) * nf);
-    lgp_gelu_backward(s->dfc1, s->dgelu, a->fc1, nf);
-    memset(s->dln, 0, sizeof(float) * n);
-    lgp_linear_backward(s->dln, g->fc1_w, g->fc1_b, s->dfc1, a->ln2, w->fc1_w, M, C, F);
-    lgp_layernorm_backward(s->dmid, g->norm2_w, g->norm2_b, s->dln, a->res_mid, w->norm2_w,
-                           a->ln2_mean, a->ln2_rstd, M, C);
-    /* attention branch: res_mid = inp + proj(attn(qkv(ln1(inp)))) */
-    lgp_add_inplace(dinp, s->dmid, n);
-    memset(s->datty, 0, sizeof(float) * n);
-    lgp_linear_backward(s->datty, g->proj_w, g->proj_b, s->dmid, a->atty, w->proj_w, M, C, C);
-    memset(s->dqkv, 0, sizeof(float) * 3 * n);
-    lgp_attention_backward(s->dqkv, s->datty, a->qkv, a->att, s->att_scratch, B, T, C, H);
-    memset(s->dln, 0, sizeof(float) * n);
-    lgp_linear_backward(s->dln, g->qkv_w, g->qkv_b, s->dqkv, a->ln1, w->qkv_w, M, C, 3 * C);
-    lgp_layernorm_backward(dinp, g->norm1_w, g->norm1_b, s->dln, inp, w->norm1_w, a->ln1_mean,
-                           a->ln1_rstd, M, C);
+    block_backward(dinp, 0, g, dout, inp, w, a, s, B, T);
 }
 
 float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int nblocks, int B,
@@ -393,13 +399,10 @@ void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_bl
                             const float *dout, int B, int T) {
     LGP_ASSERT(s->dres && B <= s->maxB && T <= s->maxT);
     size_t n = (size_t)B * T * s->C;
-    /* dres carries d(res[l+1]) in and d(res[l]) out; tmp holds the incoming copy. */
+    /* dres carries d(res[l+1]) in and d(res[l]) out, overwritten in place per block */
     if (dout != s->dres) memcpy(s->dres, dout, sizeof(float) * n);
-    for (int l = s->L - 1; l >= 0; l--) {
-        memcpy(s->tmp, s->dres, sizeof(float) * n);
-        memset(s->dres, 0, sizeof(float) * n);
-        lgp_vit_block_backward(s->dres, &g[l], s->tmp, s->res[l], &w[l], &s->acts[l], s, B, T);
-    }
+    for (int l = s->L - 1; l >= 0; l--)
+        block_backward(s->dres, 1, &g[l], s->dres, s->res[l], &w[l], &s->acts[l], s, B, T);
 }
 
 /* ---- patches ---- */

@@ -166,7 +166,7 @@ typedef struct {
     float *tmp;                         /* [B,T,C] branch output before the residual add */
     float *dres, *dmid, *dln, *datty;   /* [B,T,C] backward scratch */
     float *dqkv;                        /* [B,T,3C] */
-    float *dfc1, *dgelu;                /* [B,T,F] */
+    float *dfc1, *dgelu;                /* [B,T,F], one buffer (GELU backward in place) */
     float *att_scratch;                 /* lgp_attention_scratch(T) */
 } lgp_vit_stack;
 

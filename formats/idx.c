@@ -71,6 +71,25 @@ static long long gz_read_full(gzFile f, uint8_t *buf, size_t n) {
     return (long long)got;
 }
 
+/* Reads up to n bytes into a buffer grown as the data arrives (*buf, heap), so that a
+ * short file whose header claims gigabytes costs only what it holds. Returns bytes
+ * read, -1 on a zlib error, -2 when out of memory. */
+static long long gz_read_grow(gzFile f, uint8_t **buf, size_t n) {
+    size_t got = 0, cap = n < ((size_t)1 << 24) ? n : ((size_t)1 << 24);
+    *buf = malloc(cap ? cap : 1);
+    if (!*buf) return -2;
+    for (;;) {
+        long long r = gz_read_full(f, *buf + got, cap - got);
+        if (r < 0) return -1;
+        got += (size_t)r;
+        if (got < cap || cap == n) return (long long)got;
+        size_t nc = cap > n / 2 ? n : cap * 2;
+        uint8_t *nb = realloc(*buf, nc);
+        if (!nb) return -2;
+        *buf = nb, cap = nc;
+    }
+}
+
 static int gz_fail(gzFile f, const char *path, const char *what, char *err, size_t errlen) {
     int zerr = 0;
     const char *m = gzerror(f, &zerr);
@@ -102,13 +121,11 @@ int lgp_idx_load(const char *path, lgp_idx *out, char *err, size_t errlen) {
         return LGP_FATAL;
     }
     nbytes = out->nbytes;
-    out->data = malloc(nbytes ? nbytes : 1);
-    if (!out->data) {
+    got = gz_read_grow(f, &out->data, nbytes);
+    if (got == -2) {
         snprintf(err, errlen, "%s: out of memory (%zu bytes)", path, nbytes);
-        gzclose(f);
-        return LGP_FATAL;
+        goto fail;
     }
-    got = gz_read_full(f, out->data, nbytes);
     if (got < 0) goto zfail;
     if ((size_t)got != nbytes) {
         snprintf(err, errlen, "%s: truncated IDX data (%lld of %zu bytes)", path, got, nbytes);

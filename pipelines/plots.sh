@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# plots.sh OUT — PNG plots from a pipeline run folder with gnuplot: loss curves of every
+# training stage (from the JSONL logs) and the 1% accuracy of every run.
+set -euo pipefail
+out=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+plot=""
+for s in mae grafted mocov3 joint; do
+    log="$out/$s/train.jsonl"
+    [ -f "$log" ] || continue
+    /usr/bin/python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l); print(r["step"], r["loss"])' "$log" >"$tmp/$s.dat"
+    plot="$plot${plot:+, }'$tmp/$s.dat' using 1:2 with lines title '$s'"
+done
+if [ -n "$plot" ]; then
+    gnuplot -e "set terminal png size 900,500; set output '$out/loss.png'; set xlabel 'step'; set ylabel 'loss'; set logscale y; set key top right; plot $plot"
+fi
+/usr/bin/python3 - "$out" >"$tmp/acc.dat" <<'PY'
+import json, os, sys
+for run in ["grafted", "mae", "mocov3", "joint", "random", "pixels"]:
+    p = os.path.join(sys.argv[1], run, "probe-1pct.json")
+    if os.path.exists(p):
+        res = json.load(open(p))
+        r = [x for x in res if "seeds" in x] or res
+        print(f'"{run}" {r[0]["top1"]:.2f} {r[0].get("top1_std", 0):.2f}')
+PY
+gnuplot -e "set terminal png size 700,450; set output '$out/accuracy-1pct.png'; set style fill solid 0.6; set boxwidth 0.6; set ylabel 'top-1 % (1% labels)'; set yrange [0:100]; unset key; plot '$tmp/acc.dat' using 0:2:3:xtic(1) with boxerrorbars"
+echo "plots: $out/loss.png $out/accuracy-1pct.png" >&2

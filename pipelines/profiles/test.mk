@@ -1,0 +1,12 @@
+# Test profile (tests/pipeline): a tiny model on 512 images, a few steps per stage.
+TRAIN_SHARD ?= 0/117
+N_TRAIN ?= 512
+MIM_EPOCHS ?= 1
+CL_EPOCHS ?= 1
+BATCH ?= 64
+MLP_DIM ?= 64
+MOCO_DIM ?= 32
+PROBE_SEEDS ?= 2
+MODEL_FLAGS ?= --width 32 --depth 3 --heads 2 --dec-width 32 --dec-depth 1 --dec-heads 2
+EMBED_SHARD ?= 0/20
+TEST_SHARD ?= 0/10
