@@ -358,6 +358,8 @@ static int guard(const lgp_cl_state *s, const struct opts *o, const step_info *s
 }
 
 int main(int argc, char **argv) {
+    /* OpenMP threads that sleep instead of spinning leave the cores to OpenBLAS. */
+    lgp_threads_passive_reexec(argv);
     lgp_proginit(argc, argv);
     lgp_dist_init(&argc, &argv);
     struct opts o = {.batch = 256, .warmup_epochs = 40, .warmup_steps = -1, .keep = 3, .log_every = 50, .input = "-",

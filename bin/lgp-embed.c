@@ -295,6 +295,8 @@ static int64_t embed_model(lgp_reader *r, const struct opts *o, int64_t *skipped
 }
 
 int main(int argc, char **argv) {
+    /* OpenMP threads that sleep instead of spinning leave the cores to OpenBLAS. */
+    lgp_threads_passive_reexec(argv);
     lgp_proginit(argc, argv);
     struct opts o = {.input = "-", .batch = 256};
     lgp_output_opts_init(&o.out);

@@ -281,6 +281,8 @@ static int train_step(lgp_mim_state *s, lgp_mae *mae, lgp_batch *b, const lgp_ba
 }
 
 int main(int argc, char **argv) {
+    /* OpenMP threads that sleep instead of spinning leave the cores to OpenBLAS. */
+    lgp_threads_passive_reexec(argv);
     lgp_proginit(argc, argv);
     lgp_dist_init(&argc, &argv);
     struct opts o = {.model = "fmnist", .mask_ratio = 0.75, .norm_pix = 1, .batch = 256, .accum = 1, .blr = 1.5e-4,

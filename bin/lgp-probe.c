@@ -3,6 +3,7 @@
  * training embeddings, scored on the test embeddings. */
 #include "common/knn.h"
 #include "common/lgp.h"
+#include "common/threads.h"
 #include "common/linprobe.h"
 #include "common/log.h"
 #include "common/logreg.h"
@@ -415,6 +416,7 @@ static int parse_method(const char *s) {
 
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
+    lgp_blas_fix_core(); /* fast OpenBLAS kernels on CPUs Debian's build does not know */
     struct opts o = {.train = "-", .shots_text = "1%", .methods = M_LOGREG, .seeds = 1, .folds = 5,
                      .max_iter = 2000, .tol = 1e-6, .knn = LGP_KNN_OPTS_DEFAULT, .lin = LGP_LINPROBE_OPTS_DEFAULT};
     static const struct option lo[] = {

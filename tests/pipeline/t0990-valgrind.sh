@@ -8,7 +8,7 @@
 if ! command -v valgrind >/dev/null; then echo "1..0 # SKIP valgrind not installed"; exit 0; fi
 TE="$FMNIST/t10k-images-idx3-ubyte.gz"
 if [ ! -f "$TE" ]; then echo "1..0 # SKIP no Fashion-MNIST in $FMNIST"; exit 0; fi
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive  # no re-exec under valgrind
 # valgrind 3.19 cannot execute AVX-512, which -march=native emits on such CPUs: then use
 # (and bring up to date) a build for x86-64-v3 (AVX2) in $LGP_BUILD_VG.
 BIN="$LGP_BUILD/bin"
