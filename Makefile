@@ -46,7 +46,7 @@ UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%-replay,$(FUZZ_SRC))
 
-.PHONY: all check unit pipeline deps deps-quiet install clean fuzz demo asan-test ubsan-test bench
+.PHONY: all check unit pipeline deps deps-quiet install clean fuzz demo repro asan-test ubsan-test bench
 all: $(PROGS) $(if $(wildcard bin/lgp-tar-images.c),$(BUILD)/bin/tar-images)
 
 $(BUILD)/obj/%.o: %.c
@@ -107,9 +107,15 @@ asan-test ubsan-test:
 deps deps-quiet:
 	bash .ci/deps
 
+# The README's first command: the whole comparison on Fashion-MNIST, quick profile.
+# Running it again after an interruption resumes every stage from its snapshots.
 demo: deps-quiet
 	$(MAKE) all
-	$(MAKE) -f pipelines/lgp.mk demo LGP_BIN=$(CURDIR)/$(BUILD)/bin
+	$(MAKE) -f pipelines/lgp.mk -j2 PROFILE=quick LGP_BIN=$(CURDIR)/$(BUILD)/bin table plots
+
+repro: deps-quiet
+	$(MAKE) all
+	$(MAKE) -f pipelines/lgp.mk -j2 PROFILE=repro LGP_BIN=$(CURDIR)/$(BUILD)/bin table plots
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
