@@ -31,10 +31,10 @@ done
 lgp-inspect --meta straight.ckpt | grep -q '"complete":true'; ok $? "final checkpoint says complete"
 
 size=$(stat -c %s views.lgps)
-{ head -c $((size / 4)) views.lgps; sleep 2; tail -c +$((size / 4 + 1)) views.lgps; } |
-    lgp-cl-train --init s2.ckpt "${RUN[@]}" --checkpoint-dir term -o never.ckpt 2>term.err &
+{ head -c $((size / 4)) views.lgps; sleep 6; tail -c +$((size / 4 + 1)) views.lgps; } |
+    lgp-cl-train --init s2.ckpt "${RUN[@]}" --log term.jsonl --checkpoint-dir term -o never.ckpt 2>term.err &
 pid=$!
-sleep 1.2
+for _ in $(seq 50); do [ -s term.jsonl ] && break; sleep 0.1; done  # training has started
 kill -TERM $pid
 wait $pid
 rc=$?

@@ -23,10 +23,10 @@ done
 
 # A slow pipe lets SIGTERM arrive mid-run; the trainer finishes its step, saves, exits 1.
 size=$(stat -c %s data.lgps)
-{ head -c $((size / 3)) data.lgps; sleep 2; tail -c +$((size / 3 + 1)) data.lgps; } |
-    lgp-mim-train "${TINY[@]}" --checkpoint-dir term -o never.ckpt 2>term.err &
+{ head -c $((size / 3)) data.lgps; sleep 6; tail -c +$((size / 3 + 1)) data.lgps; } |
+    lgp-mim-train "${TINY[@]}" --log term.jsonl --checkpoint-dir term -o never.ckpt 2>term.err &
 pid=$!
-sleep 1
+for _ in $(seq 50); do [ -s term.jsonl ] && break; sleep 0.1; done  # training has started
 kill -TERM $pid
 wait $pid
 rc=$?

@@ -38,7 +38,7 @@ grep -q "the initial parameters not the same on every rank" err; ok $? "with a m
 # kill -9 one rank mid-run: the job stops within seconds, the last snapshot verifies
 "${RUN[@]}" -np 2 sh -c "$MB/lgp-tar-images -q --shard auto --epochs 20 $DATA | $MB/lgp-mim-train ${TINY/--steps 20/--steps 100000} --batch 32 --checkpoint-dir snaps --save-every 5 -o never.ckpt" >out 2>kill.err &
 job=$!
-for _ in $(seq 50); do [ -e snaps/mim-latest.ckpt ] && break; sleep 0.2; done
+for _ in $(seq 300); do [ -e snaps/mim-latest.ckpt ] && break; sleep 0.2; done
 sleep 0.5
 victim=$(pgrep -f -n "lgp-mim-train.*snaps")
 kill -9 "$victim"

@@ -103,10 +103,10 @@ grep -q "the initial parameters not the same on every rank" err; ok $? "with a m
 DATA=$FMNIST/train-images-idx3-ubyte.gz
 LONG="$BASE --batch 32 --steps 100000 --threads 1 -q"
 PIPE="$MB/lgp-tar-images -q --shard auto --epochs 20 $DATA | $MB/lgp-augment -q --recipe moco --size 28 --threads 1"
-"${RUN[@]}" -np 2 sh -c "$PIPE | $MB/lgp-cl-train $LONG --checkpoint-dir term --save-every 1000 -o never.ckpt" >out 2>term.err &
+"${RUN[@]}" -np 2 sh -c "$PIPE | $MB/lgp-cl-train $LONG --log term.jsonl --checkpoint-dir term --save-every 1000 -o never.ckpt" >out 2>term.err &
 job=$!
-for _ in $(seq 100); do [ -n "$(pgrep -f -n "lgp-cl-train.*term")" ] && break; sleep 0.1; done
-sleep 3
+# Signal only once training runs (the handler is installed; a loaded machine starts slowly).
+for _ in $(seq 600); do [ -s term.jsonl ] && break; sleep 0.1; done
 kill -TERM "$(pgrep -f -n "lgp-cl-train.*term")"
 t0=$(date +%s)
 wait $job
