@@ -252,7 +252,7 @@ static void idx_load(struct idxset *s, const struct opts *o, struct ctx *c) {
         lgp_die("%s: %u labels for %u images in %s", lpath, s->lab.dims[0], s->img.dims[0], in);
     if (!c->have_classes) {
         int fashion = strstr(in, "fashion") || strstr(in, "Fashion");
-        char d[4];
+        char d[16];
         for (int k = 0; k < 10; k++) {
             snprintf(d, sizeof d, "%d", k);
             sv_push(&c->classes, fashion ? fashion_classes[k] : d);
