@@ -91,7 +91,7 @@ static void sv_push(strvec *s, const char *x) {
 }
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static void sv_sort_unique(strvec *s) {
-    qsort(s->v, s->n, sizeof *s->v, cmp_str);
+    if (s->n) qsort(s->v, s->n, sizeof *s->v, cmp_str); /* an empty list may have no array */
     size_t k = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (k && strcmp(s->v[k - 1], s->v[i]) == 0) free(s->v[i]);
@@ -159,7 +159,7 @@ static void set_classes(struct ctx *c) {
     c->have_classes = 1;
     c->classes_sorted.n = 0;
     for (size_t i = 0; i < c->classes.n; i++) sv_push(&c->classes_sorted, c->classes.v[i]);
-    qsort(c->classes_sorted.v, c->classes_sorted.n, sizeof(char *), cmp_str);
+    if (c->classes_sorted.n) qsort(c->classes_sorted.v, c->classes_sorted.n, sizeof(char *), cmp_str);
     c->class_of_sorted = calloc(c->classes.n + 1, sizeof(long));
     for (size_t i = 0; i < c->classes.n; i++) {
         long k = sv_find_sorted(&c->classes_sorted, c->classes.v[i]);

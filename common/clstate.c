@@ -397,7 +397,10 @@ int lgp_cl_state_resume(lgp_cl_state *s, const char *path, char *err, size_t err
     char *mt = NULL, e2[900];
     memset(s, 0, sizeof *s);
     err[0] = 0;
-    if (lgp_ckpt_load(path, &rec, &mt, err, errlen) != LGP_OK) return LGP_FATAL;
+    if (lgp_ckpt_load(path, &rec, &mt, err, errlen) != LGP_OK) {
+        lgp_record_free(&rec);
+        return LGP_FATAL;
+    }
     lgp_json *m = lgp_json_parse(mt, strlen(mt), NULL, 0);
     lgp_cl_opts o;
     lgp_cl_opts_init(&o);

@@ -151,7 +151,10 @@ int lgp_mim_state_resume(lgp_mim_state *s, const char *path, char *err, size_t e
     lgp_record rec;
     lgp_record_init(&rec);
     char *mt = NULL, e2[600];
-    if (lgp_ckpt_load(path, &rec, &mt, err, errlen) != LGP_OK) return LGP_FATAL;
+    if (lgp_ckpt_load(path, &rec, &mt, err, errlen) != LGP_OK) {
+        lgp_record_free(&rec);
+        return LGP_FATAL;
+    }
     lgp_json *m = lgp_json_parse(mt, strlen(mt), NULL, 0);
     free(mt);
     lgp_vit_config cfg;

@@ -21,7 +21,10 @@ int lgp_model_load(lgp_vit_model *m, const char *path, const char *arch,
     lgp_record rec;
     lgp_record_init(&rec);
     char *mtext = NULL, e2[400];
-    if (lgp_ckpt_load(path, &rec, &mtext, err, errlen) != LGP_OK) return LGP_FATAL;
+    if (lgp_ckpt_load(path, &rec, &mtext, err, errlen) != LGP_OK) {
+        lgp_record_free(&rec);
+        return LGP_FATAL;
+    }
     lgp_json *meta = lgp_json_parse(mtext, strlen(mtext), e2, sizeof e2);
     free(mtext);
     if (!meta) meta = lgp_json_new_obj();
