@@ -187,7 +187,9 @@ static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
         if (o->nmean != cfg.in_chans || o->nstd != cfg.in_chans) lgp_usage_die("--mean/--std need %d values each", cfg.in_chans);
         for (int c = 0; c < cfg.in_chans; c++) s->mean[c] = (float)o->mean[c], s->std[c] = (float)o->std[c];
     }
-    int64_t spe = o->samples_per_epoch ? o->samples_per_epoch : lgp_stream_records_per_epoch(lgp_reader_meta(r));
+    /* A stream announces its own shard's count; the epoch is every rank's shards together. */
+    int64_t spe = o->samples_per_epoch;
+    if (!spe && (spe = lgp_stream_records_per_epoch(lgp_reader_meta(r))) > 0) spe *= lgp_dist_size();
     if (lgp_schedule_make_dist(&s->sched, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch,
                                o->accum, lgp_dist_size(), o->blr, o->lr, o->min_lr, err, sizeof err) != LGP_OK)
         lgp_usage_die("%s", err);

@@ -610,9 +610,10 @@ int main(int argc, char **argv) {
     lgp_info("%lld records written, %lld bad members skipped%s", (long long)c.written, (long long)c.bad,
              c.unlabeled ? " (some records have no label: no .cls/.json, --labels or folder)" : "");
     free(c.buf);
-    for (strvec *v = &c.classes; v; v = v == &c.classes ? &c.classes_sorted : NULL) {
-        for (size_t i = 0; i < v->n; i++) free(v->v[i]);
-        free(v->v);
+    strvec *lists[] = {&c.classes, &c.classes_sorted, &c.lab_names, &c.lab_vals};
+    for (size_t k = 0; k < LGP_ARRAY_LEN(lists); k++) {
+        for (size_t i = 0; i < lists[k]->n; i++) free(lists[k]->v[i]);
+        free(lists[k]->v);
     }
     free(c.class_of_sorted);
     lgp_record_free(&c.rec);

@@ -5,6 +5,9 @@
 # each: OpenMP/OpenBLAS pools only add "possibly lost" noise. tests/valgrind.supp holds
 # suppressions for what is not ours. Programs run ~30x slower here, so the data is tiny.
 . "$(dirname "$0")/lib.sh"
+if ldd "$LGP_BUILD/bin/lgp-inspect" 2>/dev/null | grep -q libasan; then
+    echo "1..0 # SKIP sanitizer build: valgrind cannot run ASan binaries (it runs in the normal suite)"; exit 0
+fi
 if ! command -v valgrind >/dev/null; then echo "1..0 # SKIP valgrind not installed"; exit 0; fi
 TE="$FMNIST/t10k-images-idx3-ubyte.gz"
 if [ ! -f "$TE" ]; then echo "1..0 # SKIP no Fashion-MNIST in $FMNIST"; exit 0; fi
