@@ -63,7 +63,9 @@ static const char help[] =
     "  --keep N              keep the newest N snapshots (default 3)\n"
     "  --resume FILE         continue a run exactly (weights, momentum, BN statistics,\n"
     "                        optimizer, schedule, data position)\n"
-    "  --nan-policy skip|stop  on a non-finite loss or gradient (default skip)\n"
+    "  --nan-policy skip|stop|rollback  on a non-finite loss or gradient: skip the batch\n"
+    "                        (default), stop, or reload the newest snapshot of\n"
+    "                        --checkpoint-dir and go on with the data after the bad batch\n"
     "  --log FILE.jsonl      one JSON object per logged step (loss, ctr, mim, collapse, m)\n"
     "  --log-every N         plain progress line every N steps (default 50)\n"
     "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"
@@ -90,8 +92,9 @@ struct opts {
     lgp_modelcfg_overrides ov;
     lgp_cl_opts co;
     double epochs, warmup_epochs, clip, mean[4], std[4];
-    int batch, keep, threads, strict, nan_stop, nmean, nstd;
+    int batch, keep, threads, strict, nan_policy, nmean, nstd;
     int64_t steps, warmup_steps, samples_per_epoch, save_every, log_every, inject_nan;
+    int inject_always;
     uint64_t seed;
     lgp_adamw_hparams hp;
     lgp_output_opts out;
@@ -161,8 +164,8 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_KEEP: o->keep = (int)lgp_opt_int("--keep", optarg, 1, 1000000); break;
         case O_RESUME: o->resume = optarg; break;
         case O_NAN:
-            if (strcmp(optarg, "skip") && strcmp(optarg, "stop")) lgp_usage_die("--nan-policy: 'skip' or 'stop', not '%s'", optarg);
-            o->nan_stop = strcmp(optarg, "stop") == 0;
+            if ((o->nan_policy = lgp_nan_policy_parse(optarg)) < 0)
+                lgp_usage_die("--nan-policy: 'skip', 'stop' or 'rollback', not '%s'", optarg);
             break;
         case O_LOG: o->log = optarg; break;
         case O_LOGE: o->log_every = lgp_opt_int("--log-every", optarg, 1, INT64_MAX / 2); break;
@@ -170,7 +173,14 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_STRICT: o->strict = 1; break;
         case O_MEAN: o->nmean = parse_floats("--mean", optarg, o->mean); break;
         case O_STD: o->nstd = parse_floats("--std", optarg, o->std); break;
-        case O_INJ: o->inject_nan = lgp_opt_int("--inject-nan-at", optarg, 1, INT64_MAX / 2); break;
+        case O_INJ: { /* test hook: "K" the first attempt at step K, "K+" every attempt */
+            char k[32];
+            size_t n = strlen(optarg);
+            o->inject_always = n > 1 && n < sizeof k && optarg[n - 1] == '+';
+            snprintf(k, sizeof k, "%.*s", (int)(n - (size_t)o->inject_always), optarg);
+            o->inject_nan = lgp_opt_int("--inject-nan-at", k, 1, INT64_MAX / 2);
+            break;
+        }
         default: lgp_usage_die("unexpected option");
         }
     }
@@ -178,6 +188,7 @@ static void parse(int argc, char **argv, struct opts *o) {
     if (optind < argc) lgp_usage_die("extra operand '%s'", argv[optind]);
     if (o->resume && (o->init || o->model)) lgp_usage_die("--resume excludes --init and --model");
     if (o->save_every && !o->ckpt_dir) lgp_usage_die("--save-every needs --checkpoint-dir");
+    if (o->nan_policy == LGP_NAN_ROLLBACK && !o->ckpt_dir) lgp_usage_die("--nan-policy rollback needs --checkpoint-dir");
 }
 
 /* Is the current stream of r a checkpoint (lgp-graft / lgp-cl-train output)? */
@@ -339,17 +350,44 @@ static int train_step(lgp_cl_state *s, lgp_cl_engine *e, lgp_batch *b, const lgp
     si->loss = f[1] / w, si->ctr = f[2] / w, si->mim = f[3] / w, si->collapse = f[4] / w;
     lgp_dist_average_f(s->m.grads, s->m.params.total);
     s->consumed = b->consumed;
-    if (o->inject_nan && s->step + 1 == o->inject_nan) s->m.grads[0] = NAN; /* test hook for the guard */
+    static int injected;
+    if (o->inject_nan && s->step + 1 == o->inject_nan && (o->inject_always || !injected++))
+        s->m.grads[0] = NAN; /* test hook for the guard */
     si->gnorm = lgp_grad_clip(&s->m.params, s->m.grads, s->clip);
     return 1;
 }
 
-/* Non-finite loss or gradient: skip the batch or stop, by policy. */
-static int guard(const lgp_cl_state *s, const struct opts *o, const step_info *si) {
+
+/* --nan-policy rollback: back to the newest snapshot; the data stream goes on. */
+static void rollback(lgp_cl_state *s, const struct opts *o, const char *pre, const char *bad, int *in_a_row) {
+    char err[1024], path[4096];
+    long long at = (long long)s->step + 1;
+    if (++*in_a_row > LGP_MAX_ROLLBACKS)
+        lgp_die("step %lld: non-finite %s%s after %d rollbacks to the same snapshot; stopping (last snapshot intact)", at,
+                pre, bad, LGP_MAX_ROLLBACKS);
+    lgp_record live;
+    if (lgp_cl_state_record(s, &live, 1) != LGP_OK) lgp_die("out of memory");
+    int64_t step, t;
+    if (lgp_rollback(o->ckpt_dir, "cl", &live, &step, &t, path, sizeof path, err, sizeof err) != LGP_OK)
+        lgp_die("step %lld: non-finite %s%s; cannot roll back: %s", at, pre, bad, err);
+    lgp_record_free(&live);
+    s->step = step;
+    s->opt.t = t;
+    lgp_warn("step %lld: non-finite %s%s; rolled back to %s (step %lld); the batches since then are passed over", at, pre,
+             bad, path, (long long)step);
+}
+
+/* Non-finite loss or gradient: skip the batch, stop or roll back, by policy. Returns 0
+ * when the step is good. */
+static int guard(lgp_cl_state *s, const struct opts *o, const step_info *si, int *in_a_row) {
     const char *bad = !isfinite(si->loss) ? "loss" : bad_grad(s);
     if (!bad) return 0;
     const char *pre = strcmp(bad, "loss") ? "gradient of " : "";
-    if (o->nan_stop) lgp_die("step %lld: non-finite %s%s; stopping (last snapshot intact)", (long long)s->step + 1, pre, bad);
+    if (o->nan_policy == LGP_NAN_ROLLBACK) { /* the BN statistics come back too */
+        rollback(s, o, pre, bad, in_a_row);
+        return 2;
+    }
+    if (o->nan_policy == LGP_NAN_STOP) lgp_die("step %lld: non-finite %s%s; stopping (last snapshot intact)", (long long)s->step + 1, pre, bad);
     if (lgp_first_nonfinite(s->stats, s->nstats) >= 0 || lgp_first_nonfinite(s->mstats, s->nstats) >= 0)
         lgp_die("step %lld: non-finite %s%s reached the BatchNorm statistics; stopping (last snapshot intact)",
                 (long long)s->step + 1, pre, bad);
@@ -400,6 +438,8 @@ int main(int argc, char **argv) {
     if (lgp_trainlog_open(&log, lgp_dist_rank() == 0 ? o.log : NULL, o.resume != NULL, o.log_every, s.sched.total_steps) != LGP_OK)
         lgp_die_errno("%s: cannot open log", o.log);
     int64_t skipped_nan = 0;
+    int rollbacks = 0, rollbacks_in_a_row = 0;
+    if (o.nan_policy == LGP_NAN_ROLLBACK) save(&s, &o, 0, 0); /* something to roll back to */
     double top = s.co.groups.blr[s.co.groups.n - 1];
     while (s.step < s.sched.total_steps) {
         step_info si;
@@ -407,8 +447,10 @@ int main(int argc, char **argv) {
             lgp_warn("%s: input ended at step %lld of %lld", lgp_reader_name(r), (long long)s.step, (long long)s.sched.total_steps);
             break;
         }
-        if (guard(&s, &o, &si)) {
-            skipped_nan++;
+        int g = guard(&s, &o, &si, &rollbacks_in_a_row);
+        if (g) {
+            skipped_nan += g == 1;
+            rollbacks += g == 2;
             continue;
         }
         double lr = lgp_lr_schedule(s.step, s.sched.total_steps, s.sched.warmup_steps, s.sched.lr, 0);
@@ -420,7 +462,10 @@ int main(int argc, char **argv) {
                  si.collapse, si.m);
         lgp_trainlog_step(&log, s.step, spe ? (s.step - 1) / spe : 0, si.loss, lr * top, si.gnorm,
                           s.sched.batch * s.sched.world, extra);
-        if (o.save_every && s.step % o.save_every == 0 && s.step < s.sched.total_steps) save(&s, &o, 0, 0);
+        if (o.save_every && s.step % o.save_every == 0 && s.step < s.sched.total_steps) {
+            save(&s, &o, 0, 0);
+            rollbacks_in_a_row = 0;
+        }
         if (lgp_stop_requested) {
             save(&s, &o, 0, o.ckpt_dir == NULL);
             lgp_die("stopped by %s at step %lld of %lld; checkpoint saved; continue with --resume %s%s",
@@ -430,8 +475,8 @@ int main(int argc, char **argv) {
     }
     lgp_trainlog_close(&log);
     save(&s, &o, s.step == s.sched.total_steps, 1);
-    lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN%s",
-             (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan,
+    lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN, %d rollbacks%s",
+             (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan, rollbacks,
              lgp_dist_size() > 1 ? " (rank 0)" : "");
     if (lgp_dist_size() > 1 && s.step > 0)
         lgp_debug("communication: %.3f MB and %.4f s per step on rank 0 (%d ranks; %.1f MB, %.2f s in all)",

@@ -59,8 +59,10 @@ static const char help[] =
     "  --keep N              keep the newest N snapshots (default 3)\n"
     "  --resume FILE         continue a run exactly (weights, optimizer, schedule, data\n"
     "                        position: the first records already used are skipped)\n"
-    "  --nan-policy skip|stop  on a non-finite loss or gradient: skip the batch (default)\n"
-    "                        or stop with exit 1; no checkpoint ever holds NaN\n"
+    "  --nan-policy skip|stop|rollback  on a non-finite loss or gradient: skip the batch\n"
+    "                        (default), stop with exit 1, or reload the newest snapshot of\n"
+    "                        --checkpoint-dir and go on with the data after the bad batch\n"
+    "                        (gives up after 3 in a row); no checkpoint ever holds NaN\n"
     "  --recon-png FILE      PNG grid (original | masked | reconstruction) of the last batch\n"
     "  --log FILE.jsonl      one JSON object per logged step\n"
     "  --log-every N         plain progress line every N steps (default 50)\n"
@@ -82,8 +84,9 @@ struct opts {
     const char *model, *init, *resume, *input, *ckpt_dir, *log, *recon_png;
     lgp_modelcfg_overrides ov;
     double mask_ratio, epochs, blr, lr, min_lr, warmup_epochs, clip, mean[4], std[4];
-    int norm_pix, batch, accum, keep, threads, strict, nan_stop, nmean, nstd;
+    int norm_pix, batch, accum, keep, threads, strict, nan_policy, nmean, nstd;
     int64_t steps, warmup_steps, samples_per_epoch, save_every, log_every, inject_nan;
+    int inject_always;
     uint64_t seed;
     lgp_adamw_hparams hp;
     lgp_output_opts out;
@@ -145,8 +148,8 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_KEEP: o->keep = (int)lgp_opt_int("--keep", optarg, 1, 1000000); break;
         case O_RESUME: o->resume = optarg; break;
         case O_NAN:
-            if (strcmp(optarg, "skip") && strcmp(optarg, "stop")) lgp_usage_die("--nan-policy: 'skip' or 'stop', not '%s'", optarg);
-            o->nan_stop = strcmp(optarg, "stop") == 0;
+            if ((o->nan_policy = lgp_nan_policy_parse(optarg)) < 0)
+                lgp_usage_die("--nan-policy: 'skip', 'stop' or 'rollback', not '%s'", optarg);
             break;
         case O_PNG: o->recon_png = optarg; break;
         case O_LOG: o->log = optarg; break;
@@ -155,7 +158,14 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_STRICT: o->strict = 1; break;
         case O_MEAN: o->nmean = parse_floats("--mean", optarg, o->mean); break;
         case O_STD: o->nstd = parse_floats("--std", optarg, o->std); break;
-        case O_INJ: o->inject_nan = lgp_opt_int("--inject-nan-at", optarg, 1, INT64_MAX / 2); break;
+        case O_INJ: { /* test hook: "K" the first attempt at step K, "K+" every attempt */
+            char k[32];
+            size_t n = strlen(optarg);
+            o->inject_always = n > 1 && n < sizeof k && optarg[n - 1] == '+';
+            snprintf(k, sizeof k, "%.*s", (int)(n - (size_t)o->inject_always), optarg);
+            o->inject_nan = lgp_opt_int("--inject-nan-at", k, 1, INT64_MAX / 2);
+            break;
+        }
         default: lgp_usage_die("unexpected option");
         }
     }
@@ -163,6 +173,7 @@ static void parse(int argc, char **argv, struct opts *o) {
     if (optind < argc) lgp_usage_die("extra operand '%s'", argv[optind]);
     if (o->resume && o->init) lgp_usage_die("--resume and --init exclude each other");
     if (o->save_every && !o->ckpt_dir) lgp_usage_die("--save-every needs --checkpoint-dir");
+    if (o->nan_policy == LGP_NAN_ROLLBACK && !o->ckpt_dir) lgp_usage_die("--nan-policy rollback needs --checkpoint-dir");
 }
 
 static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
@@ -276,10 +287,32 @@ static int train_step(lgp_mim_state *s, lgp_mae *mae, lgp_batch *b, const lgp_ba
     if (flags[0] > 0) return 0;
     lgp_dist_average_f(s->m.grads, s->m.params.total);
     s->consumed = b->consumed;
-    if (o->inject_nan && s->step + 1 == o->inject_nan) s->m.grads[0] = NAN; /* test hook for the guard */
+    static int injected;
+    if (o->inject_nan && s->step + 1 == o->inject_nan && (o->inject_always || !injected++))
+        s->m.grads[0] = NAN; /* test hook for the guard */
     *loss_out = flags[2] / lgp_dist_size();
     *gnorm = lgp_grad_clip(&s->m.params, s->m.grads, s->clip);
     return 1;
+}
+
+
+/* --nan-policy rollback: back to the newest snapshot; the data stream goes on. */
+static void rollback(lgp_mim_state *s, const struct opts *o, const char *pre, const char *bad, int *in_a_row) {
+    char err[1024], path[4096];
+    long long at = (long long)s->step + 1;
+    if (++*in_a_row > LGP_MAX_ROLLBACKS)
+        lgp_die("step %lld: non-finite %s%s after %d rollbacks to the same snapshot; stopping (last snapshot intact)", at,
+                pre, bad, LGP_MAX_ROLLBACKS);
+    lgp_record live;
+    if (lgp_mim_state_record(s, &live) != LGP_OK) lgp_die("out of memory");
+    int64_t step, t;
+    if (lgp_rollback(o->ckpt_dir, "mim", &live, &step, &t, path, sizeof path, err, sizeof err) != LGP_OK)
+        lgp_die("step %lld: non-finite %s%s; cannot roll back: %s", at, pre, bad, err);
+    lgp_record_free(&live);
+    s->step = step;
+    s->opt.t = t;
+    lgp_warn("step %lld: non-finite %s%s; rolled back to %s (step %lld); the batches since then are passed over", at, pre,
+             bad, path, (long long)step);
 }
 
 int main(int argc, char **argv) {
@@ -324,6 +357,8 @@ int main(int argc, char **argv) {
     if (lgp_trainlog_open(&log, lgp_dist_rank() == 0 ? o.log : NULL, o.resume != NULL, o.log_every, s.sched.total_steps) != LGP_OK)
         lgp_die_errno("%s: cannot open log", o.log);
     int64_t skipped_nan = 0;
+    int rollbacks = 0, rollbacks_in_a_row = 0;
+    if (o.nan_policy == LGP_NAN_ROLLBACK) save(&s, &o, 0, 0); /* something to roll back to */
     while (s.step < s.sched.total_steps) {
         double loss, gnorm;
         if (!train_step(&s, &mae, &b, &bc, r, &scratch, &o, &loss, &gnorm)) {
@@ -332,9 +367,15 @@ int main(int argc, char **argv) {
         }
         const char *bad = !isfinite(loss) ? "loss" : bad_grad(&s);
         if (bad) {
-            if (o.nan_stop) lgp_die("step %lld: non-finite %s%s; stopping (last snapshot intact)", (long long)s.step + 1,
-                                    strcmp(bad, "loss") ? "gradient of " : "", bad);
-            lgp_warn("step %lld: non-finite %s%s; batch skipped", (long long)s.step + 1, strcmp(bad, "loss") ? "gradient of " : "", bad);
+            const char *pre = strcmp(bad, "loss") ? "gradient of " : "";
+            if (o.nan_policy == LGP_NAN_STOP)
+                lgp_die("step %lld: non-finite %s%s; stopping (last snapshot intact)", (long long)s.step + 1, pre, bad);
+            if (o.nan_policy == LGP_NAN_ROLLBACK) {
+                rollback(&s, &o, pre, bad, &rollbacks_in_a_row);
+                rollbacks++;
+                continue;
+            }
+            lgp_warn("step %lld: non-finite %s%s; batch skipped", (long long)s.step + 1, pre, bad);
             skipped_nan++;
             continue;
         }
@@ -343,7 +384,10 @@ int main(int argc, char **argv) {
         s.step++;
         int64_t spe = s.sched.steps_per_epoch;
         lgp_trainlog_step(&log, s.step, spe ? (s.step - 1) / spe : 0, loss, lr, gnorm, s.sched.batch * s.sched.accum, NULL);
-        if (o.save_every && s.step % o.save_every == 0 && s.step < s.sched.total_steps) save(&s, &o, 0, 0);
+        if (o.save_every && s.step % o.save_every == 0 && s.step < s.sched.total_steps) {
+            save(&s, &o, 0, 0);
+            rollbacks_in_a_row = 0;
+        }
         if (lgp_stop_requested) {
             save(&s, &o, 0, o.ckpt_dir == NULL);
             lgp_die("stopped by %s at step %lld of %lld; checkpoint saved; continue with --resume %s%s",
@@ -354,8 +398,8 @@ int main(int argc, char **argv) {
     lgp_trainlog_close(&log);
     if (o.recon_png && lgp_mae_recon_png(&mae, &b, s.mean, s.std, o.recon_png, err, sizeof err) != LGP_OK) lgp_die("%s", err);
     save(&s, &o, s.step == s.sched.total_steps, 1);
-    lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN",
-             (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan);
+    lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN, %d rollbacks",
+             (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan, rollbacks);
     lgp_record_free(&scratch);
     lgp_batch_free(&b);
     lgp_mae_free(&mae);

@@ -119,3 +119,39 @@ int64_t lgp_first_nonfinite(const float *x, size_t n) {
         if (!isfinite(x[i])) return (int64_t)i;
     return -1;
 }
+
+int lgp_rollback(const char *dir, const char *prefix, const lgp_record *live, int64_t *step, int64_t *opt_t,
+                 char *path_out, size_t cap, char *err, size_t errlen) {
+    snprintf(path_out, cap, "%s/%s-latest.ckpt", dir, prefix);
+    lgp_record rec;
+    lgp_record_init(&rec);
+    char *meta = NULL;
+    int rc = lgp_ckpt_load(path_out, &rec, &meta, err, errlen);
+    lgp_json *m = rc == LGP_OK ? lgp_json_parse(meta, strlen(meta), NULL, 0) : NULL;
+    if (rc == LGP_OK && !m) {
+        snprintf(err, errlen, "%s: unreadable __meta__", path_out);
+        rc = LGP_FATAL;
+    }
+    /* Every tensor of the live state must come back, or the state would be a mix. */
+    for (size_t i = 0; rc == LGP_OK && i < live->n; i++) {
+        const lgp_tensor *d = &live->t[i], *s = lgp_record_get(&rec, d->name);
+        if (!s || s->dtype != d->dtype || s->nbytes != d->nbytes) {
+            snprintf(err, errlen, "%s: %s %s", path_out, d->name, s ? "has another shape" : "missing");
+            rc = LGP_FATAL;
+        }
+    }
+    if (rc == LGP_OK) {
+        for (size_t i = 0; i < live->n; i++)
+            memcpy(live->t[i].data, lgp_record_get(&rec, live->t[i].name)->data, live->t[i].nbytes);
+        *step = (int64_t)lgp_json_get_num(m, "step", 0);
+        *opt_t = (int64_t)lgp_json_get_num(lgp_json_get(m, "optim"), "t", (double)*step);
+    }
+    lgp_json_free(m);
+    free(meta);
+    lgp_record_free(&rec);
+    return rc;
+}
+
+int lgp_nan_policy_parse(const char *s) {
+    return !strcmp(s, "skip") ? LGP_NAN_SKIP : !strcmp(s, "stop") ? LGP_NAN_STOP : !strcmp(s, "rollback") ? LGP_NAN_ROLLBACK : -1;
+}

@@ -41,6 +41,23 @@ int lgp_snapshot_save(const char *dir, const char *prefix, int64_t step, int kee
                       const lgp_record *rec, const char *meta_json, const lgp_writer_opts *o,
                       char *path_out, size_t cap, char *err, size_t errlen);
 
+/* --nan-policy: what a step with a non-finite loss or gradient does. */
+enum { LGP_NAN_SKIP, LGP_NAN_STOP, LGP_NAN_ROLLBACK };
+/* "skip", "stop" or "rollback"; -1 otherwise. */
+int lgp_nan_policy_parse(const char *s);
+/* Rollbacks to the same snapshot in a row before a trainer gives up: a fault that
+ * comes back after every rollback is not a bad batch. */
+#define LGP_MAX_ROLLBACKS 3
+
+/* --nan-policy rollback: reloads DIR/<prefix>-latest.ckpt (verified like any load) into
+ * the state's own buffers, which `live` (the state's checkpoint record, borrowing them)
+ * names: every tensor must be there with its dtype and size, or nothing is copied.
+ * *step and *opt_t receive the snapshot's step and AdamW step count. The data position
+ * is NOT rolled back: the batches since the snapshot are passed over, not replayed,
+ * so a batch that blew up is not met again (what large runs do after a loss spike). */
+int lgp_rollback(const char *dir, const char *prefix, const lgp_record *live, int64_t *step, int64_t *opt_t,
+                 char *path_out, size_t cap, char *err, size_t errlen);
+
 /* Index of the first non-finite value of x[n], or -1. */
 int64_t lgp_first_nonfinite(const float *x, size_t n);
 

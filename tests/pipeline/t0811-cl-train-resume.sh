@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lgp-cl-train: the three ways in (checkpoint first on stdin, --init FILE, a stage-1 file
 # grafted on the fly) give bit-identical runs; bit-exact --resume from snapshots and
-# after SIGTERM (weights, momentum, BN stats, AdamW state); the NaN guard; the baseline.
+# after SIGTERM (weights, momentum, BN stats, AdamW state); the NaN guard (skip, stop,
+# rollback); the baseline.
 . "$(dirname "$0")/lib.sh"
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 "$PYTHON" "$TESTS_DIR/ref/lgpstream.py" fmnist 32 s1data.lgps
@@ -49,6 +50,15 @@ expect_exit 0 "NaN gradient at step 3 is skipped" -- lgp-cl-train --init s2.ckpt
 grep -q "step 3: non-finite gradient of .*; batch skipped" err; ok $? "NaN: one warning naming the step"
 expect_exit 1 "--nan-policy stop exits 1" -- lgp-cl-train --init s2.ckpt "${RUN[@]}" --inject-nan-at 3 --nan-policy stop -o nan2.ckpt views.lgps
 [ ! -e nan2.ckpt ]; ok $? "no checkpoint after the stop"
+# Rollback to the step-4 snapshot (weights, momentum encoder, BN statistics, AdamW) and on
+# with the data after the bad batch: the same as a run that never saw batch 5.
+expect_exit 0 "--nan-policy rollback" -- lgp-cl-train --init s2.ckpt "${RUN[@]}" --steps 8 --checkpoint-dir rb --save-every 2 \
+    --nan-policy rollback --inject-nan-at 5 -o rb.ckpt views.lgps
+grep -q "step 5: non-finite gradient of .*; rolled back to rb/cl-latest.ckpt (step 4)" err; ok $? "rollback: one warning naming the snapshot"
+"$PYTHON" "$TESTS_DIR/ref/lgpstream.py" drop views.lgps nobad.lgps 64 80
+lgp-cl-train --init s2.ckpt "${RUN[@]}" --steps 8 -o nobad.ckpt nobad.lgps
+[ "$(lgp-inspect --hash rb.ckpt | cut -d' ' -f1)" = "$(lgp-inspect --hash nobad.ckpt | cut -d' ' -f1)" ]
+ok $? "rollback: identical to a run without the bad batch"
 expect_exit 0 "baseline from --model (MoCo v3 init)" -- lgp-cl-train --model fmnist --width 32 --depth 2 --heads 2 \
     --mlp-dim 64 --moco-dim 16 --batch 16 --steps 2 --warmup-steps 1 --threads 2 -q -o base.ckpt views.lgps
 lgp-inspect --meta base.ckpt | grep -q '"init":"random MoCo v3 init (seed 0)"'; ok $? "baseline metadata says so"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Faults in lgp-mim-train: a NaN gradient (injected) is skipped or stops the run without
-# any NaN checkpoint; a full disk (ulimit -f) and an unwritable folder give one error
-# line and leave the previous checkpoint intact; bad flags are usage errors.
+# Faults in lgp-mim-train: a NaN gradient (injected) is skipped, stops the run or rolls it
+# back to the newest snapshot, without any NaN checkpoint; a full disk (ulimit -f) and an
+# unwritable folder give one error line and leave the previous checkpoint intact; bad flags are usage errors.
 . "$(dirname "$0")/lib.sh"
 "$PYTHON" "$TESTS_DIR/ref/lgpstream.py" fmnist 128 data.lgps
 TINY=(--model fmnist --width 32 --depth 2 --heads 2 --dec-width 32 --dec-depth 1 --dec-heads 2
@@ -14,6 +14,22 @@ lgp-inspect --meta nan/mim-latest.ckpt | grep -q '"step":2,'; ok $? "latest snap
 expect_exit 0 "NaN with --nan-policy skip" -- lgp-mim-train "${TINY[@]}" --inject-nan-at 3 -o skip.ckpt data.lgps
 grep -q "step 3: non-finite gradient of cls_token; batch skipped" err; ok $? "skip: one warning"
 lgp-inspect --verify skip.ckpt >/dev/null; ok $? "skip: the final checkpoint verifies (no NaN in it)"
+
+# Rollback: the NaN at step 5 sends the run back to the step-4 snapshot, and training
+# goes on with the batches after the bad one. So it must equal, bit for bit, a run that
+# never saw batch 5 (records 64..79), and it must carry the snapshot's AdamW count.
+expect_exit 0 "NaN with --nan-policy rollback" -- lgp-mim-train "${TINY[@]}" --checkpoint-dir rb --save-every 2 --nan-policy rollback --inject-nan-at 5 -o rb.ckpt data.lgps
+grep -q "step 5: non-finite gradient of cls_token; rolled back to rb/mim-latest.ckpt (step 4)" err; ok $? "rollback: one warning naming the step and the snapshot"
+grep -q "0 batches skipped for NaN, 1 rollbacks" err; ok $? "rollback: counted"
+"$PYTHON" "$TESTS_DIR/ref/lgpstream.py" drop data.lgps nobad.lgps 64 80
+lgp-mim-train "${TINY[@]}" -q -o nobad.ckpt nobad.lgps
+[ "$(lgp-inspect --hash rb.ckpt | cut -d' ' -f1)" = "$(lgp-inspect --hash nobad.ckpt | cut -d' ' -f1)" ]
+ok $? "rollback: identical to a run without the bad batch (weights and AdamW state)"
+lgp-inspect --meta rb.ckpt | grep -q '"step":6,.*"records_consumed":112'; ok $? "rollback: 6 steps, 7 batches read"
+expect_exit 1 "a NaN at every try of step 5: gives up after 3 rollbacks" -- lgp-mim-train "${TINY[@]}" --checkpoint-dir rb2 --save-every 2 --nan-policy rollback --inject-nan-at 5+ -o rb2.ckpt data.lgps
+grep -q "step 5: non-finite gradient of cls_token after 3 rollbacks to the same snapshot; stopping" err; ok $? "and says so"
+[ ! -e rb2.ckpt ]; ok $? "no final checkpoint"
+expect_exit 2 "rollback without --checkpoint-dir: usage error" -- lgp-mim-train "${TINY[@]}" --nan-policy rollback -o x.ckpt data.lgps
 
 lgp-mim-train "${TINY[@]}" -q -o good.ckpt data.lgps
 before=$(lgp-inspect --hash good.ckpt)

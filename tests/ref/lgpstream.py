@@ -6,6 +6,7 @@ write. Raw streams only (pipe a zstd stream through `zstd -d` first).
   lgpstream.py fmnist N OUT     write the first N Fashion-MNIST training images as
                                 records {image u8 [28,28,1], label i64, index i64}
   lgpstream.py dump IN          print key and tensor names/shapes of every record
+  lgpstream.py drop IN OUT A B  copy a one-part raw stream without its records A..B-1
 """
 import gzip
 import json
@@ -124,9 +125,30 @@ def fmnist(n, out, split="train"):
         write_stream(f, {"classes": CLASSES, "records_per_epoch": n, "source": "lgpstream.py"}, recs)
 
 
+def drop(src, out, a, b):
+    """Copies the records' bytes as they are (same header, end record recounted)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    (mlen,) = struct.unpack_from("<I", data, 8)
+    p = 16 + mlen
+    parts, n, i = [data[:p]], 0, 0
+    while data[p:p + 4] == b"LREC":
+        (blen,) = struct.unpack_from("<Q", data, p + 4)
+        if not a <= i < b:
+            parts.append(data[p:p + 16 + blen])
+            n += 1
+        p += 16 + blen
+        i += 1
+    e = b"LEND" + struct.pack("<Q", n)
+    with open(out, "wb") as f:
+        f.write(b"".join(parts) + e + struct.pack("<I", crc32c(e)))
+
+
 def main():
     if sys.argv[1] == "fmnist":
         fmnist(int(sys.argv[2]), sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "train")
+    elif sys.argv[1] == "drop":
+        drop(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     elif sys.argv[1] == "dump":
         with open(sys.argv[2], "rb") as f:
             for meta, recs in read_stream(f.read()):
