@@ -202,6 +202,7 @@ static void run(const struct opts *o) {
 
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
+    lgp_sigpipe_is_success();
     struct opts o = {.seed = DEFAULT_SEED, .threads = 2, .input = "-"};
     lgp_output_opts_init(&o.out);
     enum { O_RECIPE = 0x2001, O_SIZE, O_SCALE, O_RATIO, O_INTERP, O_HFLIP, O_JITTER, O_BRIGHT, O_CONTRAST,

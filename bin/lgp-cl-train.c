@@ -348,7 +348,7 @@ static int train_step(lgp_cl_state *s, lgp_cl_engine *e, lgp_batch *b, const lgp
     double w = lgp_dist_size();
     if (f[0] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
     si->loss = f[1] / w, si->ctr = f[2] / w, si->mim = f[3] / w, si->collapse = f[4] / w;
-    lgp_dist_average_f(s->m.grads, s->m.params.total);
+    lgp_grad_sync_finish(e->grads);
     s->consumed = b->consumed;
     static int injected;
     if (o->inject_nan && s->step + 1 == o->inject_nan && (o->inject_always || !injected++))
@@ -428,6 +428,9 @@ int main(int argc, char **argv) {
     lgp_cl_engine e;
     if (lgp_batch_init(&b, &bc, s.sched.batch) != LGP_OK || lgp_cl_engine_init(&e, &s, s.sched.batch, err, sizeof err) != LGP_OK)
         lgp_die("cannot allocate batch %d: %s", s.sched.batch, err);
+    lgp_grad_sync gs;
+    lgp_grad_sync_init(&gs, &s.m.params, s.m.grads);
+    e.grads = &gs;
     lgp_record scratch;
     lgp_record_init(&scratch);
     if (s.consumed && lgp_batch_skip(&b, r, &scratch, s.consumed, err, sizeof err) != LGP_OK)
@@ -478,10 +481,7 @@ int main(int argc, char **argv) {
     lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN, %d rollbacks%s",
              (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan, rollbacks,
              lgp_dist_size() > 1 ? " (rank 0)" : "");
-    if (lgp_dist_size() > 1 && s.step > 0)
-        lgp_debug("communication: %.3f MB and %.4f s per step on rank 0 (%d ranks; %.1f MB, %.2f s in all)",
-                  lgp_dist_bytes() / 1e6 / (double)s.step, lgp_dist_seconds() / (double)s.step, lgp_dist_size(),
-                  lgp_dist_bytes() / 1e6, lgp_dist_seconds());
+    lgp_grad_sync_report(&gs, s.step);
     lgp_record_free(&scratch);
     lgp_batch_free(&b);
     lgp_cl_engine_free(&e);

@@ -223,6 +223,7 @@ static void run(const struct opts *o) {
 
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
+    lgp_sigpipe_is_success();
     struct opts o = {.filter = LGP_FILTER_BILINEAR, .input = "-"};
     lgp_output_opts_init(&o.out);
     static const struct option lo[] = {

@@ -175,6 +175,7 @@ static void run(const struct opts *o) {
 
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
+    lgp_sigpipe_is_success();
     struct opts o = {.patch = 16, .ratio = 0.75, .bo = LGP_BLOCK_OPTS_DEFAULT, .seed = DEFAULT_SEED, .input = "-"};
     lgp_output_opts_init(&o.out);
     enum { O_PATCH = 0x2001, O_IMG, O_VIEW, O_RATIO, O_BLOCK, O_MINB, O_MINA, O_IDS, O_SEED, O_EPOCH, O_START, O_STRICT };

@@ -1,6 +1,7 @@
 /* lgp-mim-train — stage 1: masked image modeling (MAE) on a stream of views. */
 #include "common/batch.h"
 #include "common/dist.h"
+#include "common/gradsync.h"
 #include "common/cli.h"
 #include "common/lgp.h"
 #include "common/log.h"
@@ -250,21 +251,23 @@ static const char *bad_grad(const lgp_mim_state *s) {
     return NULL;
 }
 
-/* One optimizer step over accum micro-batches, gradients averaged over the ranks.
+/* One optimizer step over accum micro-batches, gradients averaged over the ranks (the
+ * last micro-batch's backward starts each block's all-reduce as soon as it is done).
  * Returns 0 when any rank's data ended (every rank then stops at the same step). */
 static int train_step(lgp_mim_state *s, lgp_mae *mae, lgp_batch *b, const lgp_batch_cfg *bc, lgp_reader *r,
-                      lgp_record *scratch, const struct opts *o, double *loss_out, double *gnorm) {
+                      lgp_record *scratch, lgp_grad_sync *gs, const struct opts *o, double *loss_out, double *gnorm) {
     char err[1024];
     static uint64_t ids[1 << 16];
     lgp_vit_zero_grad(&s->m);
     mae->loss_scale = 1.0f / (float)s->sched.accum;
-    double flags[3] = {1, lgp_stop_requested ? 1 : 0, 0}; /* have data, stop, loss */
-    for (int k = 0; k < s->sched.accum && flags[0]; k++) {
+    double f[2] = {0, 0}; /* stop requested, loss */
+    for (int k = 0; k < s->sched.accum; k++) {
         if (lgp_batch_fill(b, bc, r, scratch, err, sizeof err) == LGP_FATAL) lgp_die("%s", err);
-        if (b->n < b->cap) { /* drop_last: a partial batch ends training */
-            flags[0] = 0;
-            break;
-        }
+        /* drop_last: a partial batch ends training. Agreed before the backward, which
+         * starts collectives (the bucketed all-reduce). */
+        double short_ranks = b->n < b->cap ? 1 : 0;
+        lgp_dist_sum_d(&short_ranks, 1);
+        if (short_ranks > 0) return 0;
         int epoch_same = 1;
         for (int i = 0; i < b->n; i++) {
             ids[i] = (uint64_t)b->index[i];
@@ -274,23 +277,29 @@ static int train_step(lgp_mim_state *s, lgp_mae *mae, lgp_batch *b, const lgp_ba
             for (int i = 0; i < b->n; i++) ids[i] |= (uint64_t)b->epoch[i] << 40;
         const uint8_t *masks = b->mask_count == b->n ? b->mask : NULL;
         if (b->mask_count && !masks) lgp_die("%s: batch mixes records with and without 'mask'", lgp_reader_name(r));
+        if (k == s->sched.accum - 1) {
+            lgp_grad_sync_arm(gs, &mae->enc);
+            lgp_grad_sync_arm(gs, &mae->dec);
+        }
         float l;
-        if (lgp_mae_forward_backward(mae, b->x[0], b->n, masks, s->seed, epoch_same ? (uint64_t)b->epoch[0] : 0, ids, &l, err, sizeof err) != LGP_OK)
-            lgp_die("%s: %s", lgp_reader_name(r), err);
-        flags[2] += l / s->sched.accum;
+        int rc = lgp_mae_forward_backward(mae, b->x[0], b->n, masks, s->seed, epoch_same ? (uint64_t)b->epoch[0] : 0, ids,
+                                          &l, err, sizeof err);
+        lgp_grad_sync_disarm(&mae->enc);
+        lgp_grad_sync_disarm(&mae->dec);
+        if (rc != LGP_OK) lgp_die("%s: %s", lgp_reader_name(r), err);
+        f[1] += l / s->sched.accum;
     }
-    /* One small reduction per step keeps the ranks in lock step: any rank out of data or
-     * signalled stops all of them at the same step. */
-    flags[0] = flags[0] ? 0 : 1; /* count ranks without data */
-    lgp_dist_sum_d(flags, 3);
-    if (flags[1] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
-    if (flags[0] > 0) return 0;
-    lgp_dist_average_f(s->m.grads, s->m.params.total);
+    lgp_grad_sync_finish(gs);
+    /* One small reduction per step keeps the ranks in lock step: a signal on any rank
+     * stops all of them after this step. */
+    f[0] = lgp_stop_requested ? 1 : 0;
+    lgp_dist_sum_d(f, 2);
+    if (f[0] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
     s->consumed = b->consumed;
     static int injected;
     if (o->inject_nan && s->step + 1 == o->inject_nan && (o->inject_always || !injected++))
         s->m.grads[0] = NAN; /* test hook for the guard */
-    *loss_out = flags[2] / lgp_dist_size();
+    *loss_out = f[1] / lgp_dist_size();
     *gnorm = lgp_grad_clip(&s->m.params, s->m.grads, s->clip);
     return 1;
 }
@@ -356,12 +365,14 @@ int main(int argc, char **argv) {
     lgp_trainlog log;
     if (lgp_trainlog_open(&log, lgp_dist_rank() == 0 ? o.log : NULL, o.resume != NULL, o.log_every, s.sched.total_steps) != LGP_OK)
         lgp_die_errno("%s: cannot open log", o.log);
+    lgp_grad_sync gs;
+    lgp_grad_sync_init(&gs, &s.m.params, s.m.grads);
     int64_t skipped_nan = 0;
     int rollbacks = 0, rollbacks_in_a_row = 0;
     if (o.nan_policy == LGP_NAN_ROLLBACK) save(&s, &o, 0, 0); /* something to roll back to */
     while (s.step < s.sched.total_steps) {
         double loss, gnorm;
-        if (!train_step(&s, &mae, &b, &bc, r, &scratch, &o, &loss, &gnorm)) {
+        if (!train_step(&s, &mae, &b, &bc, r, &scratch, &gs, &o, &loss, &gnorm)) {
             lgp_warn("%s: input ended at step %lld of %lld", lgp_reader_name(r), (long long)s.step, (long long)s.sched.total_steps);
             break;
         }
@@ -400,6 +411,7 @@ int main(int argc, char **argv) {
     save(&s, &o, s.step == s.sched.total_steps, 1);
     lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN, %d rollbacks",
              (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan, rollbacks);
+    lgp_grad_sync_report(&gs, s.step);
     lgp_record_free(&scratch);
     lgp_batch_free(&b);
     lgp_mae_free(&mae);

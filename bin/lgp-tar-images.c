@@ -575,6 +575,7 @@ static void parse_args(struct opts *o, int argc, char **argv) {
 
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
+    lgp_sigpipe_is_success();
     struct opts o = {.epochs = 1, .limit = -1, .shard_n = 1};
     lgp_output_opts_init(&o.out);
     parse_args(&o, argc, argv);

@@ -527,16 +527,25 @@ double lgp_cl_engine_step(lgp_cl_engine *e, const float *x0, const float *x1, in
         lgp_dist_allgather_f(e->k[0], BE, e->kg[0]);
         lgp_dist_allgather_f(e->k[1], BE, e->kg[1]);
     }
-    /* 3. q1 against k2, q2 against k1; gradients accumulate over both. */
+    /* 3. q1 against k2, q2 against k1; gradients accumulate over both. The last pass
+     * through a block (view 1, or the MAE term) starts its all-reduce. */
     lgp_vit_zero_grad(&s->m);
     double lc = online_view(e, x0, B, e->kg[1], e->q0);
+    if (e->grads && !e->with_mae) lgp_grad_sync_arm(e->grads, &e->enc.s);
     lc += online_view(e, x1, B, e->kg[0], NULL);
+    lgp_grad_sync_disarm(&e->enc.s);
     double lm = 0;
     if (e->with_mae) {
+        if (e->grads) {
+            lgp_grad_sync_arm(e->grads, &e->mae.enc);
+            lgp_grad_sync_arm(e->grads, &e->mae.dec);
+        }
         float l = 0;
         char err[256];
         e->mae.loss_scale = (float)s->co.mim_weight;
         if (lgp_mae_forward_backward(&e->mae, x0, B, NULL, s->seed, epoch, ids, &l, err, sizeof err) != LGP_OK) l = NAN;
+        lgp_grad_sync_disarm(&e->mae.enc);
+        lgp_grad_sync_disarm(&e->mae.dec);
         lm = l;
     }
     if (collapse) *collapse = lgp_moco_collapse_std(e->q0, B, s->co.moco_dim);

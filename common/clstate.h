@@ -32,6 +32,7 @@
 #include "../formats/json.h"
 #include "../formats/stream.h"
 #include "encoder.h"
+#include "gradsync.h"
 #include "groups.h"
 #include "heads.h"
 #include "mae.h"
@@ -110,6 +111,8 @@ typedef struct {
     int world, rank;       /* data-parallel ranks (dist.h); 1, 0 without MPI */
     lgp_bn_sync sync;      /* SyncBN over the ranks (heads.h) */
     const lgp_bn_sync *bn; /* &sync when world > 1, else NULL */
+    lgp_grad_sync *grads;  /* set by the caller: the step's last backward starts each
+                              block's gradient all-reduce (gradsync.h); NULL: none */
     float *k[2];           /* [B, E] momentum keys of view 0 / 1 (this rank's) */
     float *kg[2];          /* [world*B, E] keys of every rank in rank order (= k when world 1) */
     float *q0;             /* [B, E] online output of view 0 (collapse monitor) */

@@ -14,6 +14,8 @@ static double seconds;
 #include <mpi.h>
 
 static int rank_, size_ = 1, inited;
+static MPI_Request *reqs; /* outstanding lgp_dist_isum_f */
+static int nreq, capreq;
 
 void lgp_dist_init(int *argc, char ***argv) {
     MPI_Init(argc, argv);
@@ -24,6 +26,8 @@ void lgp_dist_init(int *argc, char ***argv) {
 }
 
 void lgp_dist_finalize(void) {
+    free(reqs);
+    reqs = NULL, nreq = capreq = 0;
     if (inited) MPI_Finalize();
     inited = 0;
 }
@@ -41,6 +45,36 @@ void lgp_dist_sum_f(float *buf, size_t n) {
         MPI_Allreduce(MPI_IN_PLACE, buf + at, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     }
     bytes += n * sizeof(float);
+    seconds += lgp_now() - t0;
+}
+
+void lgp_dist_isum_f(float *buf, size_t n) {
+    if (size_ == 1) return;
+    double t0 = lgp_now();
+    for (size_t at = 0; at < n; at += CHUNK) {
+        if (nreq == capreq) {
+            int cap = capreq ? 2 * capreq : 64;
+            MPI_Request *r = realloc(reqs, sizeof *r * (size_t)cap);
+            if (!r) lgp_die("out of memory");
+            reqs = r, capreq = cap;
+        }
+        int k = (int)(n - at < CHUNK ? n - at : CHUNK);
+        MPI_Iallreduce(MPI_IN_PLACE, buf + at, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &reqs[nreq++]);
+    }
+    bytes += n * sizeof(float);
+    seconds += lgp_now() - t0;
+}
+
+void lgp_dist_progress(void) {
+    int done;
+    if (nreq) MPI_Testall(nreq, reqs, &done, MPI_STATUSES_IGNORE);
+}
+
+void lgp_dist_wait(void) {
+    if (!nreq) return;
+    double t0 = lgp_now();
+    MPI_Waitall(nreq, reqs, MPI_STATUSES_IGNORE);
+    nreq = 0;
     seconds += lgp_now() - t0;
 }
 
@@ -120,6 +154,9 @@ int lgp_dist_rank(void) { return 0; }
 int lgp_dist_size(void) { return 1; }
 void lgp_dist_sum_f(float *buf, size_t n) { (void)buf, (void)n; }
 void lgp_dist_sum_d(double *buf, size_t n) { (void)buf, (void)n; }
+void lgp_dist_isum_f(float *buf, size_t n) { (void)buf, (void)n; }
+void lgp_dist_progress(void) {}
+void lgp_dist_wait(void) {}
 void lgp_dist_allgather_f(const float *send, size_t n, float *recv) { memmove(recv, send, n * sizeof(float)); }
 void lgp_dist_check_same(uint64_t v, const char *what) { (void)v, (void)what; }
 int lgp_dist_gather_bytes(const void *send, size_t nbytes, void **recv, size_t *cap, size_t *counts) {

@@ -29,6 +29,12 @@ void lgp_dist_check_same(uint64_t v, const char *what);
 /* Gradient averaging: sum across ranks and scale by 1/size, in buckets of at most
  * bucket floats (bounded temporary memory in MPI). */
 void lgp_dist_average_f(float *buf, size_t n);
+/* Non-blocking in-place sum of buf[n] across ranks (MPI_Iallreduce, in chunks); the
+ * buffer must stay untouched until lgp_dist_wait. lgp_dist_progress lets MPI move the
+ * outstanding ones along (OpenMPI progresses only inside MPI calls). */
+void lgp_dist_isum_f(float *buf, size_t n);
+void lgp_dist_progress(void);
+void lgp_dist_wait(void);
 /* The lgp_bn_sync callback shape (heads.h): sum a double buffer across ranks. */
 void lgp_dist_bn_allreduce(double *buf, size_t n, void *ctx);
 /* Gathers variable-size byte blobs to rank 0: every rank sends nbytes of send; on rank 0

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistd.h>
 
 int lgp_log_level = LGP_LOG_NORMAL;
 int lgp_progress = 0;
@@ -30,6 +31,13 @@ void lgp_proginit(int argc, char **argv) {
     signal(SIGXFSZ, SIG_IGN); /* a file-size limit becomes an EFBIG write error we report */
     lgp_progress = isatty(2);
 }
+
+static void reader_gone(int sig) {
+    (void)sig;
+    _exit(LGP_EXIT_OK);
+}
+
+void lgp_sigpipe_is_success(void) { signal(SIGPIPE, reader_gone); }
 
 const char *lgp_progname(void) { return progname; }
 

@@ -17,6 +17,11 @@ extern int lgp_progress;    /* --progress, or stderr is a terminal */
 
 /* Sets the program name from argv[0]'s basename, installs SIGPIPE default. */
 void lgp_proginit(int argc, char **argv);
+/* For the image-stream producers (tar-images, decode, augment, mask): a reader that
+ * stops early (a trainer done after its steps) ends them with exit 0, not SIGPIPE's 141,
+ * so `set -o pipefail` pipelines succeed; the reader's own status still tells whether it
+ * stopped because of an error. */
+void lgp_sigpipe_is_success(void);
 const char *lgp_progname(void);
 
 void lgp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -401,8 +401,10 @@ void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_bl
     size_t n = (size_t)B * T * s->C;
     /* dres carries d(res[l+1]) in and d(res[l]) out, overwritten in place per block */
     if (dout != s->dres) memcpy(s->dres, dout, sizeof(float) * n);
-    for (int l = s->L - 1; l >= 0; l--)
+    for (int l = s->L - 1; l >= 0; l--) {
         block_backward(s->dres, 1, &g[l], s->dres, s->res[l], &w[l], &s->acts[l], s, B, T);
+        if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
+    }
 }
 
 /* ---- patches ---- */

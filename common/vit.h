@@ -168,6 +168,10 @@ typedef struct {
     float *dqkv;                        /* [B,T,3C] */
     float *dfc1, *dgelu;                /* [B,T,F], one buffer (GELU backward in place) */
     float *att_scratch;                 /* lgp_attention_scratch(T) */
+    /* Called after each block's backward with that block's gradients, so that their
+     * all-reduce starts while the blocks below still compute (gradsync.h); NULL: none. */
+    void (*grads_done)(void *ctx, const lgp_block_tensors *g);
+    void *grads_done_ctx;
 } lgp_vit_stack;
 
 /* keep_acts = 0 binds one set of activations shared by all blocks (inference). */

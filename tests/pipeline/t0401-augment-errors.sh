@@ -40,4 +40,13 @@ lgp-inspect --keys mixed.out 2>/dev/null | grep -c "key 'good" | grep -qx 2; ok 
 grep -q "noimg: no 'image', 'jpeg' or 'png' tensor (skipped)" err && grep -q "f32img: image: want u8" err; ok $? "bad records named on stderr"
 grep -q "records in 4, out 2, skipped 2" err; ok $? "skips counted"
 expect_exit 1 "--strict dies on the bad record" -- lgp-augment --strict --size 8 mixed.lgps
+
+# A reader that stops early (a trainer done with its steps) is success for the producers.
+F=$FMNIST/train-images-idx3-ubyte.gz
+tar-images -q --epochs 5 "$F" | lgp-augment -q --recipe mae --size 28 | lgp-mask -q --patch 4 | head -c 100000 >/dev/null
+st="${PIPESTATUS[*]}"
+[ "$st" = "0 0 0 0" ]; ok $? "reader gone: tar-images, augment, mask exit 0 ($st)"
+tar-images -q "$F" | head -c 100000 | lgp-augment -q --size 28 >/dev/null 2>err
+st="${PIPESTATUS[*]}"
+[ "$st" = "0 0 1" ] && grep -q "truncated" err; ok $? "a truncated stream is still an error for its reader ($st)"
 done_testing
