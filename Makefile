@@ -69,7 +69,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liblgp.a
 	$(CC) $(LDFLAGS) $< $(BUILD)/liblgp.a $(LDLIBS) -o $@
 
 # Benchmarks: bench/bench_*.c, one program each, built like the unit tests; `make bench`
-# runs bench/bench_mae.sh (lgp against the PyTorch twin, see bench/README.md).
+# runs bench/bench_mae.sh and bench/bench_cl.sh (lgp against the PyTorch twins, see
+# bench/README.md).
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblgp.a
@@ -78,6 +79,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblgp.a
 
 bench: $(BENCHES)
 	LGP_BUILD=$(CURDIR)/$(BUILD) PYTHON=$(PYTHON) bash bench/bench_mae.sh
+	LGP_BUILD=$(CURDIR)/$(BUILD) PYTHON=$(PYTHON) bash bench/bench_cl.sh
 
 # Fuzz targets: the libFuzzer build (clang) for `make fuzz`, and a replay build (the
 # normal compiler, sanitizers when SAN=1) that runs each corpus as a regression test.
