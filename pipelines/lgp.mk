@@ -51,13 +51,15 @@ MOCO_DIM ?= 128
 MIM_WEIGHT ?= 1
 PROBE_SEEDS ?= 3
 MODEL_FLAGS ?=
+MAE_AUG ?=
+CL_AUG ?=
 RUNS := grafted mae mocov3 joint random pixels
 
 TARIMG = tar-images --shard $(TRAIN_SHARD) --seed $(SEED)
 VIEWS_MAE = $(TARIMG) --shuffle 10000 --epochs $(MIM_EPOCHS) $(TRAIN) | $(DECODE) \
-            lgp-augment --recipe mae --size $(SIZE) --seed $(SEED) | lgp-mask --patch $(PATCH) --seed $(SEED)
+            lgp-augment --recipe mae --size $(SIZE) $(MAE_AUG) --seed $(SEED) | lgp-mask --patch $(PATCH) --seed $(SEED)
 VIEWS_CL = $(TARIMG) --shuffle 10000 --epochs $(CL_EPOCHS) $(TRAIN) | $(DECODE) \
-           lgp-augment --recipe moco --size $(SIZE) --seed $(SEED)
+           lgp-augment --recipe moco --size $(SIZE) $(CL_AUG) --seed $(SEED)
 TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED) --samples-per-epoch $(N_TRAIN)
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
@@ -72,7 +74,7 @@ RESUME = $$([ -e $(@D)/snapshots/$(1)-latest.ckpt ] && echo --resume $(@D)/snaps
 # ---- stage 1: MAE ----
 $(OUT)/mae/stage1.ckpt:
 	@mkdir -p $(@D)
-	$(VIEWS_MAE) | lgp-mim-train $(call RESUME,mim) --model $(MODEL) $(MODEL_FLAGS) $(TRAIN_FLAGS) --batch $(BATCH) \
+	$(VIEWS_MAE) | lgp-mim-train $(call RESUME,mim) --model $(MODEL) --patch $(PATCH) $(MODEL_FLAGS) $(TRAIN_FLAGS) --batch $(BATCH) \
 	  --epochs $(MIM_EPOCHS) --warmup-epochs $(MIM_WARMUP) --blr $(MIM_BLR) --log $(@D)/train.jsonl \
 	  --checkpoint-dir $(@D)/snapshots --save-every 200 --recon-png $(@D)/recon.png -o $@
 
@@ -88,12 +90,12 @@ $(OUT)/grafted/stage2.ckpt: $(OUT)/mae/stage1.ckpt
 # ---- baselines ----
 $(OUT)/mocov3/stage2.ckpt:
 	@mkdir -p $(@D)
-	$(VIEWS_CL) | lgp-cl-train $(call RESUME,cl) --model $(MODEL) $(MODEL_FLAGS) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) \
+	$(VIEWS_CL) | lgp-cl-train $(call RESUME,cl) --model $(MODEL) --patch $(PATCH) $(MODEL_FLAGS) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) \
 	  --blr $(CL_BLR) $(CL_FLAGS) --log $(@D)/train.jsonl --checkpoint-dir $(@D)/snapshots --save-every 200 -o $@
 
 $(OUT)/joint/stage2.ckpt:
 	@mkdir -p $(@D)
-	$(VIEWS_CL) | lgp-cl-train $(call RESUME,cl) --model $(MODEL) $(MODEL_FLAGS) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) \
+	$(VIEWS_CL) | lgp-cl-train $(call RESUME,cl) --model $(MODEL) --patch $(PATCH) $(MODEL_FLAGS) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) \
 	  --blr $(CL_BLR) --mim-weight $(MIM_WEIGHT) $(CL_FLAGS) --log $(@D)/train.jsonl \
 	  --checkpoint-dir $(@D)/snapshots --save-every 200 -o $@
 
@@ -102,7 +104,7 @@ ENCODER_grafted = --model $(OUT)/grafted/stage2.ckpt
 ENCODER_mae = --model $(OUT)/mae/stage1.ckpt
 ENCODER_mocov3 = --model $(OUT)/mocov3/stage2.ckpt
 ENCODER_joint = --model $(OUT)/joint/stage2.ckpt
-ENCODER_random = --random --arch $(MODEL) $(MODEL_FLAGS) --seed $(SEED)
+ENCODER_random = --random --arch $(MODEL) --patch $(PATCH) $(MODEL_FLAGS) --seed $(SEED)
 ENCODER_pixels = --pixels
 DEP_grafted = $(OUT)/grafted/stage2.ckpt
 DEP_mae = $(OUT)/mae/stage1.ckpt
@@ -129,7 +131,7 @@ PROBES := $(foreach r,$(RUNS),$(OUT)/$(r)/probe-1pct.json $(OUT)/$(r)/probe-10pc
 
 $(OUT)/results.md: $(PROBES)
 	$(PYTHON) $(HERE)results.py --out $(OUT) --profile $(PROFILE) --runs "$(RUNS)" \
-	  --settings "MODEL=$(MODEL) $(MODEL_FLAGS) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)" >$@.tmp
+	  --settings "MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)" >$@.tmp
 	mv $@.tmp $@
 
 table: $(OUT)/results.md
