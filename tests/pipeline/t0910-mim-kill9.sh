@@ -9,6 +9,10 @@ trials=${KILL_TRIALS:-200}
 TINY=(--model fmnist --width 32 --depth 2 --heads 2 --dec-width 32 --dec-depth 1 --dec-heads 2
       --batch 16 --steps 250 --warmup-steps 3 --threads 1 -q --checkpoint-dir ck --save-every 1 --keep 2)
 RANDOM=12345
+# One thread from the start: OpenBLAS starts its pool at load, before --threads 1, and
+# hundreds of short-lived processes next to the MPI tests can hit a container's
+# process limit (its "pthread_create failed" would read as a trainer error here).
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 verified=0 corrupt=0 none=0 finished=0
 for ((i = 0; i < trials; i++)); do
     args=("${TINY[@]}")
