@@ -11,7 +11,6 @@ torch.set_num_threads(THREADS).
 Prints one "key=value ..." line; peak_rss_mb includes the torch import (base_rss_mb).
 """
 import os
-import resource
 import sys
 import time
 
@@ -20,11 +19,7 @@ import torch  # noqa: E402
 
 from cl_twin import encoder  # noqa: E402
 from moco_twin import build_mlp, contrastive_loss  # noqa: E402
-from torch_mae import CONFIGS, block_params  # noqa: E402
-
-
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+from torch_mae import CONFIGS, block_params, report, rss_mb  # noqa: E402
 
 
 def main():
@@ -67,11 +62,7 @@ def main():
         if s >= warmup:
             times.append(dt)
             losses.append(loss.item())
-    sec, best = sum(times) / len(times), min(times)
-    print("torch version=%s config=%s batch=%d threads=%d steps=%d sec_per_step=%.4f img_per_s=%.2f "
-          "best_img_per_s=%.2f peak_rss_mb=%.1f base_rss_mb=%.1f loss=%.6f"
-          % (torch.__version__, name, B, threads, steps, sec, B / sec, B / best, rss_mb(), base,
-             sum(losses) / len(losses)))
+    report(name, B, threads, times, losses, base)
 
 
 if __name__ == "__main__":

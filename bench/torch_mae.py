@@ -32,6 +32,15 @@ def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def report(name, B, threads, times, losses, base):
+    """The one "key=value ..." line the bench scripts parse (times: timed steps only)."""
+    sec, best = sum(times) / len(times), min(times)
+    print("torch version=%s config=%s batch=%d threads=%d steps=%d sec_per_step=%.4f img_per_s=%.2f "
+          "best_sec=%.4f best_img_per_s=%.2f peak_rss_mb=%.1f base_rss_mb=%.1f loss=%.6f"
+          % (torch.__version__, name, B, threads, len(times), sec, B / sec, best, B / best, rss_mb(), base,
+             sum(losses) / len(losses)))
+
+
 def block_params(p, pre, C, F):
     shapes = {"norm1.weight": [C], "norm1.bias": [C], "attn.qkv.weight": [3 * C, C],
               "attn.qkv.bias": [3 * C], "attn.proj.weight": [C, C], "attn.proj.bias": [C],
@@ -93,11 +102,7 @@ def main():
         if s >= warmup:
             times.append(dt)
             losses.append(loss.item())
-    sec, best = sum(times) / len(times), min(times)
-    print("torch version=%s config=%s batch=%d threads=%d steps=%d sec_per_step=%.4f img_per_s=%.2f "
-          "best_sec=%.4f best_img_per_s=%.2f peak_rss_mb=%.1f base_rss_mb=%.1f loss=%.6f"
-          % (torch.__version__, name, B, threads, steps, sec, B / sec, best, B / best, rss_mb(), base,
-             sum(losses) / len(losses)))
+    report(name, B, threads, times, losses, base)
 
 
 if __name__ == "__main__":
