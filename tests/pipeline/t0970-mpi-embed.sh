@@ -2,8 +2,10 @@
 # lgp-embed across MPI ranks (the build from `make MPI=1`): each rank embeds its own
 # tar-images shard and rank 0 writes one stream; 2 and 3 ranks (shards of unequal size,
 # partial last batches) give every image of the 1-rank run exactly once, with the same
-# label and the same feature (|diff| <= 1e-6; the per-image forward does not depend on
-# the batch, so in practice bit for bit).
+# label and the same feature. An image's forward does not read its batch neighbours, but
+# where it sits in the batch can change its rounding: OpenBLAS's Haswell/Zen sgemm kernels
+# round the rows of a tile's edge differently (measured |diff| up to 1.6e-6 on features of
+# size ~1; its SkylakeX and Sandybridge kernels are bit for bit), so the bound is 2e-5.
 . "$(dirname "$0")/lib.sh"
 MB=${LGP_BUILD_MPI:-$LGP_BUILD/../build-mpi}/bin
 if ! command -v mpirun >/dev/null || [ ! -x "$MB/lgp-embed" ]; then echo "1..0 # SKIP no MPI build"; exit 0; fi
@@ -43,7 +45,7 @@ print(f"# {len(ka)} vs {len(kb)} records, {dup} duplicate keys, worst |diff| {wo
 sys.exit(0 if set(ka) == set(kb) and len(ka) == len(kb) and dup == 0 and lab and worst <= tol else 1)
 PY
 for np in 2 3; do
-    "$PYTHON" cmp.py eall.lgps e$np.lgps 1e-6 "$TESTS_DIR/ref"
+    "$PYTHON" cmp.py eall.lgps e$np.lgps 2e-5 "$TESTS_DIR/ref"
     ok $? "$np ranks: the same key -> (label, feature) map as 1 rank"
 done
 # The order: rank-interleaved per batch (rank 0's first 100, rank 1's first 100, ...).
@@ -59,7 +61,7 @@ want = src[0:200:2] + src[1:201:2] + src[200:400:2] + src[201:401:2]
 sys.exit(0 if keys == want else 1)
 PY
 ok $? "2 ranks: records rank-interleaved per batch"
-"$PYTHON" cmp.py eall.lgps e1.lgps 1e-6 "$TESTS_DIR/ref" >/dev/null 2>&1
+"$PYTHON" cmp.py eall.lgps e1.lgps 2e-5 "$TESTS_DIR/ref" >/dev/null 2>&1
 [ $? -ne 0 ]; ok $? "(the comparison fails on a stream missing images)"
 "$PYTHON" cmp.py eall.lgps e2.lgps -1 "$TESTS_DIR/ref" >/dev/null 2>&1
 [ $? -ne 0 ]; ok $? "(and on features that differ by more than the tolerance)"

@@ -13,7 +13,8 @@ TE="$FMNIST/t10k-images-idx3-ubyte.gz"
 if [ ! -f "$TE" ]; then echo "1..0 # SKIP no Fashion-MNIST in $FMNIST"; exit 0; fi
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive  # no re-exec under valgrind
 # valgrind 3.19 cannot execute AVX-512, which -march=native emits on such CPUs: then use
-# (and bring up to date) a build for x86-64-v3 (AVX2) in $LGP_BUILD_VG.
+# (and bring up to date) a build for x86-64-v3 (AVX2) in $LGP_BUILD_VG, and hold OpenBLAS
+# to its AVX2 kernels (it picks SkylakeX's AVX-512 ones on such CPUs, or when told to).
 BIN="$LGP_BUILD/bin"
 if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
     ROOT=$(cd "$TESTS_DIR/.." && pwd)
@@ -22,6 +23,7 @@ if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
         ok 1 "build for valgrind in $LGP_BUILD_VG"; sed 's/^/#   /' make-vg.log | tail -n 5; done_testing; exit
     fi
     BIN="$LGP_BUILD_VG/bin"
+    export OPENBLAS_CORETYPE=Haswell
 fi
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
     --show-leak-kinds=definite --suppressions="$TESTS_DIR/valgrind.supp" --num-callers=20)
