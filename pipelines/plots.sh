@@ -26,5 +26,8 @@ for run in ["grafted", "mae", "mocov3", "joint", "random", "pixels"]:
         r = [x for x in res if "seeds" in x] or res
         print(f'"{run}" {r[0]["top1"]:.2f} {r[0].get("top1_std", 0):.2f}')
 PY
-gnuplot -e "set terminal png size 700,450; set output '$out/accuracy-1pct.png'; set style fill solid 0.6; set boxwidth 0.6; set ylabel 'top-1 % (1% labels)'; set yrange [0:100]; unset key; plot '$tmp/acc.dat' using 0:2:3:xtic(1) with boxerrorbars"
+# Bars start 10 points under the lowest one (differences of a point must be visible) and
+# the x range leaves half a bar of margin at both ends.
+read -r n lo < <(awk '{ v = $2 - $3; if (NR == 1 || v < m) m = v } END { l = int(m / 10) * 10 - 10; print NR, (l < 0 ? 0 : l) }' "$tmp/acc.dat")
+gnuplot -e "set terminal png size 700,450; set output '$out/accuracy-1pct.png'; set style fill solid 0.6; set boxwidth 0.6; set ylabel 'top-1 % (1% labels)'; set xrange [-0.6:$n-0.4]; set yrange [$lo:100]; unset key; plot '$tmp/acc.dat' using 0:2:3:xtic(1) with boxerrorbars, '' using 0:(\$2+\$3+1.5):(sprintf('%.1f',\$2)) with labels"
 echo "plots: $out/loss.png $out/accuracy-1pct.png" >&2

@@ -5,7 +5,9 @@
 
 Each row is one pre-training (or floor); columns are 1% and 10% logistic regression
 (mean ± std over the probe seeds) and kNN top-1, then the training wall time read from
-each stage's JSONL log."""
+each stage's JSONL log. Below the table, layer-grafted against every other row at 1%,
+paired by probe seed: seed k draws the same labelled subset for every row, so the
+per-seed difference removes the subset's own luck (which is most of the ± above)."""
 import argparse
 import json
 import os
@@ -29,6 +31,28 @@ def cell(path):
         r = mean[0]
         return f"{r['top1']:.2f} ± {r['top1_std']:.2f}"
     return f"{res[0]['top1']:.2f}"
+
+
+def per_seed(path):
+    if not os.path.exists(path):
+        return {}
+    return {r["seed"]: r["top1"] for r in json.load(open(path)) if "seeds" not in r and "seed" in r}
+
+
+def paired(out, runs):
+    base = per_seed(os.path.join(out, "grafted", "probe-1pct.json"))
+    lines = []
+    for run in runs:
+        other = per_seed(os.path.join(out, run, "probe-1pct.json"))
+        seeds = sorted(set(base) & set(other))
+        if run == "grafted" or len(seeds) < 2:
+            continue
+        d = [base[k] - other[k] for k in seeds]
+        mean = sum(d) / len(d)
+        std = (sum((x - mean) ** 2 for x in d) / (len(d) - 1)) ** 0.5
+        wins = sum(x > 0 for x in d)
+        lines.append(f"| {run} | {mean:+.2f} ± {std:.2f} | {wins}/{len(d)} |")
+    return lines
 
 
 def train_minutes(d, run):
@@ -60,6 +84,12 @@ def main():
         print(f"| {ROWS.get(run, run)} | {cell(os.path.join(d, 'probe-1pct.json'))} | "
               f"{cell(os.path.join(d, 'probe-10pct.json'))} | {cell(os.path.join(d, 'probe-knn.json'))} | "
               f"{train_minutes(a.out, run)} |")
+    pairs = paired(a.out, a.runs.split())
+    if pairs:
+        print("\nLayer-grafted minus each other row, 1% logreg, paired by probe seed (same labelled subset):\n")
+        print("| against | mean difference ± std | seeds won |")
+        print("|---|---|---|")
+        print("\n".join(pairs))
     print(f"\nSettings: `{a.settings}`\n")
     print("Top-1 in percent on the Fashion-MNIST test set (10,000 images) unless TEST says otherwise; "
           "logreg is the paper's protocol (row-centred, L2-normalised features, multinomial "
