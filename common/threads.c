@@ -28,21 +28,33 @@ static int is_fallback_core(const char *name) {
     return 0;
 }
 
+/* OpenBLAS' cores whose sgemm uses AVX-512 (0.3.21 names; later versions add more). */
+static int is_avx512_core(const char *name) {
+    return strcmp(name, "SkylakeX") == 0 || strcmp(name, "Cooperlake") == 0 ||
+           strcmp(name, "SapphireRapids") == 0;
+}
+
+static int cpu_has_skylakex_set(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512cd");
+}
+
+const char *lgp_blas_wanted_core(const char *current) {
+    __builtin_cpu_init();
+    if (cpu_has_skylakex_set()) return is_avx512_core(current) ? NULL : "SkylakeX";
+    if (is_fallback_core(current) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return "Haswell";
+    return NULL;
+}
+
 const char *lgp_blas_fix_core(void) {
     /* (openblas_get_corename is in every OpenBLAS build; the dynamic pair is not.) */
     static int done;
     if (done || getenv("OPENBLAS_CORETYPE") || !gotoblas_dynamic_init || !gotoblas_dynamic_quit)
         return openblas_get_corename();
     done = 1;
-    if (!is_fallback_core(openblas_get_corename())) return openblas_get_corename();
-    __builtin_cpu_init();
-    const char *want = NULL;
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512cd"))
-        want = "SkylakeX";
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        want = "Haswell";
+    const char *want = lgp_blas_wanted_core(openblas_get_corename());
     if (!want) return openblas_get_corename();
     /* gotoblas_dynamic_init reads OPENBLAS_CORETYPE (the documented override) and is a
      * no-op until _quit clears the selection; no product runs yet (load time). */

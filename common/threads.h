@@ -4,9 +4,13 @@
  *
  * OpenBLAS kernel choice: Debian bookworm's OpenBLAS 0.3.21 (DYNAMIC_ARCH) does not know
  * recent Xeons (family 6 model 207) and falls back to its SSE3 "Prescott" kernels, 3-4x
- * slower than its AVX-512 ones. A load-time constructor (lgp_blas_fix_core) re-selects
- * the kernels from the CPU's features when the detected core is a pre-AVX2 fallback the
- * CPU outgrows. OPENBLAS_CORETYPE in the environment always wins (nothing is changed).
+ * slower than its AVX-512 ones. Likewise an AVX-512 CPU taken for an AVX2 one loses
+ * half its sgemm: on a Zen 5 (family 26, which this build does detect, as Cooperlake)
+ * forcing the "Zen" or "Haswell" kernels measured 85 GFLOP/s per core against 185. A
+ * load-time constructor (lgp_blas_fix_core) re-selects the kernels from the CPU's
+ * features: SkylakeX's wherever the CPU has AVX-512 F/BW/DQ/VL/CD and the detected core
+ * does not use it, Haswell's (AVX2) for a pre-AVX2 fallback on an AVX2 CPU.
+ * OPENBLAS_CORETYPE in the environment always wins (nothing is changed).
  *
  * OpenMP waiting: libgomp's default makes idle threads spin ~300k iterations after each
  * parallel region. On a machine shared with other work (a pipeline's other stages, other
@@ -31,6 +35,8 @@ void lgp_threads_passive_reexec(char **argv);
 
 /* Runs at load time; idempotent. Returns OpenBLAS' core name after the fix. */
 const char *lgp_blas_fix_core(void);
+/* The rule it applies: the core to switch to from `current` on this CPU, or NULL. */
+const char *lgp_blas_wanted_core(const char *current);
 
 /* OpenBLAS single-threaded between begin and end, for products issued from inside our
  * own OpenMP regions (one thread per product, no second pool competing for the cores).
