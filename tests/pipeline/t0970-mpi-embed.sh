@@ -3,9 +3,10 @@
 # tar-images shard and rank 0 writes one stream; 2 and 3 ranks (shards of unequal size,
 # partial last batches) give every image of the 1-rank run exactly once, with the same
 # label and the same feature. An image's forward does not read its batch neighbours, but
-# where it sits in the batch can change its rounding: OpenBLAS's Haswell/Zen sgemm kernels
-# round the rows of a tile's edge differently (measured |diff| up to 1.6e-6 on features of
-# size ~1; its SkylakeX and Sandybridge kernels are bit for bit), so the bound is 2e-5.
+# where it sits in the batch can change its rounding: with OpenBLAS's Haswell/Zen sgemm
+# kernels a row's result depends on its position in the product (measured |diff| up to
+# 1.6e-6 on features of size ~1, also on one rank with --batch 37 against 100; its
+# SkylakeX and Sandybridge kernels are bit for bit), so the bound is 2e-5.
 . "$(dirname "$0")/lib.sh"
 MB=${LGP_BUILD_MPI:-$LGP_BUILD/../build-mpi}/bin
 if ! command -v mpirun >/dev/null || [ ! -x "$MB/lgp-embed" ]; then echo "1..0 # SKIP no MPI build"; exit 0; fi
