@@ -4,6 +4,7 @@
 #include "common/cli.h"
 #include "common/lgp.h"
 #include "common/log.h"
+#include "common/warncap.h"
 #include "formats/json.h"
 #include "formats/stream.h"
 
@@ -41,7 +42,9 @@ static const char help[] =
     "\n"
     "options (defaults are the recipe's):\n"
     "  --recipe NAME          mae, moco or eval (default mae)\n"
-    "  --size S               output side (default 224)\n"
+    "  --size S               output side (default 224; a source that announces a smaller\n"
+    "                         fixed image shape, as IDX input does, keeps its size: 28 for\n"
+    "                         Fashion-MNIST)\n"
     "  --scale MIN,MAX        crop area fraction (mae 0.2,1; moco 0.08,1)\n"
     "  --ratio MIN,MAX        crop aspect w/h, log-uniform (default 0.75,1.3333)\n"
     "  --interp NAME          bilinear, bicubic, lanczos, nearest, box (mae bicubic, else bilinear)\n"
@@ -75,7 +78,7 @@ static const char help[] =
 struct opts {
     lgp_recipe rc;
     uint64_t seed, epoch, start;
-    int threads, flags, strict;
+    int threads, flags, strict, size_given;
     lgp_output_opts out;
     const char *input;
 };
@@ -118,9 +121,9 @@ static char *make_meta(const struct opts *o, const char *in_meta) {
         m = lgp_json_new_obj();
     }
     lgp_json *a = lgp_recipe_to_json(&o->rc);
-    lgp_json_set_num(a, "seed", (double)o->seed);
-    lgp_json_set_num(a, "epoch", (double)o->epoch);
-    lgp_json_set_num(a, "start_index", (double)o->start);
+    lgp_json_set_u64(a, "seed", o->seed);
+    lgp_json_set_u64(a, "epoch", o->epoch);
+    lgp_json_set_u64(a, "start_index", o->start);
     lgp_json_set(a, "dct_scale", lgp_json_new_bool(!!(o->flags & LGP_AUG_DCT_SCALE)));
     lgp_json_set_str(a, "single_channel", "saturation, hue and grayscale skipped");
     lgp_json_set(m, "augment", a);
@@ -131,6 +134,7 @@ static char *make_meta(const struct opts *o, const char *in_meta) {
 
 struct counts {
     long long in, out, skipped;
+    lgp_warncap msgs;
 };
 
 /* Augments recs[0..n) in parallel, then writes them in input order. */
@@ -146,10 +150,10 @@ static void flush_batch(const struct opts *o, lgp_writer *w, const char *name, l
         if (bad_in[i]) continue; /* already reported by the reader loop */
         if (rcs[i] == LGP_FATAL || (rcs[i] == LGP_BAD_RECORD && o->strict)) {
             lgp_writer_abort(w);
-            lgp_die("%s: %s: %s", name, recs[i].key, errs[i]);
+            lgp_die("%s: record %llu '%s': %s", name, (unsigned long long)(idx[i] - o->start), recs[i].key, errs[i]);
         }
         if (rcs[i] == LGP_BAD_RECORD) {
-            lgp_warn("%s: %s: %s (skipped)", name, recs[i].key, errs[i]);
+            lgp_warncap_emit(&k->msgs, "%s: %s: %s (skipped)", name, recs[i].key, errs[i]);
             k->skipped++;
             continue;
         }
@@ -158,10 +162,27 @@ static void flush_batch(const struct opts *o, lgp_writer *w, const char *name, l
     }
 }
 
-static void run(const struct opts *o) {
+/* No --size: a source that announces one image shape smaller than the default (IDX
+ * data such as Fashion-MNIST, 28x28) keeps its size; anything else gets 224. */
+static void default_size(struct opts *o, const char *in_meta) {
+    lgp_json *m = lgp_json_parse(in_meta, strlen(in_meta), NULL, 0);
+    const lgp_json *sh = lgp_json_get(m, "image_shape");
+    if (sh && sh->type == LGP_JSON_ARR && sh->n == 3 && sh->items[0]->type == LGP_JSON_NUM) {
+        double h = sh->items[0]->num, w = sh->items[1]->num;
+        double side = h < w ? h : w;
+        if (side >= 1 && side < o->rc.size) {
+            o->rc.size = (int)side;
+            lgp_info("--size %d: the source's image size (give --size to change it)", o->rc.size);
+        }
+    }
+    lgp_json_free(m);
+}
+
+static void run(struct opts *o) {
     char err[1024];
     lgp_reader *rd;
     if (lgp_reader_open(&rd, o->input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    if (!o->size_given) default_size(o, lgp_reader_meta(rd));
     char *meta = make_meta(o, lgp_reader_meta(rd));
     lgp_writer *w = lgp_output_open(&o->out, meta);
     free(meta);
@@ -169,7 +190,7 @@ static void run(const struct opts *o) {
     uint64_t idx[BATCH], next = o->start;
     int bad[BATCH], n = 0, rc;
     for (int i = 0; i < BATCH; i++) lgp_record_init(&recs[i]);
-    struct counts k = {0, 0, 0};
+    struct counts k = {0, 0, 0, {"skipped-record", 0}};
     double t0 = lgp_now();
     do {
         while ((rc = lgp_reader_next(rd, &recs[n])) != LGP_EOF) {
@@ -178,7 +199,7 @@ static void run(const struct opts *o) {
                 lgp_die("%s", lgp_reader_error(rd));
             }
             bad[n] = rc == LGP_BAD_RECORD;
-            if (bad[n]) lgp_warn("%s (skipped)", lgp_reader_error(rd)), k.skipped++;
+            if (bad[n]) lgp_warncap_emit(&k.msgs, "%s (skipped)", lgp_reader_error(rd)), k.skipped++;
             idx[n++] = next++; /* the position in the input, bad records included */
             k.in++;
             if (n == BATCH) {
@@ -194,6 +215,11 @@ static void run(const struct opts *o) {
     }
     flush_batch(o, w, lgp_reader_name(rd), recs, n, idx, bad, &k);
     lgp_progress_end();
+    lgp_warncap_summary(&k.msgs);
+    if (k.in && !k.out) { /* a stage that passed nothing on did not do its job */
+        lgp_writer_abort(w);
+        lgp_die("%s: all %lld records skipped; nothing written", lgp_reader_name(rd), k.in);
+    }
     lgp_output_close(w);
     for (int i = 0; i < BATCH; i++) lgp_record_free(&recs[i]);
     lgp_reader_close(rd);
@@ -238,7 +264,7 @@ int main(int argc, char **argv) {
         if (lgp_common_opt(c, help) || lgp_output_opt(&o.out, c, optarg)) continue;
         switch (c) {
         case O_RECIPE: break;
-        case O_SIZE: rc->size = (int)lgp_opt_int("--size", optarg, 1, 8192); break;
+        case O_SIZE: rc->size = (int)lgp_opt_int("--size", optarg, 1, 8192), o.size_given = 1; break;
         case O_SCALE: set_pair("--scale", optarg, 1e-6, 1, rc, offsetof(lgp_view_opts, scale)); break;
         case O_RATIO: set_pair("--ratio", optarg, 1e-3, 1e3, rc, offsetof(lgp_view_opts, ratio)); break;
         case O_INTERP:
@@ -269,6 +295,7 @@ int main(int argc, char **argv) {
     }
     if (optind < argc) o.input = argv[optind++];
     if (optind != argc) lgp_usage_die("extra operand '%s'", argv[optind]);
+    lgp_output_precheck(&o.out);
     run(&o);
     return LGP_EXIT_OK;
 }

@@ -94,7 +94,8 @@ struct opts {
     double epochs, warmup_epochs, clip, mean[4], std[4];
     int batch, keep, threads, strict, nan_policy, nmean, nstd;
     int64_t steps, warmup_steps, samples_per_epoch, save_every, log_every, inject_nan;
-    int inject_always;
+    int inject_always, given_seed;
+    unsigned given; /* LGP_GIVEN_*: schedule options on the command line */
     uint64_t seed;
     lgp_adamw_hparams hp;
     lgp_output_opts out;
@@ -114,7 +115,7 @@ static int parse_floats(const char *flag, const char *s, double *v) {
 static void parse(int argc, char **argv, struct opts *o) {
     enum { O_MODEL = 0x4001, O_INIT, O_MLP, O_MOCO, O_LW, O_BLR, O_FREEZE, O_TAU, O_M, O_MIM, O_BATCH, O_EPOCHS,
            O_STEPS, O_SPE, O_WE, O_WS, O_WD, O_B1, O_B2, O_CLIP, O_SEED, O_CKD, O_SAVE, O_KEEP, O_RESUME, O_NAN,
-           O_LOG, O_LOGE, O_THR, O_STRICT, O_MEAN, O_STD, O_INJ };
+           O_LOG, O_LOGE, O_THR, O_STRICT, O_MEAN, O_STD, O_INJ, O_PARTIAL };
     static const struct option lo[] = {
         LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS, LGP_MODELCFG_LONGOPTS,
         {"model", 1, 0, O_MODEL}, {"init", 1, 0, O_INIT}, {"mlp-dim", 1, 0, O_MLP}, {"moco-dim", 1, 0, O_MOCO},
@@ -126,7 +127,7 @@ static void parse(int argc, char **argv, struct opts *o) {
         {"save-every", 1, 0, O_SAVE}, {"keep", 1, 0, O_KEEP}, {"resume", 1, 0, O_RESUME},
         {"nan-policy", 1, 0, O_NAN}, {"log", 1, 0, O_LOG}, {"log-every", 1, 0, O_LOGE}, {"threads", 1, 0, O_THR},
         {"strict", 0, 0, O_STRICT}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD}, {"inject-nan-at", 1, 0, O_INJ},
-        {0, 0, 0, 0},
+        {"allow-partial", 0, 0, O_PARTIAL}, {0, 0, 0, 0},
     };
     char err[512];
     int c;
@@ -148,17 +149,24 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_TAU: o->co.tau = lgp_opt_double("--tau", optarg, 1e-4, 100); break;
         case O_M: o->co.m0 = lgp_opt_double("--moco-m", optarg, 1e-6, 1); break;
         case O_MIM: o->co.mim_weight = lgp_opt_double("--mim-weight", optarg, 0, 1e6); break;
-        case O_BATCH: o->batch = (int)lgp_opt_int("--batch", optarg, 2, 1 << 16); break;
-        case O_EPOCHS: o->epochs = lgp_opt_double("--epochs", optarg, 0, 1e7); break;
-        case O_STEPS: o->steps = lgp_opt_int("--steps", optarg, 1, INT64_MAX / 2); break;
+        case O_BATCH: o->batch = (int)lgp_opt_int("--batch", optarg, 2, 1 << 16), o->given |= LGP_GIVEN_BATCH; break;
+        case O_EPOCHS:
+            o->epochs = lgp_opt_double("--epochs", optarg, 1e-9, 1e7), o->given |= LGP_GIVEN_LENGTH;
+            if (o->steps) lgp_usage_die("--epochs and --steps exclude each other");
+            break;
+        case O_STEPS:
+            o->steps = lgp_opt_int("--steps", optarg, 1, INT64_MAX / 2), o->given |= LGP_GIVEN_LENGTH;
+            if (o->epochs > 0) lgp_usage_die("--epochs and --steps exclude each other");
+            break;
         case O_SPE: o->samples_per_epoch = lgp_opt_int("--samples-per-epoch", optarg, 1, INT64_MAX / 2); break;
-        case O_WE: o->warmup_epochs = lgp_opt_double("--warmup-epochs", optarg, 0, 1e7); break;
-        case O_WS: o->warmup_steps = lgp_opt_int("--warmup-steps", optarg, 0, INT64_MAX / 2); break;
+        case O_WE: o->warmup_epochs = lgp_opt_double("--warmup-epochs", optarg, 0, 1e7), o->given |= LGP_GIVEN_WARMUP; break;
+        case O_WS: o->warmup_steps = lgp_opt_int("--warmup-steps", optarg, 0, INT64_MAX / 2), o->given |= LGP_GIVEN_WARMUP; break;
         case O_WD: o->hp.weight_decay = (float)lgp_opt_double("--weight-decay", optarg, 0, 10); break;
         case O_B1: o->hp.beta1 = (float)lgp_opt_double("--beta1", optarg, 0, 0.999999); break;
         case O_B2: o->hp.beta2 = (float)lgp_opt_double("--beta2", optarg, 0, 0.999999); break;
         case O_CLIP: o->clip = lgp_opt_double("--clip-grad", optarg, 0, 1e9); break;
-        case O_SEED: o->seed = lgp_opt_u64("--seed", optarg); break;
+        case O_SEED: o->seed = lgp_opt_u64("--seed", optarg), o->given_seed = 1; break;
+        case O_PARTIAL: lgp_ckpt_allow_partial = 1; break;
         case O_CKD: o->ckpt_dir = optarg; break;
         case O_SAVE: o->save_every = lgp_opt_int("--save-every", optarg, 0, INT64_MAX / 2); break;
         case O_KEEP: o->keep = (int)lgp_opt_int("--keep", optarg, 1, 1000000); break;
@@ -172,7 +180,11 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_THR: o->threads = (int)lgp_opt_int("--threads", optarg, 1, 1024); break;
         case O_STRICT: o->strict = 1; break;
         case O_MEAN: o->nmean = parse_floats("--mean", optarg, o->mean); break;
-        case O_STD: o->nstd = parse_floats("--std", optarg, o->std); break;
+        case O_STD:
+            o->nstd = parse_floats("--std", optarg, o->std);
+            for (int k = 0; k < o->nstd; k++)
+                if (!(o->std[k] > 0)) lgp_usage_die("--std: %g is not > 0 (every input would become non-finite)", o->std[k]);
+            break;
         case O_INJ: { /* test hook: "K" the first attempt at step K, "K+" every attempt */
             char k[32];
             size_t n = strlen(optarg);
@@ -186,7 +198,6 @@ static void parse(int argc, char **argv, struct opts *o) {
     }
     if (optind < argc) o->input = argv[optind++];
     if (optind < argc) lgp_usage_die("extra operand '%s'", argv[optind]);
-    if (o->resume && (o->init || o->model)) lgp_usage_die("--resume excludes --init and --model");
     if (o->save_every && !o->ckpt_dir) lgp_usage_die("--save-every needs --checkpoint-dir");
     if (o->nan_policy == LGP_NAN_ROLLBACK && !o->ckpt_dir) lgp_usage_die("--nan-policy rollback needs --checkpoint-dir");
 }
@@ -200,18 +211,19 @@ static int stream_is_checkpoint(lgp_reader *r) {
     return yes;
 }
 
+/* A checkpoint fixes the model: --model and size options that ask for another are an
+ * error, not ignored. */
+static void check_model(const struct opts *o, const lgp_vit_config *have, const char *src) {
+    char err[1024];
+    lgp_vit_config asked = *have;
+    if (o->model && lgp_vit_config_by_name(o->model, &asked) != LGP_OK) lgp_usage_die("--model: unknown model '%s'", o->model);
+    lgp_modelcfg_apply(&asked, &o->ov);
+    if (lgp_modelcfg_check_encoder(&asked, have, src, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+}
+
 /* The start: resume, a checkpoint (file or first stream on the input), or a baseline. */
 static void start(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
     char err[2048];
-    if (o->resume) {
-        if (lgp_cl_state_resume(s, o->resume, err, sizeof err) != LGP_OK) lgp_die("%s", err);
-        if (s->sched.world != lgp_dist_size())
-            lgp_die("%s: written by %d ranks; resume with the same number (this run has %d)", o->resume,
-                    s->sched.world, lgp_dist_size());
-        lgp_info("resuming %s at step %lld/%lld (skipping %lld records already used)", o->resume,
-                 (long long)s->step, (long long)s->sched.total_steps, (long long)s->consumed);
-        return;
-    }
     lgp_vit_config cfg, *fb = NULL;
     if (o->model) {
         if (lgp_vit_config_by_name(o->model, &cfg) != LGP_OK) lgp_usage_die("--model: unknown model '%s'", o->model);
@@ -220,6 +232,30 @@ static void start(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
         fb = &cfg;
     }
     int on_input = stream_is_checkpoint(r);
+    if (o->resume) {
+        /* The same command line plus --resume continues the run: the start it names (a
+         * checkpoint on the input, --init, --model) is passed over, the state is the
+         * snapshot's. */
+        if (lgp_cl_state_resume(s, o->resume, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+        if (s->sched.world != lgp_dist_size())
+            lgp_die("%s: written by %d ranks; resume with the same number (this run has %d)", o->resume,
+                    s->sched.world, lgp_dist_size());
+        check_model(o, &s->m.cfg, o->resume);
+        if (on_input) {
+            lgp_record rec;
+            lgp_record_init(&rec);
+            char *meta = NULL;
+            if (lgp_ckpt_read(r, &rec, &meta, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+            free(meta);
+            lgp_record_free(&rec);
+            if (lgp_reader_next_stream(r) != LGP_OK)
+                lgp_die("%s: no view stream follows the checkpoint%s%s", lgp_reader_name(r),
+                        lgp_reader_error(r)[0] ? ": " : "", lgp_reader_error(r));
+        }
+        lgp_info("resuming %s at step %lld/%lld (skipping %lld records already used)", o->resume,
+                 (long long)s->step, (long long)s->sched.total_steps, (long long)s->consumed);
+        return;
+    }
     if (on_input && o->init) lgp_usage_die("--init given, but the input starts with a checkpoint too");
     int rc;
     if (o->init || on_input) {
@@ -228,12 +264,13 @@ static void start(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
         char *meta = NULL;
         const char *src = o->init ? o->init : lgp_reader_name(r);
         rc = o->init ? lgp_ckpt_load(o->init, &rec, &meta, err, sizeof err) : lgp_ckpt_read(r, &rec, &meta, err, sizeof err);
-        if (rc != LGP_OK) lgp_die("%s", err);
+        if (rc != LGP_OK || lgp_ckpt_check_complete(meta, src, err, sizeof err) != LGP_OK) lgp_die("%s", err);
         if (on_input && lgp_reader_next_stream(r) != LGP_OK)
             lgp_die("%s: no view stream follows the checkpoint%s%s", src, lgp_reader_error(r)[0] ? ": " : "", lgp_reader_error(r));
         rc = lgp_cl_state_start(s, &rec, meta, src, fb, &o->co, o->seed, &o->hp, err, sizeof err);
         free(meta);
         lgp_record_free(&rec);
+        if (rc == LGP_OK) check_model(o, &s->m.cfg, src);
     } else if (fb) {
         rc = lgp_cl_state_new(s, &cfg, &o->co, o->seed, &o->hp, err, sizeof err);
     } else
@@ -244,22 +281,33 @@ static void start(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
     }
 }
 
+/* The schedule the options and the stream ask for. */
+static int asked_schedule(const struct opts *o, lgp_reader *r, lgp_schedule *sc, char *err, size_t errlen) {
+    /* A stream's count is this rank's shard (tar-images --shard): the epoch is world times it. */
+    int64_t spe = o->samples_per_epoch ? o->samples_per_epoch : lgp_stream_records_per_epoch(lgp_reader_meta(r));
+    if (!o->samples_per_epoch && spe > 0) spe *= lgp_dist_size();
+    /* blr 1: the peak is global batch/256 and each group's lr_scale is its base lr (P10). */
+    return lgp_schedule_make_dist(sc, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch, 1,
+                                  lgp_dist_size(), 1.0, 0, 0, err, errlen);
+}
+
 static void setup(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
     char err[1024];
     start(s, o, r);
-    if (o->resume) return;
+    if (o->resume) {
+        if (o->given) {
+            lgp_schedule asked;
+            if (asked_schedule(o, r, &asked, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+            if (lgp_schedule_check_resume(&s->sched, &asked, o->given, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+        }
+        return;
+    }
     int C = s->m.cfg.in_chans;
     if (o->nmean || o->nstd) {
         if (o->nmean != C || o->nstd != C) lgp_usage_die("--mean/--std need %d values each", C);
         for (int c = 0; c < C; c++) s->mean[c] = (float)o->mean[c], s->std[c] = (float)o->std[c];
     }
-    /* A stream's count is this rank's shard (tar-images --shard): the epoch is world times it. */
-    int64_t spe = o->samples_per_epoch ? o->samples_per_epoch : lgp_stream_records_per_epoch(lgp_reader_meta(r));
-    if (!o->samples_per_epoch && spe > 0) spe *= lgp_dist_size();
-    /* blr 1: the peak is global batch/256 and each group's lr_scale is its base lr (P10). */
-    if (lgp_schedule_make_dist(&s->sched, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch, 1,
-                               lgp_dist_size(), 1.0, 0, 0, err, sizeof err) != LGP_OK)
-        lgp_usage_die("%s", err);
+    if (asked_schedule(o, r, &s->sched, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
     s->clip = o->clip;
     if (!s->classes) {
         lgp_json *im = lgp_json_parse(lgp_reader_meta(r), strlen(lgp_reader_meta(r)), NULL, 0);
@@ -307,6 +355,29 @@ static void save(const lgp_cl_state *s, const struct opts *o, int complete, int 
     lgp_record_free(&rec);
 }
 
+/* A run that ends before its last step: the state goes to a snapshot (or FILE.partial),
+ * never to the output, and the exit status is 1. */
+static _Noreturn void stop_early(const lgp_cl_state *s, const struct opts *o, const char *why) {
+    char err[1024], where[4096] = "";
+    lgp_dist_check_same(state_hash(s), "the parameters");
+    if (lgp_dist_rank() == 0) {
+        lgp_record rec;
+        if (lgp_cl_state_record(s, &rec, 1) != LGP_OK) lgp_die("out of memory");
+        char *meta = lgp_cl_state_meta(s, 0);
+        if (lgp_trainer_keep_partial(o->ckpt_dir, "cl", o->keep, o->out.path, s->step, &rec, meta, &o->out.w, where,
+                                     sizeof where, err, sizeof err) != LGP_OK)
+            lgp_die("%s at step %lld of %lld; saving the state failed: %s", why, (long long)s->step,
+                    (long long)s->sched.total_steps, err);
+        free(meta);
+        lgp_record_free(&rec);
+    }
+    if (!where[0])
+        lgp_die("%s at step %lld of %lld; nothing written (give --checkpoint-dir to keep the state)", why,
+                (long long)s->step, (long long)s->sched.total_steps);
+    lgp_die("%s at step %lld of %lld; state saved to %s; continue with --resume %s%s", why, (long long)s->step,
+            (long long)s->sched.total_steps, where, o->ckpt_dir ? o->ckpt_dir : where, o->ckpt_dir ? "/cl-latest.ckpt" : "");
+}
+
 /* Name of the first tensor whose gradient is not finite, or NULL. */
 static const char *bad_grad(const lgp_cl_state *s) {
     const lgp_params *p = &s->m.params;
@@ -318,12 +389,16 @@ static const char *bad_grad(const lgp_cl_state *s) {
 typedef struct { double loss, ctr, mim, collapse, m, gnorm; } step_info;
 
 /* Forward/backward of one batch on every rank, gradients averaged over the ranks.
- * Returns 0 when any rank's data ended (every rank then stops at the same step). */
+ * Returns 0 when any rank's data ended (every rank then stops at the same step), -1 when
+ * a signal came while waiting for input. */
 static int train_step(lgp_cl_state *s, lgp_cl_engine *e, lgp_batch *b, const lgp_batch_cfg *bc, lgp_reader *r,
                       lgp_record *scratch, const struct opts *o, step_info *si) {
     char err[1024];
     int rc = lgp_batch_fill(b, bc, r, scratch, err, sizeof err);
-    if (rc == LGP_FATAL) lgp_die("%s", err);
+    if (rc == LGP_FATAL) {
+        if (lgp_reader_interrupted(r)) return -1; /* SIGTERM while waiting for input */
+        lgp_die("%s", err);
+    }
     /* The step itself has collectives (keys, SyncBN), so whether every rank has a full
      * batch (drop_last) must be agreed before it, not after as in lgp-mim-train. */
     double short_ranks = b->n < b->cap ? 1 : 0;
@@ -406,8 +481,10 @@ int main(int argc, char **argv) {
     lgp_output_opts_init(&o.out);
     lgp_modelcfg_overrides_init(&o.ov);
     parse(argc, argv, &o);
-    if (lgp_dist_rank() == 0) {
-        if (!o.out.path) lgp_check_stdout_not_tty(o.out.force);
+    if (lgp_dist_rank() == 0) { /* every output is checked before the work starts */
+        lgp_output_precheck(&o.out);
+        lgp_check_output_dir("--checkpoint-dir", o.ckpt_dir);
+        lgp_check_output_path("--log", o.log);
     } else { /* only rank 0 reports progress; warnings still come from every rank */
         lgp_log_level = LGP_LOG_QUIET;
         lgp_progress = 0;
@@ -418,7 +495,8 @@ int main(int argc, char **argv) {
     lgp_reader *r;
     if (lgp_reader_open(&r, o.input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
     lgp_cl_state s;
-    setup(&s, &o, r);
+    setup(&s, &o, r); /* reads a start checkpoint off the input first */
+    lgp_trainer_input(r, lgp_dist_size());
     const lgp_vit_config *cfg = &s.m.cfg;
     lgp_batch_cfg bc = {.img_size = cfg->img_size, .in_chans = cfg->in_chans, .nviews = 2, .view_names = {"view0", "view1"},
                         .on_bad_fatal = o.strict, .max_bad = -1};
@@ -446,9 +524,14 @@ int main(int argc, char **argv) {
     double top = s.co.groups.blr[s.co.groups.n - 1];
     while (s.step < s.sched.total_steps) {
         step_info si;
-        if (!train_step(&s, &e, &b, &bc, r, &scratch, &o, &si)) {
-            lgp_warn("%s: input ended at step %lld of %lld", lgp_reader_name(r), (long long)s.step, (long long)s.sched.total_steps);
-            break;
+        int got = train_step(&s, &e, &b, &bc, r, &scratch, &o, &si);
+        if (got <= 0) {
+            lgp_trainlog_close(&log);
+            lgp_batch_report(&b);
+            char why[600];
+            if (got < 0) snprintf(why, sizeof why, "stopped by %s", lgp_signal_name(lgp_stop_requested));
+            else snprintf(why, sizeof why, "%s: input ended (%lld records used)", lgp_reader_name(r), (long long)b.consumed);
+            stop_early(&s, &o, why);
         }
         int g = guard(&s, &o, &si, &rollbacks_in_a_row);
         if (g) {
@@ -469,15 +552,16 @@ int main(int argc, char **argv) {
             save(&s, &o, 0, 0);
             rollbacks_in_a_row = 0;
         }
-        if (lgp_stop_requested) {
-            save(&s, &o, 0, o.ckpt_dir == NULL);
-            lgp_die("stopped by %s at step %lld of %lld; checkpoint saved; continue with --resume %s%s",
-                    lgp_signal_name(lgp_stop_requested), (long long)s.step, (long long)s.sched.total_steps,
-                    o.ckpt_dir ? o.ckpt_dir : (o.out.path ? o.out.path : "<the saved output>"), o.ckpt_dir ? "/cl-latest.ckpt" : "");
+        if (lgp_stop_requested && s.step < s.sched.total_steps) {
+            char why[64];
+            snprintf(why, sizeof why, "stopped by %s", lgp_signal_name(lgp_stop_requested));
+            lgp_trainlog_close(&log);
+            stop_early(&s, &o, why);
         }
     }
     lgp_trainlog_close(&log);
-    save(&s, &o, s.step == s.sched.total_steps, 1);
+    save(&s, &o, 1, 1);
+    lgp_batch_report(&b);
     lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN, %d rollbacks%s",
              (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan, rollbacks,
              lgp_dist_size() > 1 ? " (rank 0)" : "");

@@ -3,12 +3,14 @@
 #include "common/cli.h"
 #include "common/lgp.h"
 #include "common/log.h"
+#include "common/warncap.h"
 #include "common/resize.h"
 #include "formats/jpeg.h"
 #include "formats/json.h"
 #include "formats/stream.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,8 @@ static const char help[] =
     "\n"
     "options:\n"
     "  --size S               resize so the shorter side is S (torchvision Resize(S):\n"
-    "                         longer side int(S * long / short)) (default: keep size)\n"
+    "                         longer side int(S * long / short)) (default: keep size);\n"
+    "                         a result over --max-pixels is a skipped record\n"
     "  --center-crop C        then cut the central C x C (torchvision CenterCrop)\n"
     "  --filter NAME          bilinear|bicubic|lanczos|nearest|box, PIL semantics with\n"
     "                         antialiasing (default bilinear, as torchvision Resize)\n"
@@ -36,7 +39,8 @@ static const char help[] =
     "  --gray                 1 channel (ITU-R 601 luma) for every image\n"
     "  --no-dct-scale         always decode at full resolution (default: let libjpeg\n"
     "                         decode at 1/2, 1/4, 1/8 while still >= the output size)\n"
-    "  --max-pixels N         refuse images with more pixels (default 134217728)\n"
+    "  --max-pixels N         refuse images with more pixels, as decoded or as resized\n"
+    "                         (default 134217728)\n"
     "  --strict               stop at the first undecodable record (exit 1)\n"
     LGP_OUTPUT_HELP
     "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
@@ -55,33 +59,48 @@ struct opts {
     const char *input;
 };
 
-/* Size after --size (before the crop) of a w x h image. */
-static void resized_dims(const struct opts *o, int w, int h, int *nw, int *nh) {
+/* Size after --size (before the crop) of a w x h image, in 64 bits: for extreme aspect
+ * ratios int(S * long / short) passes INT_MAX (a 40000 x 1 image at --size 65535). */
+static void resized_dims(const struct opts *o, int w, int h, int64_t *nw, int64_t *nh) {
     *nw = w, *nh = h;
     if (!o->size) return;
-    if (w <= h) { *nw = o->size; *nh = (int)((double)o->size * h / w); }
-    else { *nh = o->size; *nw = (int)((double)o->size * w / h); }
+    if (w <= h) { *nw = o->size; *nh = (int64_t)((double)o->size * h / w); }
+    else { *nh = o->size; *nw = (int64_t)((double)o->size * w / h); }
     if (*nw < 1) *nw = 1;
     if (*nh < 1) *nh = 1;
 }
 
-/* Output size and full-resolution source box for an image of w x h. */
+static int64_t pixel_cap(const struct opts *o) { return o->max_pixels > 0 ? o->max_pixels : LGP_IMAGE_MAX_PIXELS; }
+
+/* Output size and full-resolution source box for an image of w x h. The resized
+ * (pre-crop) size only has to exist as a number; the output must fit in an int per
+ * side and in --max-pixels. */
 static int plan(const struct opts *o, int w, int h, int *dw, int *dh, double box[4], char *err, size_t errlen) {
-    int nw, nh;
+    int64_t nw, nh;
     resized_dims(o, w, h, &nw, &nh);
     box[0] = 0, box[1] = 0, box[2] = w, box[3] = h;
-    *dw = nw, *dh = nh;
+    int64_t ow = nw, oh = nh;
     if (o->crop) {
         if (o->crop > nw || o->crop > nh) {
-            snprintf(err, errlen, "%dx%d image is smaller than --center-crop %d", nw, nh, o->crop);
+            snprintf(err, errlen, "%lldx%lld image is smaller than --center-crop %d", (long long)nw, (long long)nh, o->crop);
             return LGP_BAD_RECORD;
         }
-        double top = nearbyint((nh - o->crop) / 2.0), left = nearbyint((nw - o->crop) / 2.0);
-        double sx = (double)w / nw, sy = (double)h / nh;
+        double top = nearbyint((double)(nh - o->crop) / 2.0), left = nearbyint((double)(nw - o->crop) / 2.0);
+        double sx = (double)w / (double)nw, sy = (double)h / (double)nh;
         box[0] = left * sx, box[2] = (left + o->crop) * sx;
         box[1] = top * sy, box[3] = (top + o->crop) * sy;
-        *dw = *dh = o->crop;
+        ow = oh = o->crop;
     }
+    int64_t cap = pixel_cap(o);
+    if (ow > cap / oh || ow > INT_MAX || oh > INT_MAX) {
+        char what[64];
+        if (ow > cap / oh) snprintf(what, sizeof what, "over %lld pixels", (long long)cap);
+        else snprintf(what, sizeof what, "over %d on a side", INT_MAX);
+        snprintf(err, errlen, "resized image too large (%dx%d to %lldx%lld, %s)", w, h,
+                 (long long)ow, (long long)oh, what);
+        return LGP_BAD_RECORD;
+    }
+    *dw = (int)ow, *dh = (int)oh;
     return LGP_OK;
 }
 
@@ -109,7 +128,10 @@ static int resize_to(const struct opts *o, lgp_image *im, int fw, int fh, char *
     double rx = (double)im->w / fw, ry = (double)im->h / fh;
     if (dw == im->w && dh == im->h && b[0] == 0 && b[1] == 0 && rx == 1 && ry == 1) return LGP_OK;
     uint8_t *dst = malloc((size_t)dw * dh * im->c + 1);
-    if (!dst) return LGP_FATAL;
+    if (!dst) {
+        snprintf(err, errlen, "out of memory for a %dx%d image", dw, dh);
+        return LGP_FATAL;
+    }
     double x0 = b[0] * rx, y0 = b[1] * ry, x1 = fmin(b[2] * rx, im->w), y1 = fmin(b[3] * ry, im->h);
     if (lgp_resize_u8(im->pix, im->h, im->w, im->c, x0, y0, x1, y1, dst, dh, dw, o->filter) != LGP_OK) {
         free(dst);
@@ -137,8 +159,11 @@ static int process(const struct opts *o, lgp_record *r, int *decoded, char *err,
         if (t->dtype != LGP_DT_U8) { snprintf(err, errlen, "%s tensor is %s, not u8", tn, lgp_dtype_name(t->dtype)); return LGP_BAD_RECORD; }
         lgp_decode_opts d = {.channels = o->gray ? 1 : 3, .max_pixels = o->max_pixels};
         /* the DCT scale may shrink the decode down to the resized (pre-crop) size */
-        if (o->size && !o->no_dct && lgp_image_info(t->data, t->nbytes, &fw, &fh, &c, err, errlen) == LGP_OK)
-            resized_dims(o, fw, fh, &d.min_w, &d.min_h);
+        int64_t nw, nh;
+        if (o->size && !o->no_dct && lgp_image_info(t->data, t->nbytes, &fw, &fh, &c, err, errlen) == LGP_OK) {
+            resized_dims(o, fw, fh, &nw, &nh);
+            d.min_w = (int)(nw < INT_MAX ? nw : INT_MAX), d.min_h = (int)(nh < INT_MAX ? nh : INT_MAX);
+        }
         if ((rc = lgp_image_decode(t->data, t->nbytes, &d, &im, err, errlen)) != LGP_OK) return rc;
         fw = im.src_w, fh = im.src_h;
     } else {
@@ -146,6 +171,11 @@ static int process(const struct opts *o, lgp_record *r, int *decoded, char *err,
         if (!img) return LGP_EOF;
         if (img->dtype != LGP_DT_U8 || img->ndim != 3 || (img->shape[2] != 1 && img->shape[2] != 3)) {
             snprintf(err, errlen, "image tensor is not u8 [H, W, 1|3]");
+            return LGP_BAD_RECORD;
+        }
+        if (img->shape[0] < 1 || img->shape[1] < 1 || img->shape[0] > INT_MAX || img->shape[1] > INT_MAX) {
+            snprintf(err, errlen, "%s image tensor [%lld, %lld, %lld]", img->shape[0] < 1 || img->shape[1] < 1 ? "empty" : "oversized",
+                     (long long)img->shape[0], (long long)img->shape[1], (long long)img->shape[2]);
             return LGP_BAD_RECORD;
         }
         im.h = fh = (int)img->shape[0], im.w = fw = (int)img->shape[1], im.c = (int)img->shape[2];
@@ -187,13 +217,14 @@ static void run(const struct opts *o) {
     lgp_record rec;
     lgp_record_init(&rec);
     long long ndec = 0, nskip = 0, npass = 0;
+    lgp_warncap msgs = {"skipped-record", 0};
     int rc;
     do {
         while ((rc = lgp_reader_next(rd, &rec)) != LGP_EOF) {
             if (rc == LGP_FATAL) { lgp_writer_abort(w); lgp_die("%s", lgp_reader_error(rd)); }
             if (rc == LGP_BAD_RECORD) {
                 if (o->strict) { lgp_writer_abort(w); lgp_die("%s", lgp_reader_error(rd)); }
-                lgp_warn("%s (skipped)", lgp_reader_error(rd));
+                lgp_warncap_emit(&msgs, "%s (skipped)", lgp_reader_error(rd));
                 nskip++;
                 continue;
             }
@@ -202,7 +233,7 @@ static void run(const struct opts *o) {
             if (rc == LGP_FATAL) { lgp_writer_abort(w); lgp_die("%s: %s: %s", lgp_reader_name(rd), rec.key, err); }
             if (rc == LGP_BAD_RECORD) {
                 if (o->strict) { lgp_writer_abort(w); lgp_die("%s: %s: %s", lgp_reader_name(rd), rec.key, err); }
-                lgp_warn("%s: %s: %s (skipped)", lgp_reader_name(rd), rec.key, err);
+                lgp_warncap_emit(&msgs, "%s: %s: %s (skipped)", lgp_reader_name(rd), rec.key, err);
                 nskip++;
                 continue;
             }
@@ -214,6 +245,11 @@ static void run(const struct opts *o) {
     } while ((rc = lgp_reader_next_stream(rd)) == LGP_OK);
     if (rc == LGP_FATAL) { lgp_writer_abort(w); lgp_die("%s", lgp_reader_error(rd)); }
     lgp_progress_end();
+    lgp_warncap_summary(&msgs);
+    if (nskip && !ndec && !npass) { /* a stage that passed nothing on did not do its job */
+        lgp_writer_abort(w);
+        lgp_die("%s: all %lld records skipped; nothing written", lgp_reader_name(rd), nskip);
+    }
     lgp_output_close(w);
     lgp_record_free(&rec);
     lgp_reader_close(rd);
@@ -257,6 +293,7 @@ int main(int argc, char **argv) {
     if (o.gray && o.rgb) lgp_usage_die("--gray and --rgb exclude each other");
     if (optind < argc) o.input = argv[optind++];
     if (optind != argc) lgp_usage_die("extra operand '%s'", argv[optind]);
+    lgp_output_precheck(&o.out);
     run(&o);
     return LGP_EXIT_OK;
 }

@@ -6,9 +6,12 @@
 #include "common/log.h"
 #include "common/modelload.h"
 #include "common/threads.h"
+#include "formats/checkpoint.h"
+#include "common/warncap.h"
 #include "formats/json.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@ static const char help[] =
     "\n"
     "options:\n"
     "  --model FILE          checkpoint of any stage, or timm/MAE safetensors\n"
+    "  --allow-partial       accept an unfinished run's checkpoint (complete: false)\n"
     "  --arch NAME           config when the file has none, or for --random (vit-tiny,\n"
     "                        vit-small, vit-base, vit-large, fmnist)\n"
     "  --pool cls|mean       cls token (default) or mean of the patch tokens\n"
@@ -70,13 +74,14 @@ static void parse(int argc, char **argv, struct opts *o) {
         {"pixels", no_argument, 0, 'P'},      {"random", no_argument, 0, 'R'},
         {"seed", required_argument, 0, 's'},  {"batch", required_argument, 0, 'b'},
         {"threads", required_argument, 0, 't'}, {"strict", no_argument, 0, 'S'},
-        {0, 0, 0, 0},
+        {"allow-partial", no_argument, 0, 'A'}, {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "qvo:", lo, NULL)) != -1) {
         if (lgp_common_opt(c, help) || lgp_output_opt(&o->out, c, optarg) || lgp_modelcfg_opt(&o->ov, c, optarg)) continue;
         switch (c) {
         case 'm': o->model = optarg; break;
+        case 'A': lgp_ckpt_allow_partial = 1; break;
         case 'a': o->arch = optarg; break;
         case 'p':
             if (strcmp(optarg, "cls") && strcmp(optarg, "mean")) lgp_usage_die("--pool: 'cls' or 'mean', not '%s'", optarg);
@@ -111,7 +116,7 @@ static char *out_meta(const char *in_meta, const struct opts *o, int dim) {
     lgp_json_set_num(e, "layer", o->layer);
     lgp_json_set_num(e, "dim", dim);
     if (lgp_dist_size() > 1) lgp_json_set_num(e, "ranks", lgp_dist_size());
-    if (o->random) lgp_json_set_num(e, "seed", (double)o->seed);
+    if (o->random) lgp_json_set_u64(e, "seed", o->seed);
     lgp_json_set(m, "embed", e);
     char *s = lgp_json_dump(m);
     lgp_json_free(m);
@@ -120,6 +125,11 @@ static char *out_meta(const char *in_meta, const struct opts *o, int dim) {
 
 static void emit(lgp_writer *w, lgp_record *rec, const char *key, int64_t label, const float *f, int dim) {
     int64_t shape[1] = {dim};
+    for (int i = 0; i < dim; i++)
+        if (!isfinite(f[i])) {
+            lgp_writer_abort(w);
+            lgp_die("%s: feature %d is not finite (broken weights or input); nothing written", key, i);
+        }
     lgp_record_clear(rec);
     lgp_record_set_key(rec, key);
     lgp_record_put_i64(rec, "label", label);
@@ -136,19 +146,24 @@ static int64_t embed_pixels(lgp_reader *r, const struct opts *o, int64_t *skippe
     float *f = NULL;
     int64_t n = 0, dim = -1;
     int rc;
+    lgp_warncap damaged = {"skipped-record", 0};
     while ((rc = lgp_reader_next(r, &in)) != LGP_EOF) {
         if (rc == LGP_FATAL) lgp_die("%s", lgp_reader_error(r));
         const lgp_tensor *t = rc == LGP_OK ? lgp_record_get(&in, "view0") : NULL;
         if (rc == LGP_OK && !t) t = lgp_record_get(&in, "image");
-        const char *why = rc != LGP_OK ? lgp_reader_error(r)
-                          : !t || t->dtype != LGP_DT_U8 || t->ndim != 3 ? "no u8 [H, W, C] 'view0' or 'image'"
-                          : dim >= 0 && lgp_tensor_numel(t) != dim ? "image size differs from the first image"
-                          : NULL;
-        if (why) {
-            if (o->strict) lgp_die("%s: %s: %s", lgp_reader_name(r), in.key ? in.key : "?", why);
-            lgp_warn("%s: %s: %s (skipped)", lgp_reader_name(r), in.key ? in.key : "?", why);
+        if (rc != LGP_OK) { /* damaged: the reader's message names input and record */
+            if (o->strict) lgp_die("%s", lgp_reader_error(r));
+            lgp_warncap_emit(&damaged, "%s (skipped)", lgp_reader_error(r));
             (*skipped)++;
             continue;
+        }
+        /* A record that does not fit is a mismatch, fatal at the first one. */
+        const char *why = !t || t->dtype != LGP_DT_U8 || t->ndim != 3 ? "no u8 [H, W, C] 'view0' or 'image'"
+                          : dim >= 0 && lgp_tensor_numel(t) != dim ? "image size differs from the first image's"
+                          : NULL;
+        if (why) {
+            if (w) lgp_writer_abort(w);
+            lgp_die("%s: record %lld '%s': %s", lgp_reader_name(r), (long long)(n + *skipped), in.key ? in.key : "", why);
         }
         int c = (int)t->shape[2];
         float mean[4], std[4];
@@ -166,7 +181,11 @@ static int64_t embed_pixels(lgp_reader *r, const struct opts *o, int64_t *skippe
         emit(w, &out, in.key, label, f, (int)dim);
         n++;
     }
-    if (!w) w = lgp_output_open(&o->out, lgp_reader_meta(r));
+    lgp_warncap_summary(&damaged);
+    if (!n) {
+        if (w) lgp_writer_abort(w);
+        lgp_die("%s: no image embedded (%lld skipped); nothing written", lgp_reader_name(r), (long long)*skipped);
+    }
     lgp_output_close(w);
     free(f);
     lgp_record_free(&in);
@@ -280,6 +299,11 @@ static int64_t embed_model(lgp_reader *r, const struct opts *o, int64_t *skipped
         }
         lgp_progress_line("%lld images", (long long)n);
     }
+    lgp_batch_report(&b);
+    if (w && !n) {
+        lgp_writer_abort(w);
+        lgp_die("%s: no image embedded (%lld skipped); nothing written", lgp_reader_name(r), (long long)b.skipped);
+    }
     if (w) lgp_output_close(w);
     double sk = (double)b.skipped;
     lgp_dist_sum_d(&sk, 1);
@@ -304,6 +328,7 @@ int main(int argc, char **argv) {
     lgp_dist_init(&argc, &argv);
     parse(argc, argv, &o);
     if (lgp_dist_size() > 1 && o.pixels) lgp_usage_die("--pixels runs on one rank (it needs no model to share)");
+    if (lgp_dist_rank() == 0) lgp_output_precheck(&o.out);
     if (lgp_dist_rank() != 0) { /* only rank 0 reports; warnings still come from every rank */
         lgp_log_level = LGP_LOG_QUIET;
         lgp_progress = 0;
@@ -312,6 +337,7 @@ int main(int argc, char **argv) {
     char err[512];
     lgp_reader *r;
     if (lgp_reader_open(&r, o.input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    lgp_reader_set_concat(r, 1);
     double t0 = lgp_now();
     int64_t skipped = 0;
     int64_t n = o.pixels ? embed_pixels(r, &o, &skipped) : embed_model(r, &o, &skipped);

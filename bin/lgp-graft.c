@@ -40,6 +40,7 @@ static const char help[] =
     "  --tau T               contrastive temperature recorded for lgp-cl-train (0.2)\n"
     "  --moco-m M            start of the momentum schedule (default 0.99)\n"
     "  --seed S              head initialisation seed (default 0)\n"
+    "  --allow-partial       accept an unfinished run's checkpoint (complete: false)\n"
     LGP_OUTPUT_HELP
     "  -q, --quiet / -v, --verbose / --help / --version\n"
     "\n"
@@ -61,13 +62,13 @@ struct opts {
 };
 
 static void parse(int argc, char **argv, struct opts *o) {
-    enum { O_MODEL = 0x4001, O_MLP, O_MOCO, O_LW, O_BLR, O_FREEZE, O_REINIT, O_KEEP, O_TAU, O_M, O_SEED };
+    enum { O_MODEL = 0x4001, O_MLP, O_MOCO, O_LW, O_BLR, O_FREEZE, O_REINIT, O_KEEP, O_TAU, O_M, O_SEED, O_PARTIAL };
     static const struct option lo[] = {
         LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS, LGP_MODELCFG_LONGOPTS,
         {"model", 1, 0, O_MODEL}, {"mlp-dim", 1, 0, O_MLP}, {"moco-dim", 1, 0, O_MOCO},
         {"lr-layer-wise", 1, 0, O_LW}, {"blr", 1, 0, O_BLR}, {"freeze-below", 1, 0, O_FREEZE},
         {"reinit-above", 1, 0, O_REINIT}, {"keep-decoder", 0, 0, O_KEEP}, {"tau", 1, 0, O_TAU},
-        {"moco-m", 1, 0, O_M}, {"seed", 1, 0, O_SEED}, {0, 0, 0, 0},
+        {"moco-m", 1, 0, O_M}, {"seed", 1, 0, O_SEED}, {"allow-partial", 0, 0, O_PARTIAL}, {0, 0, 0, 0},
     };
     char err[512];
     int c;
@@ -90,6 +91,7 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_TAU: o->co.tau = lgp_opt_double("--tau", optarg, 1e-4, 100); break;
         case O_M: o->co.m0 = lgp_opt_double("--moco-m", optarg, 1e-6, 1); break;
         case O_SEED: o->seed = lgp_opt_u64("--seed", optarg); break;
+        case O_PARTIAL: lgp_ckpt_allow_partial = 1; break;
         default: lgp_usage_die("unexpected option");
         }
     }
@@ -104,7 +106,7 @@ int main(int argc, char **argv) {
     lgp_output_opts_init(&o.out);
     lgp_modelcfg_overrides_init(&o.ov);
     parse(argc, argv, &o);
-    if (!o.out.path) lgp_check_stdout_not_tty(o.out.force);
+    lgp_output_precheck(&o.out);
     lgp_vit_config cfg, *fallback = NULL;
     if (o.model) {
         if (lgp_vit_config_by_name(o.model, &cfg) != LGP_OK) lgp_usage_die("--model: unknown model '%s'", o.model);
@@ -115,6 +117,7 @@ int main(int argc, char **argv) {
     lgp_record rec;
     lgp_record_init(&rec);
     if (lgp_ckpt_load(o.input, &rec, &meta, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    if (lgp_ckpt_check_complete(meta, o.input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
     if (lgp_record_get(&rec, "head.0.weight"))
         lgp_die("%s: already a stage-2 checkpoint (it has MoCo heads); graft a stage-1 checkpoint", o.input);
     lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
@@ -126,9 +129,14 @@ int main(int argc, char **argv) {
     }
     free(meta);
     lgp_record_free(&rec);
+    /* A checkpoint with a config fixes the model: options asking for another are an error. */
+    lgp_vit_config asked = s.m.cfg;
+    if (o.model) lgp_vit_config_by_name(o.model, &asked);
+    lgp_modelcfg_apply(&asked, &o.ov);
+    if (lgp_modelcfg_check_encoder(&asked, &s.m.cfg, src, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
     lgp_record out;
     if (lgp_cl_state_record(&s, &out, 0) != LGP_OK) lgp_die("out of memory");
-    char *m = lgp_cl_state_meta(&s, 0);
+    char *m = lgp_cl_state_meta(&s, 1); /* a finished graft: a start that lgp-cl-train may take */
     if (lgp_ckpt_save(o.out.path, &out, m, &o.out.w, err, sizeof err) != LGP_OK) lgp_die("%s", err);
     lgp_info("grafted %s: encoder %016llx, heads %d/%d, %d lr group%s, freeze below %d; %zu parameters", src,
              (unsigned long long)lgp_cl_encoder_hash(&s, 0), s.co.mlp_dim, s.co.moco_dim, s.co.groups.n,

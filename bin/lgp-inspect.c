@@ -1,5 +1,6 @@
 /* lgp-inspect — show what a stream or checkpoint holds, verify it, convert checkpoints
  * to and from safetensors. */
+#include "common/cli.h"
 #include "common/lgp.h"
 #include "common/log.h"
 #include "formats/checkpoint.h"
@@ -200,6 +201,8 @@ int main(int argc, char **argv) {
         default: lgp_usage_die("unexpected option");
         }
     }
+    lgp_check_output_path("--to-safetensors", o.to_st);
+    if (o.out && strcmp(o.out, "-") != 0) lgp_check_output_path("-o", o.out);
     if (o.from_st) {
         if (optind != argc) lgp_usage_die("--from-safetensors takes no FILE operand (use -o)");
         return from_safetensors(&o);

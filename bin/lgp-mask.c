@@ -4,6 +4,8 @@
 #include "common/lgp.h"
 #include "common/log.h"
 #include "common/mask.h"
+#include "common/vit.h"
+#include "common/warncap.h"
 #include "formats/json.h"
 #include "formats/stream.h"
 
@@ -31,7 +33,8 @@ static const char help[] =
     "Output header metadata = input metadata plus \"mask\" (all parameters, seed).\n"
     "\n"
     "options:\n"
-    "  --patch P              patch side in pixels (default 16)\n"
+    "  --patch P              patch side in pixels (default: the patch of lgp's model for the\n"
+    "                         view size the input announces: 4 at 28 (fmnist), else 16)\n"
     "  --img-size S           image side (default: from the --view tensor's shape)\n"
     "  --view NAME            tensor whose shape gives the grid (default view0, then image)\n"
     "  --ratio R              fraction masked, 0 <= R < 1 (default 0.75)\n"
@@ -80,9 +83,9 @@ static char *make_meta(const struct opts *o, const char *in_meta) {
         lgp_json_set_num(k, "min_aspect", o->bo.min_aspect);
     }
     lgp_json_set(k, "ids_keep", lgp_json_new_bool(o->ids_keep));
-    lgp_json_set_num(k, "seed", (double)o->seed);
-    lgp_json_set_num(k, "epoch", (double)o->epoch);
-    lgp_json_set_num(k, "start_index", (double)o->start);
+    lgp_json_set_u64(k, "seed", o->seed);
+    lgp_json_set_u64(k, "epoch", o->epoch);
+    lgp_json_set_u64(k, "start_index", o->start);
     lgp_json_set(m, "mask", k);
     char *s = lgp_json_dump(m);
     lgp_json_free(m);
@@ -97,13 +100,13 @@ static int grid(const struct opts *o, const lgp_record *r, int *gh, int *gw, cha
         if (!t && !o->view) t = lgp_record_get(r, "image");
         if (!t || t->ndim < 2) {
             snprintf(err, errlen, "no %s tensor to size the mask (use --img-size)", o->view ? o->view : "view0/image");
-            return LGP_BAD_RECORD;
+            return LGP_FATAL;
         }
         h = t->shape[0], w = t->shape[1];
     }
     if (h % o->patch || w % o->patch || h / o->patch > 4096 || w / o->patch > 4096) {
         snprintf(err, errlen, "image %lldx%lld is not a multiple of --patch %d", (long long)w, (long long)h, o->patch);
-        return LGP_BAD_RECORD;
+        return LGP_FATAL; /* a geometry mismatch: every record after it has it too */
     }
     *gh = (int)(h / o->patch), *gw = (int)(w / o->patch);
     return LGP_OK;
@@ -132,30 +135,51 @@ static int process(const struct opts *o, lgp_record *r, uint64_t index, char *er
     return rc;
 }
 
-static void run(const struct opts *o) {
+/* No --patch: the view size from --img-size, lgp-augment's header ("augment": {"size"})
+ * or tar-images' ("image_shape"), mapped to the patch of lgp's model of that size. */
+static void default_patch(struct opts *o, const char *in_meta) {
+    lgp_json *m = lgp_json_parse(in_meta, strlen(in_meta), NULL, 0);
+    int side = o->img_size;
+    if (!side) side = (int)lgp_json_get_num(lgp_json_get(m, "augment"), "size", 0);
+    const lgp_json *sh = lgp_json_get(m, "image_shape");
+    if (!side && sh && sh->type == LGP_JSON_ARR && sh->n == 3 && sh->items[0]->type == LGP_JSON_NUM)
+        side = (int)sh->items[0]->num;
+    lgp_json_free(m);
+    o->patch = lgp_vit_default_patch(side);
+    lgp_debug("--patch %d for %d-pixel views", o->patch, side);
+}
+
+static void run(struct opts *o) {
     char err[1024];
     lgp_reader *rd;
     if (lgp_reader_open(&rd, o->input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    if (!o->patch) default_patch(o, lgp_reader_meta(rd));
     char *meta = make_meta(o, lgp_reader_meta(rd));
     lgp_writer *w = lgp_output_open(&o->out, meta);
     free(meta);
     lgp_record rec;
     lgp_record_init(&rec);
     long long nin = 0, nout = 0, nskip = 0;
+    lgp_warncap damaged = {"skipped-record", 0};
     uint64_t index = o->start;
     int rc;
     do {
         while ((rc = lgp_reader_next(rd, &rec)) != LGP_EOF) {
             uint64_t i = index++;
             nin++;
+            int read_bad = rc != LGP_OK;
             if (rc == LGP_OK) rc = process(o, &rec, i, err, sizeof err);
             else snprintf(err, sizeof err, "%s", lgp_reader_error(rd));
             if (rc == LGP_FATAL || (rc == LGP_BAD_RECORD && o->strict)) {
                 lgp_writer_abort(w);
-                lgp_die("%s: %s", lgp_reader_name(rd), err);
+                if (read_bad) lgp_die("%s", err);
+                lgp_die("%s: record %lld '%s': %s", lgp_reader_name(rd), nin - 1, rec.key ? rec.key : "", err);
             }
             if (rc == LGP_BAD_RECORD) {
-                lgp_warn("%s: %s: %s (skipped)", lgp_reader_name(rd), rec.key ? rec.key : "?", err);
+                /* the reader's message already names the input and the record */
+                if (read_bad) lgp_warncap_emit(&damaged, "%s (skipped)", err);
+                else lgp_warncap_emit(&damaged, "%s: record %lld '%s': %s (skipped)", lgp_reader_name(rd), nin - 1,
+                                      rec.key ? rec.key : "", err);
                 nskip++;
                 continue;
             }
@@ -167,6 +191,11 @@ static void run(const struct opts *o) {
         lgp_writer_abort(w);
         lgp_die("%s", lgp_reader_error(rd));
     }
+    lgp_warncap_summary(&damaged);
+    if (nin && !nout) { /* a stage that passed nothing on did not do its job */
+        lgp_writer_abort(w);
+        lgp_die("%s: all %lld records skipped; nothing written", lgp_reader_name(rd), nin);
+    }
     lgp_output_close(w);
     lgp_record_free(&rec);
     lgp_reader_close(rd);
@@ -176,7 +205,7 @@ static void run(const struct opts *o) {
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
     lgp_sigpipe_is_success();
-    struct opts o = {.patch = 16, .ratio = 0.75, .bo = LGP_BLOCK_OPTS_DEFAULT, .seed = DEFAULT_SEED, .input = "-"};
+    struct opts o = {.patch = 0, .ratio = 0.75, .bo = LGP_BLOCK_OPTS_DEFAULT, .seed = DEFAULT_SEED, .input = "-"};
     lgp_output_opts_init(&o.out);
     enum { O_PATCH = 0x2001, O_IMG, O_VIEW, O_RATIO, O_BLOCK, O_MINB, O_MINA, O_IDS, O_SEED, O_EPOCH, O_START, O_STRICT };
     static const struct option lo[] = {
@@ -210,7 +239,8 @@ int main(int argc, char **argv) {
     }
     if (optind < argc) o.input = argv[optind++];
     if (optind != argc) lgp_usage_die("extra operand '%s'", argv[optind]);
-    if (o.img_size && o.img_size % o.patch) lgp_usage_die("--img-size %d is not a multiple of --patch %d", o.img_size, o.patch);
+    if (o.img_size && o.patch && o.img_size % o.patch) lgp_usage_die("--img-size %d is not a multiple of --patch %d", o.img_size, o.patch);
+    lgp_output_precheck(&o.out);
     run(&o);
     return LGP_EXIT_OK;
 }

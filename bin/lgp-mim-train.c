@@ -87,7 +87,8 @@ struct opts {
     double mask_ratio, epochs, blr, lr, min_lr, warmup_epochs, clip, mean[4], std[4];
     int norm_pix, batch, accum, keep, threads, strict, nan_policy, nmean, nstd;
     int64_t steps, warmup_steps, samples_per_epoch, save_every, log_every, inject_nan;
-    int inject_always;
+    int inject_always, given_model, given_ratio, given_seed;
+    unsigned given; /* LGP_GIVEN_*: schedule options on the command line */
     uint64_t seed;
     lgp_adamw_hparams hp;
     lgp_output_opts out;
@@ -107,7 +108,7 @@ static int parse_floats(const char *flag, const char *s, double *v) {
 static void parse(int argc, char **argv, struct opts *o) {
     enum { O_MASK = 0x4001, O_NONORM, O_INIT, O_BATCH, O_ACCUM, O_EPOCHS, O_STEPS, O_SPE, O_BLR, O_LR, O_MINLR,
            O_WE, O_WS, O_WD, O_B1, O_B2, O_CLIP, O_SEED, O_CKD, O_SAVE, O_KEEP, O_RESUME, O_NAN, O_PNG, O_LOG,
-           O_LOGE, O_THR, O_STRICT, O_MEAN, O_STD, O_MODEL, O_INJ };
+           O_LOGE, O_THR, O_STRICT, O_MEAN, O_STD, O_MODEL, O_INJ, O_PARTIAL };
     static const struct option lo[] = {
         LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS, LGP_MODELCFG_LONGOPTS,
         {"model", 1, 0, O_MODEL}, {"mask-ratio", 1, 0, O_MASK}, {"no-norm-pix", 0, 0, O_NONORM},
@@ -119,31 +120,42 @@ static void parse(int argc, char **argv, struct opts *o) {
         {"keep", 1, 0, O_KEEP}, {"resume", 1, 0, O_RESUME}, {"nan-policy", 1, 0, O_NAN},
         {"recon-png", 1, 0, O_PNG}, {"log", 1, 0, O_LOG}, {"log-every", 1, 0, O_LOGE},
         {"threads", 1, 0, O_THR}, {"strict", 0, 0, O_STRICT}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD},
-        {"inject-nan-at", 1, 0, O_INJ}, {0, 0, 0, 0},
+        {"inject-nan-at", 1, 0, O_INJ}, {"allow-partial", 0, 0, O_PARTIAL}, {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "qvo:", lo, NULL)) != -1) {
-        if (lgp_common_opt(c, help) || lgp_output_opt(&o->out, c, optarg) || lgp_modelcfg_opt(&o->ov, c, optarg)) continue;
+        if (lgp_common_opt(c, help) || lgp_output_opt(&o->out, c, optarg)) continue;
+        if (lgp_modelcfg_opt(&o->ov, c, optarg)) {
+            o->given_model = 1;
+            continue;
+        }
         switch (c) {
-        case O_MODEL: o->model = optarg; break;
-        case O_MASK: o->mask_ratio = lgp_opt_double("--mask-ratio", optarg, 0.0, 0.99); break;
+        case O_MODEL: o->model = optarg, o->given_model = 1; break;
+        case O_MASK: o->mask_ratio = lgp_opt_double("--mask-ratio", optarg, 0.0, 0.99), o->given_ratio = 1; break;
+        case O_PARTIAL: lgp_ckpt_allow_partial = 1; break;
         case O_NONORM: o->norm_pix = 0; break;
         case O_INIT: o->init = optarg; break;
-        case O_BATCH: o->batch = (int)lgp_opt_int("--batch", optarg, 2, 1 << 16); break;
-        case O_ACCUM: o->accum = (int)lgp_opt_int("--accum", optarg, 1, 1 << 16); break;
-        case O_EPOCHS: o->epochs = lgp_opt_double("--epochs", optarg, 0, 1e7); break;
-        case O_STEPS: o->steps = lgp_opt_int("--steps", optarg, 1, INT64_MAX / 2); break;
+        case O_BATCH: o->batch = (int)lgp_opt_int("--batch", optarg, 2, 1 << 16), o->given |= LGP_GIVEN_BATCH; break;
+        case O_ACCUM: o->accum = (int)lgp_opt_int("--accum", optarg, 1, 1 << 16), o->given |= LGP_GIVEN_ACCUM; break;
+        case O_EPOCHS:
+            o->epochs = lgp_opt_double("--epochs", optarg, 1e-9, 1e7), o->given |= LGP_GIVEN_LENGTH;
+            if (o->steps) lgp_usage_die("--epochs and --steps exclude each other");
+            break;
+        case O_STEPS:
+            o->steps = lgp_opt_int("--steps", optarg, 1, INT64_MAX / 2), o->given |= LGP_GIVEN_LENGTH;
+            if (o->epochs > 0) lgp_usage_die("--epochs and --steps exclude each other");
+            break;
         case O_SPE: o->samples_per_epoch = lgp_opt_int("--samples-per-epoch", optarg, 1, INT64_MAX / 2); break;
-        case O_BLR: o->blr = lgp_opt_double("--blr", optarg, 0, 1e3); break;
-        case O_LR: o->lr = lgp_opt_double("--lr", optarg, 0, 1e3); break;
-        case O_MINLR: o->min_lr = lgp_opt_double("--min-lr", optarg, 0, 1e3); break;
-        case O_WE: o->warmup_epochs = lgp_opt_double("--warmup-epochs", optarg, 0, 1e7); break;
-        case O_WS: o->warmup_steps = lgp_opt_int("--warmup-steps", optarg, 0, INT64_MAX / 2); break;
+        case O_BLR: o->blr = lgp_opt_double("--blr", optarg, 0, 1e3), o->given |= LGP_GIVEN_LR; break;
+        case O_LR: o->lr = lgp_opt_double("--lr", optarg, 0, 1e3), o->given |= LGP_GIVEN_LR; break;
+        case O_MINLR: o->min_lr = lgp_opt_double("--min-lr", optarg, 0, 1e3), o->given |= LGP_GIVEN_MIN_LR; break;
+        case O_WE: o->warmup_epochs = lgp_opt_double("--warmup-epochs", optarg, 0, 1e7), o->given |= LGP_GIVEN_WARMUP; break;
+        case O_WS: o->warmup_steps = lgp_opt_int("--warmup-steps", optarg, 0, INT64_MAX / 2), o->given |= LGP_GIVEN_WARMUP; break;
         case O_WD: o->hp.weight_decay = (float)lgp_opt_double("--weight-decay", optarg, 0, 10); break;
         case O_B1: o->hp.beta1 = (float)lgp_opt_double("--beta1", optarg, 0, 0.999999); break;
         case O_B2: o->hp.beta2 = (float)lgp_opt_double("--beta2", optarg, 0, 0.999999); break;
         case O_CLIP: o->clip = lgp_opt_double("--clip-grad", optarg, 0, 1e9); break;
-        case O_SEED: o->seed = lgp_opt_u64("--seed", optarg); break;
+        case O_SEED: o->seed = lgp_opt_u64("--seed", optarg), o->given_seed = 1; break;
         case O_CKD: o->ckpt_dir = optarg; break;
         case O_SAVE: o->save_every = lgp_opt_int("--save-every", optarg, 0, INT64_MAX / 2); break;
         case O_KEEP: o->keep = (int)lgp_opt_int("--keep", optarg, 1, 1000000); break;
@@ -158,7 +170,11 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_THR: o->threads = (int)lgp_opt_int("--threads", optarg, 1, 1024); break;
         case O_STRICT: o->strict = 1; break;
         case O_MEAN: o->nmean = parse_floats("--mean", optarg, o->mean); break;
-        case O_STD: o->nstd = parse_floats("--std", optarg, o->std); break;
+        case O_STD:
+            o->nstd = parse_floats("--std", optarg, o->std);
+            for (int k = 0; k < o->nstd; k++)
+                if (!(o->std[k] > 0)) lgp_usage_die("--std: %g is not > 0 (every input would become non-finite)", o->std[k]);
+            break;
         case O_INJ: { /* test hook: "K" the first attempt at step K, "K+" every attempt */
             char k[32];
             size_t n = strlen(optarg);
@@ -172,9 +188,67 @@ static void parse(int argc, char **argv, struct opts *o) {
     }
     if (optind < argc) o->input = argv[optind++];
     if (optind < argc) lgp_usage_die("extra operand '%s'", argv[optind]);
-    if (o->resume && o->init) lgp_usage_die("--resume and --init exclude each other");
     if (o->save_every && !o->ckpt_dir) lgp_usage_die("--save-every needs --checkpoint-dir");
     if (o->nan_policy == LGP_NAN_ROLLBACK && !o->ckpt_dir) lgp_usage_die("--nan-policy rollback needs --checkpoint-dir");
+}
+
+/* The model config the options ask for (a fresh run builds it; a resume compares). */
+static void asked_config(const struct opts *o, lgp_vit_config *cfg) {
+    char err[512];
+    if (lgp_vit_config_by_name(o->model, cfg) != LGP_OK) lgp_usage_die("--model: unknown model '%s'", o->model);
+    lgp_modelcfg_apply(cfg, &o->ov);
+    cfg->mask_ratio = (float)o->mask_ratio;
+    cfg->norm_pix = o->norm_pix;
+    if (lgp_vit_config_check(cfg, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+}
+
+/* Masks made by lgp-mask carry their patch and ratio in the stream header: a patch other
+ * than the model's is fatal; a ratio other than the model's is taken over when
+ * --mask-ratio was not given (so the checkpoint says what was trained), else fatal. */
+static void mask_geometry(lgp_vit_config *cfg, const struct opts *o, lgp_reader *r) {
+    lgp_json *m = lgp_json_parse(lgp_reader_meta(r), strlen(lgp_reader_meta(r)), NULL, 0);
+    const lgp_json *k = lgp_json_get(m, "mask");
+    double patch = lgp_json_get_num(k, "patch", 0), ratio = lgp_json_get_num(k, "ratio", -1);
+    lgp_json_free(m);
+    if (patch > 0 && (int)patch != cfg->patch)
+        lgp_die("%s: masks were made for %g-pixel patches (lgp-mask --patch %g); the model's patch is %d",
+                lgp_reader_name(r), patch, patch, cfg->patch);
+    if (ratio < 0 || fabs(ratio - cfg->mask_ratio) < 1e-6) return;
+    if (o->given_ratio || o->resume)
+        lgp_die("%s: masks have ratio %g (lgp-mask --ratio); the model's mask ratio is %g", lgp_reader_name(r), ratio,
+                (double)cfg->mask_ratio);
+    cfg->mask_ratio = (float)ratio;
+    lgp_info("mask ratio %g, as lgp-mask made the masks", ratio);
+}
+
+/* The schedule the options and the stream ask for. */
+static int asked_schedule(const struct opts *o, lgp_reader *r, lgp_schedule *sc, char *err, size_t errlen) {
+    /* A stream announces its own shard's count; the epoch is every rank's shards together. */
+    int64_t spe = o->samples_per_epoch;
+    if (!spe && (spe = lgp_stream_records_per_epoch(lgp_reader_meta(r))) > 0) spe *= lgp_dist_size();
+    return lgp_schedule_make_dist(sc, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch, o->accum,
+                                  lgp_dist_size(), o->blr, o->lr, o->min_lr, err, errlen);
+}
+
+/* --resume with options of a fresh run: they must describe the run being resumed. */
+static void check_resume(const lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
+    char err[1024];
+    if (o->given) {
+        lgp_schedule asked;
+        if (asked_schedule(o, r, &asked, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+        if (lgp_schedule_check_resume(&s->sched, &asked, o->given, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+    }
+    if (o->given_seed && o->seed != s->seed)
+        lgp_usage_die("--resume: --seed %llu differs from the resumed run's %llu", (unsigned long long)o->seed,
+                      (unsigned long long)s->seed);
+    if (o->given_model || o->given_ratio) {
+        lgp_vit_config want;
+        asked_config(o, &want);
+        char a[1024], b[1024];
+        lgp_vit_config_json(&want, a, sizeof a);
+        lgp_vit_config_json(&s->m.cfg, b, sizeof b);
+        if (strcmp(a, b)) lgp_usage_die("--resume: the model options ask for %s; the resumed run is %s", a, b);
+    }
 }
 
 static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
@@ -184,27 +258,27 @@ static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
         if (s->sched.world != lgp_dist_size())
             lgp_die("%s: written by %d ranks; resume with the same number (this run has %d)", o->resume,
                     s->sched.world, lgp_dist_size());
+        check_resume(s, o, r);
+        if (o->init) lgp_debug("--init %s passed over: the resumed run has its weights", o->init);
+        lgp_vit_config cfg = s->m.cfg;
+        mask_geometry(&cfg, o, r);
         lgp_info("resuming %s at step %lld/%lld (skipping %lld records already used)", o->resume,
                  (long long)s->step, (long long)s->sched.total_steps, (long long)s->consumed);
         return;
     }
     lgp_vit_config cfg;
-    if (lgp_vit_config_by_name(o->model, &cfg) != LGP_OK) lgp_usage_die("--model: unknown model '%s'", o->model);
-    lgp_modelcfg_apply(&cfg, &o->ov);
-    cfg.mask_ratio = (float)o->mask_ratio;
-    cfg.norm_pix = o->norm_pix;
-    if (lgp_vit_config_check(&cfg, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+    asked_config(o, &cfg);
+    mask_geometry(&cfg, o, r);
+    int n = lgp_vit_num_patches(&cfg), keep = lgp_vit_len_keep(&cfg);
+    if (keep < 1 || keep >= n)
+        lgp_usage_die("--mask-ratio %g keeps %d of %d patches: MAE needs at least one visible and one masked patch",
+                      (double)cfg.mask_ratio, keep, n);
     if (lgp_mim_state_new(s, &cfg, o->seed, &o->hp, o->init, err, sizeof err) != LGP_OK) lgp_die("%s", err);
     if (o->nmean || o->nstd) {
         if (o->nmean != cfg.in_chans || o->nstd != cfg.in_chans) lgp_usage_die("--mean/--std need %d values each", cfg.in_chans);
         for (int c = 0; c < cfg.in_chans; c++) s->mean[c] = (float)o->mean[c], s->std[c] = (float)o->std[c];
     }
-    /* A stream announces its own shard's count; the epoch is every rank's shards together. */
-    int64_t spe = o->samples_per_epoch;
-    if (!spe && (spe = lgp_stream_records_per_epoch(lgp_reader_meta(r))) > 0) spe *= lgp_dist_size();
-    if (lgp_schedule_make_dist(&s->sched, o->steps, o->epochs, spe, o->warmup_epochs, o->warmup_steps, o->batch,
-                               o->accum, lgp_dist_size(), o->blr, o->lr, o->min_lr, err, sizeof err) != LGP_OK)
-        lgp_usage_die("%s", err);
+    if (asked_schedule(o, r, &s->sched, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
     s->clip = o->clip;
     lgp_json *im = lgp_json_parse(lgp_reader_meta(r), strlen(lgp_reader_meta(r)), NULL, 0);
     const lgp_json *cl = lgp_json_get(im, "classes");
@@ -243,6 +317,29 @@ static void save(const lgp_mim_state *s, const struct opts *o, int complete, int
     lgp_record_free(&rec);
 }
 
+/* A run that ends before its last step: the state goes to a snapshot (or FILE.partial),
+ * never to the output, and the exit status is 1. */
+static _Noreturn void stop_early(const lgp_mim_state *s, const struct opts *o, const char *why) {
+    char err[1024], where[4096] = "";
+    lgp_dist_check_same(params_hash(s), "the parameters");
+    if (lgp_dist_rank() == 0) {
+        lgp_record rec;
+        if (lgp_mim_state_record(s, &rec) != LGP_OK) lgp_die("out of memory");
+        char *meta = lgp_mim_state_meta(s, 0);
+        if (lgp_trainer_keep_partial(o->ckpt_dir, "mim", o->keep, o->out.path, s->step, &rec, meta, &o->out.w, where,
+                                     sizeof where, err, sizeof err) != LGP_OK)
+            lgp_die("%s at step %lld of %lld; saving the state failed: %s", why, (long long)s->step,
+                    (long long)s->sched.total_steps, err);
+        free(meta);
+        lgp_record_free(&rec);
+    }
+    if (!where[0])
+        lgp_die("%s at step %lld of %lld; nothing written (give --checkpoint-dir to keep the state)", why,
+                (long long)s->step, (long long)s->sched.total_steps);
+    lgp_die("%s at step %lld of %lld; state saved to %s; continue with --resume %s%s", why, (long long)s->step,
+            (long long)s->sched.total_steps, where, o->ckpt_dir ? o->ckpt_dir : where, o->ckpt_dir ? "/mim-latest.ckpt" : "");
+}
+
 /* Name of the first tensor whose gradient is not finite, or NULL. */
 static const char *bad_grad(const lgp_mim_state *s) {
     const lgp_params *p = &s->m.params;
@@ -253,7 +350,8 @@ static const char *bad_grad(const lgp_mim_state *s) {
 
 /* One optimizer step over accum micro-batches, gradients averaged over the ranks (the
  * last micro-batch's backward starts each block's all-reduce as soon as it is done).
- * Returns 0 when any rank's data ended (every rank then stops at the same step). */
+ * Returns 0 when any rank's data ended (every rank then stops at the same step), -1 when
+ * a signal came while waiting for input. */
 static int train_step(lgp_mim_state *s, lgp_mae *mae, lgp_batch *b, const lgp_batch_cfg *bc, lgp_reader *r,
                       lgp_record *scratch, lgp_grad_sync *gs, const struct opts *o, double *loss_out, double *gnorm) {
     char err[1024];
@@ -262,7 +360,10 @@ static int train_step(lgp_mim_state *s, lgp_mae *mae, lgp_batch *b, const lgp_ba
     mae->loss_scale = 1.0f / (float)s->sched.accum;
     double f[2] = {0, 0}; /* stop requested, loss */
     for (int k = 0; k < s->sched.accum; k++) {
-        if (lgp_batch_fill(b, bc, r, scratch, err, sizeof err) == LGP_FATAL) lgp_die("%s", err);
+        if (lgp_batch_fill(b, bc, r, scratch, err, sizeof err) == LGP_FATAL) {
+            if (lgp_reader_interrupted(r)) return -1; /* SIGTERM while waiting for input */
+            lgp_die("%s", err);
+        }
         /* drop_last: a partial batch ends training. Agreed before the backward, which
          * starts collectives (the bucketed all-reduce). */
         double short_ranks = b->n < b->cap ? 1 : 0;
@@ -335,8 +436,12 @@ int main(int argc, char **argv) {
     lgp_output_opts_init(&o.out);
     lgp_modelcfg_overrides_init(&o.ov);
     parse(argc, argv, &o);
-    if (lgp_dist_rank() == 0) lgp_output_precheck(&o.out);
-    else { /* only rank 0 reports progress; warnings still come from every rank */
+    if (lgp_dist_rank() == 0) { /* every output is checked before the work starts */
+        lgp_output_precheck(&o.out);
+        lgp_check_output_dir("--checkpoint-dir", o.ckpt_dir);
+        lgp_check_output_path("--recon-png", o.recon_png);
+        lgp_check_output_path("--log", o.log);
+    } else { /* only rank 0 reports progress; warnings still come from every rank */
         lgp_log_level = LGP_LOG_QUIET;
         lgp_progress = 0;
     }
@@ -345,6 +450,7 @@ int main(int argc, char **argv) {
     char err[1024];
     lgp_reader *r;
     if (lgp_reader_open(&r, o.input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    lgp_trainer_input(r, lgp_dist_size());
     lgp_mim_state s;
     setup(&s, &o, r);
     const lgp_vit_config *cfg = &s.m.cfg;
@@ -372,9 +478,14 @@ int main(int argc, char **argv) {
     if (o.nan_policy == LGP_NAN_ROLLBACK) save(&s, &o, 0, 0); /* something to roll back to */
     while (s.step < s.sched.total_steps) {
         double loss, gnorm;
-        if (!train_step(&s, &mae, &b, &bc, r, &scratch, &gs, &o, &loss, &gnorm)) {
-            lgp_warn("%s: input ended at step %lld of %lld", lgp_reader_name(r), (long long)s.step, (long long)s.sched.total_steps);
-            break;
+        int got = train_step(&s, &mae, &b, &bc, r, &scratch, &gs, &o, &loss, &gnorm);
+        if (got <= 0) {
+            lgp_trainlog_close(&log);
+            lgp_batch_report(&b);
+            char why[600];
+            if (got < 0) snprintf(why, sizeof why, "stopped by %s", lgp_signal_name(lgp_stop_requested));
+            else snprintf(why, sizeof why, "%s: input ended (%lld records used)", lgp_reader_name(r), (long long)b.consumed);
+            stop_early(&s, &o, why);
         }
         const char *bad = !isfinite(loss) ? "loss" : bad_grad(&s);
         if (bad) {
@@ -399,16 +510,17 @@ int main(int argc, char **argv) {
             save(&s, &o, 0, 0);
             rollbacks_in_a_row = 0;
         }
-        if (lgp_stop_requested) {
-            save(&s, &o, 0, o.ckpt_dir == NULL);
-            lgp_die("stopped by %s at step %lld of %lld; checkpoint saved; continue with --resume %s%s",
-                    lgp_signal_name(lgp_stop_requested), (long long)s.step, (long long)s.sched.total_steps,
-                    o.ckpt_dir ? o.ckpt_dir : (o.out.path ? o.out.path : "<the saved output>"), o.ckpt_dir ? "/mim-latest.ckpt" : "");
+        if (lgp_stop_requested && s.step < s.sched.total_steps) {
+            char why[64];
+            snprintf(why, sizeof why, "stopped by %s", lgp_signal_name(lgp_stop_requested));
+            lgp_trainlog_close(&log);
+            stop_early(&s, &o, why);
         }
     }
     lgp_trainlog_close(&log);
     if (o.recon_png && lgp_mae_recon_png(&mae, &b, s.mean, s.std, o.recon_png, err, sizeof err) != LGP_OK) lgp_die("%s", err);
-    save(&s, &o, s.step == s.sched.total_steps, 1);
+    save(&s, &o, 1, 1);
+    lgp_batch_report(&b);
     lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN, %d rollbacks",
              (long long)s.step, (long long)s.consumed, (long long)b.skipped, (long long)skipped_nan, rollbacks);
     lgp_grad_sync_report(&gs, s.step);

@@ -1,6 +1,7 @@
 /* lgp-probe — few-shot evaluation of frozen features: multinomial logistic regression
  * (RECIPE §4.2), the SGD linear probe (§4.1) or weighted kNN, on a subset of the
  * training embeddings, scored on the test embeddings. */
+#include "common/cli.h"
 #include "common/knn.h"
 #include "common/lgp.h"
 #include "common/threads.h"
@@ -53,7 +54,7 @@ static const char help[] =
     "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
     "\n"
     "example:\n"
-    "  lgp-embed --ckpt stage2.ckpt < train.lgps > emb-train.lgps\n"
+    "  lgp-embed --model stage2.ckpt < train.lgps > emb-train.lgps\n"
     "  lgp-probe --train emb-train.lgps --test emb-val.lgps --shots 1% --seeds 3\n"
     "\n"
     "exit status: 0 ok, 1 bad or truncated input, 2 usage error. See lgp-probe(1).\n";
@@ -335,12 +336,12 @@ static void report(lgp_json *arr, const result *r, int n, const char *shots, con
         lgp_json_set_str(j, "train", tr->name);
         lgp_json_set_str(j, "test", te->name);
         if (i < n) {
-            lgp_json_set_num(j, "seed", (double)x->seed);
+            lgp_json_set_u64(j, "seed", x->seed);
             lgp_json_set_num(j, "seconds", x->seconds);
             settings_json(j, x, o);
         } else {
             lgp_json *sa = lgp_json_new_arr();
-            for (int s = 0; s < n; s++) lgp_json_push(sa, lgp_json_new_num((double)r[s].seed));
+            for (int s = 0; s < n; s++) lgp_json_push(sa, lgp_json_new_u64(r[s].seed));
             lgp_json_set(j, "seeds", sa);
             lgp_json_set_num(j, "top1_std", s1);
             lgp_json_set_num(j, "top5_std", s5);
@@ -464,6 +465,7 @@ int main(int argc, char **argv) {
     }
     if (optind != argc) lgp_usage_die("extra operand '%s'", argv[optind]);
     if (!o.test) lgp_usage_die("--test FILE is required");
+    lgp_check_output_path("--json", o.json);
     if (!strcmp(o.test, "-") && !strcmp(o.train, "-")) lgp_usage_die("train and test cannot both be stdin");
     if (lgp_shots_parse(&o.shots, o.shots_text, err, sizeof err) != LGP_OK) lgp_usage_die("--shots: %s", err);
     evaluate(&o);

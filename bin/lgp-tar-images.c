@@ -26,7 +26,11 @@ static const char help[] =
     "read one after the other as one data set (shards, explicit lists).\n"
     "Archive layouts, recognised per image (first rule that applies gives the label):\n"
     "  WebDataset   <key>.jpg|jpeg|png next to <key>.cls (integer or class name) or\n"
-    "               <key>.json ({\"label\": N} or {\"cls\": N}), grouped by adjacent key\n"
+    "               <key>.json ({\"label\": N} or {\"cls\": N}), grouped by adjacent key;\n"
+    "               a label that is no class index 0..2147483647 (below the number of\n"
+    "               classes, when there is a class list), e.g. '-5', '1.5', '' or\n"
+    "               {\"cls\": \"x\"}, skips the image with one line\n"
+    "               'tar-images: ARCHIVE: MEMBER: bad label '...': why (skipped)'\n"
     "  --labels     flat archive, labels from FILE (see below)\n"
     "  tar of tars  ImageNet train: n01440764.tar members read in place; label = wnid\n"
     "  ImageFolder  <root>/<class>/<file>: label = name of the parent folder\n"
@@ -39,7 +43,12 @@ static const char help[] =
     "`index` i64 (the image's position in the source order, before sharding and\n"
     "shuffling: downstream random draws are keyed by it and `epoch`, so a sharded or\n"
     "shuffled run sees the same draws per image). Header metadata carries \"classes\"\n"
-    "and, for IDX input, \"records_per_epoch\" (this shard's count).\n"
+    "and, for IDX input, \"image_shape\" [H, W, C] (e.g. [28, 28, 1]) and\n"
+    "\"records_per_epoch\": this shard's image count (I/N keeps every image j with\n"
+    "j mod N == I), cut to --skip + --limit when that is smaller, i.e. the length of\n"
+    "the first epoch of the order the output is a window of (--limit 512 announces\n"
+    "512; a later epoch cut short by --limit is not counted). Archives announce neither\n"
+    "(their counts are only known once read).\n"
     "\n"
     "options:\n"
     "  --labels FILE     lines 'name label' (name = image basename with or without its\n"
@@ -52,7 +61,8 @@ static const char help[] =
     "  --shard I/N       keep records j with j mod N == I (archive order); 'auto' takes\n"
     "                    OMPI_COMM_WORLD_RANK/SIZE or SLURM_PROCID/NTASKS (default 0/1)\n"
     "  --skip N          drop the first N output records (resume) (default 0)\n"
-    "  --limit N         stop after N output records (default: no limit)\n"
+    "  --limit N         stop after N output records, counted over all epochs\n"
+    "                    (default: no limit); see \"records_per_epoch\" above\n"
     "  --seed S          shuffle seed (default 0)\n"
     LGP_OUTPUT_HELP
     "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
@@ -133,6 +143,7 @@ struct ctx {
     int64_t epoch, j, pos;      /* archive-order counter, position in epoch */
     int64_t emitted, written, bad, unlabeled;
     int64_t per_epoch; /* records per epoch when known before reading (IDX), else -1 */
+    int64_t image_shape[3]; /* [H, W, C] of every image when fixed (IDX), else 0s */
     int done;
     lgp_rng rng;
     item *buf;
@@ -169,22 +180,14 @@ static void set_classes(struct ctx *c) {
     }
 }
 
-/* Class name -> index; -1 if not in the list. Dies if there is no list (stdin case). */
+/* Class name -> index; -1 if not in the list. Dies if there is no list (stdin, or
+ * class names in .cls members, which the first pass does not read). */
 static int64_t class_index(struct ctx *c, const char *name, const char *input) {
     if (!c->have_classes)
-        lgp_die("%s: labels are class names but there is no class list: pass --classes FILE"
-                " (stdin cannot be pre-scanned)", input);
+        lgp_die("%s: labels are class names but there is no class list: pass --classes FILE%s", input,
+                strcmp(input, "-") == 0 ? " (stdin cannot be pre-scanned)" : "");
     long k = sv_find_sorted(&c->classes_sorted, name);
     return k < 0 ? -1 : c->class_of_sorted[k];
-}
-
-static int parse_int(const char *s, int64_t *v) {
-    char *end;
-    long long x = strtoll(s, &end, 10);
-    while (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t') end++;
-    if (end == s || *end || x < 0) return 0;
-    *v = x;
-    return 1;
 }
 
 /* ---- output: skip/limit, records, shuffle buffer ---- */
@@ -267,6 +270,16 @@ static void idx_load(struct idxset *s, const struct opts *o, struct ctx *c) {
     snprintf(s->prefix, sizeof s->prefix, "%.*s", (int)strcspn(b, "-."), b);
 }
 
+/* "records_per_epoch" for n source images: this shard's share (j mod N == I), cut to
+ * --skip + --limit when the run ends inside the first epoch. It is the length of the
+ * first epoch of the data order this output is a window of, so a resumed run
+ * (--skip K --limit L) announces what the run it continues (--limit K + L) did. */
+static int64_t epoch_records(const struct opts *o, int64_t n) {
+    int64_t k = n / o->shard_n + (o->shard_i < n % o->shard_n);
+    if (o->limit >= 0 && o->limit <= INT64_MAX - o->skip && o->skip + o->limit < k) k = o->skip + o->limit;
+    return k;
+}
+
 static void idx_epoch(struct ctx *c, const struct idxset *s) {
     size_t hw = (size_t)s->img.dims[1] * s->img.dims[2];
     for (uint32_t i = 0; i < s->img.dims[0] && !c->done; i++) {
@@ -287,10 +300,18 @@ struct group {
     char key[LGP_MAX_KEY], name[4096], inner[1024];
     uint8_t *img;
     size_t size;
-    int has_img, has_label;
+    int has_img;
+    int has_label; /* 0 none, 1 index in label, 2 class name in label_name, 3 bad (reported) */
     int64_t label;
     char label_name[1024];
 };
+
+/* 1 if v names a class of the class list, or there is no list; else fills why. */
+static int label_in_range(const struct ctx *c, int64_t v, char *why, size_t n) {
+    if (!c->have_classes || v < (int64_t)c->classes.n) return 1;
+    snprintf(why, n, "not below %zu classes", c->classes.n);
+    return 0;
+}
 
 static int64_t resolve_label(struct ctx *c, struct group *g, const char *input, int *bad) {
     *bad = 0;
@@ -303,7 +324,17 @@ static int64_t resolve_label(struct ctx *c, struct group *g, const char *input, 
         long k = sv_find_sorted(&c->lab_names, stem);
         if (k < 0) return -1;
         int64_t v;
-        if (parse_int(c->lab_vals.v[k], &v)) return v;
+        const char *why;
+        char whyb[64], q[48];
+        int r = lgp_archive_parse_label(c->lab_vals.v[k], &v, &why);
+        if (r == LGP_OK && !label_in_range(c, v, whyb, sizeof whyb)) r = LGP_BAD_RECORD, why = whyb;
+        if (r == LGP_OK) return v;
+        if (r == LGP_BAD_RECORD) {
+            lgp_archive_quote(q, sizeof q, c->lab_vals.v[k], strlen(c->lab_vals.v[k]));
+            lgp_warn("%s: %s: bad label '%s' in %s: %s (skipped)", input, g->key, q, c->o->labels, why);
+            *bad = 1;
+            return -1;
+        }
         cname = c->lab_vals.v[k];
     } else if (g->inner[0]) cname = g->inner;
     else {
@@ -324,10 +355,10 @@ static int64_t resolve_label(struct ctx *c, struct group *g, const char *input, 
 
 static void flush_group(struct ctx *c, struct group *g, const char *input) {
     if (!g->has_img) { g->key[0] = 0; g->has_label = 0; return; }
-    int bad;
-    int64_t label = resolve_label(c, g, input, &bad);
-    if (bad) {
-        c->bad++;
+    int bad = 0;
+    int64_t label = g->has_label == 3 ? -1 : resolve_label(c, g, input, &bad);
+    if (bad) c->bad++;
+    if (bad || g->has_label == 3) { /* a bad sidecar was counted when it was read */
         free(g->img);
     } else {
         static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -340,6 +371,18 @@ static void flush_group(struct ctx *c, struct group *g, const char *input) {
     g->img = NULL;
     g->has_img = g->has_label = 0;
     g->key[0] = 0;
+}
+
+/* A sidecar whose label is unusable: one line, counted once, and the group's image
+ * (before or after it) is dropped at flush_group. */
+static void bad_label(struct ctx *c, struct group *g, const lgp_member *m, const char *input,
+                      const char *text, size_t n, const char *why) {
+    char q[48];
+    lgp_archive_quote(q, sizeof q, text, n);
+    lgp_warn("%s: %s%s%s: bad label '%s': %s (skipped)", input, m->inner ? m->inner : "",
+             m->inner ? "/" : "", m->name, q, why);
+    c->bad++;
+    g->has_label = 3;
 }
 
 static void take_member(struct ctx *c, struct group *g, const lgp_member *m, const char *input) {
@@ -361,18 +404,23 @@ static void take_member(struct ctx *c, struct group *g, const lgp_member *m, con
         g->has_img = 1;
         snprintf(g->name, sizeof g->name, "%s", m->name);
         snprintf(g->inner, sizeof g->inner, "%s", m->inner ? m->inner : "");
-    } else if (m->kind == LGP_MEMBER_CLS) {
-        char t[1024];
+    } else if (m->kind == LGP_MEMBER_CLS && g->has_label != 3) {
+        char t[1024], whyb[64];
+        const char *why;
         snprintf(t, sizeof t, "%.*s", (int)(m->size < 1023 ? m->size : 1023), (const char *)m->data);
         t[strcspn(t, "\r\n")] = 0;
-        g->has_label = parse_int(t, &g->label) ? 1 : 2;
+        int r = lgp_archive_parse_label(t, &g->label, &why);
+        if (r == LGP_OK && !label_in_range(c, g->label, whyb, sizeof whyb)) r = LGP_BAD_RECORD, why = whyb;
+        if (r == LGP_BAD_RECORD) { bad_label(c, g, m, input, t, strlen(t), why); return; }
+        g->has_label = r == LGP_OK ? 1 : 2;
         snprintf(g->label_name, sizeof g->label_name, "%s", t);
     } else if (m->kind == LGP_MEMBER_JSON && !g->has_label) {
-        lgp_json *j = lgp_json_parse((const char *)m->data, m->size, NULL, 0);
-        const lgp_json *v = j ? lgp_json_get(j, "label") : NULL;
-        if (!v && j) v = lgp_json_get(j, "cls");
-        if (v && v->type == LGP_JSON_NUM && v->num >= 0) { g->label = (int64_t)v->num; g->has_label = 1; }
-        lgp_json_free(j);
+        char whyb[64];
+        const char *why;
+        int r = lgp_archive_json_label(m->data, m->size, &g->label, &why);
+        if (r == LGP_OK && !label_in_range(c, g->label, whyb, sizeof whyb)) r = LGP_BAD_RECORD, why = whyb;
+        if (r == LGP_BAD_RECORD) bad_label(c, g, m, input, (const char *)m->data, m->size, why);
+        else if (r == LGP_OK) g->has_label = 1;
     }
 }
 
@@ -457,9 +505,10 @@ static void load_labels(struct ctx *c, const strvec *stems) {
     for (size_t i = 0; i < n; i++) { c->lab_names.v[i] = pairs[2 * i]; c->lab_vals.v[i] = pairs[2 * i + 1]; }
     free(pairs);
     int64_t v;
+    const char *why;
     if (!c->have_classes) { /* class names in the labels file, sorted */
         for (size_t i = 0; i < n; i++)
-            if (!parse_int(c->lab_vals.v[i], &v)) sv_push(&c->classes, c->lab_vals.v[i]);
+            if (lgp_archive_parse_label(c->lab_vals.v[i], &v, &why) == LGP_EOF) sv_push(&c->classes, c->lab_vals.v[i]);
         sv_sort_unique(&c->classes);
         if (c->classes.n) set_classes(c);
     }
@@ -506,12 +555,17 @@ static char *make_meta(struct ctx *c, int is_idx) {
     char shard[64];
     snprintf(shard, sizeof shard, "%lld/%lld", o->shard_i, o->shard_n);
     lgp_json_set_str(m, "shard", shard);
-    lgp_json_set_num(m, "seed", (double)o->seed);
-    lgp_json_set_num(m, "shuffle", (double)o->shuffle);
-    lgp_json_set_num(m, "epochs", (double)o->epochs);
-    lgp_json_set_num(m, "skip", (double)o->skip);
-    lgp_json_set_num(m, "limit", (double)o->limit);
-    if (c->per_epoch >= 0) lgp_json_set_num(m, "records_per_epoch", (double)c->per_epoch);
+    lgp_json_set_u64(m, "seed", o->seed);
+    lgp_json_set_i64(m, "shuffle", o->shuffle);
+    lgp_json_set_i64(m, "epochs", o->epochs);
+    lgp_json_set_i64(m, "skip", o->skip);
+    lgp_json_set_i64(m, "limit", o->limit);
+    if (c->per_epoch >= 0) lgp_json_set_i64(m, "records_per_epoch", c->per_epoch);
+    if (c->image_shape[0]) {
+        lgp_json *sh = lgp_json_new_arr();
+        for (int k = 0; k < 3; k++) lgp_json_push(sh, lgp_json_new_i64(c->image_shape[k]));
+        lgp_json_set(m, "image_shape", sh);
+    }
     char *s = lgp_json_dump(m);
     lgp_json_free(m);
     return s;
@@ -581,7 +635,7 @@ int main(int argc, char **argv) {
     parse_args(&o, argc, argv);
     int is_idx = is_idx_input(o.inputs[0]);
     if (is_idx && o.ninputs != 1) lgp_usage_die("an IDX input must be the only input");
-    if (!o.out.path || strcmp(o.out.path, "-") == 0) lgp_check_stdout_not_tty(o.out.force);
+    lgp_output_precheck(&o.out);
     struct ctx c = {.o = &o, .per_epoch = -1};
     lgp_record_init(&c.rec);
     if (o.classes) {
@@ -591,8 +645,8 @@ int main(int argc, char **argv) {
     struct idxset s = {0};
     if (is_idx) {
         idx_load(&s, &o, &c);
-        int64_t n = s.img.dims[0];
-        c.per_epoch = n / o.shard_n + (o.shard_i < n % o.shard_n);
+        c.per_epoch = epoch_records(&o, s.img.dims[0]);
+        c.image_shape[0] = s.img.dims[1], c.image_shape[1] = s.img.dims[2], c.image_shape[2] = 1;
     } else
         prepare_archives(&c);
     char *meta = make_meta(&c, is_idx);

@@ -501,8 +501,10 @@ static int find_source(const lgp_record *rec, const lgp_tensor **img, const lgp_
     if (!*img) {
         *enc = lgp_record_get(rec, "jpeg");
         if (!*enc) *enc = lgp_record_get(rec, "png");
-        if (!*enc) return fail(err, errlen, LGP_BAD_RECORD, "no 'image', 'jpeg' or 'png' tensor");
-        if ((*enc)->dtype != LGP_DT_U8) return fail(err, errlen, LGP_BAD_RECORD, "%s: want u8 bytes", (*enc)->name);
+        /* Not damage but the wrong kind of record (views, features): every record after
+         * it is the same, so it is fatal at the first. */
+        if (!*enc) return fail(err, errlen, LGP_FATAL, "no 'image', 'jpeg' or 'png' tensor (not an image stream)");
+        if ((*enc)->dtype != LGP_DT_U8) return fail(err, errlen, LGP_FATAL, "%s: want u8 bytes", (*enc)->name);
         int c;
         int r = lgp_image_info((*enc)->data, (*enc)->nbytes, W, H, &c, err, errlen);
         *C = 3;
@@ -510,7 +512,7 @@ static int find_source(const lgp_record *rec, const lgp_tensor **img, const lgp_
     }
     const lgp_tensor *t = *img;
     if (t->dtype != LGP_DT_U8 || (t->ndim != 3 && t->ndim != 2))
-        return fail(err, errlen, LGP_BAD_RECORD, "image: want u8 [H, W, C], got %s with %d dims",
+        return fail(err, errlen, LGP_FATAL, "image: want u8 [H, W, C], got %s with %d dims",
                     lgp_dtype_name(t->dtype), t->ndim);
     int64_t h = t->shape[0], w = t->shape[1], c = t->ndim == 3 ? t->shape[2] : 1;
     if (h < 1 || w < 1 || h > 65535 || w > 65535 || c < 1 || c > 4)

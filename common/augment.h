@@ -95,8 +95,9 @@ enum {
  * `jpeg` / `png` bytes (decoded to RGB; for random crops of a JPEG only the union of
  * the crops is decoded), adds view0 (, view1) u8 [S, S, C] and crop0 (, crop1)
  * f32 [5] = (x, y, w, h, flip) in source pixels, and removes the source tensor unless
- * flags has LGP_AUG_KEEP_IMAGE. LGP_BAD_RECORD with a message if the record has no
- * usable image. */
+ * flags has LGP_AUG_KEEP_IMAGE. LGP_BAD_RECORD with a message if its image is damaged
+ * (undecodable, empty); LGP_FATAL if the record holds no image or one of another dtype
+ * or rank (the wrong kind of stream, not damage). */
 int lgp_augment_record(lgp_record *rec, const lgp_recipe *rc, uint64_t seed, uint64_t epoch,
                        uint64_t index, int flags, char *err, size_t errlen);
 

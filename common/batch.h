@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../formats/stream.h"
+#include "warncap.h"
 
 #define LGP_BATCH_MAX_VIEWS 2
 
@@ -36,15 +37,21 @@ typedef struct {
     char **keys;                         /* [B] record keys (owned) */
     int64_t consumed;                    /* records read from the stream so far, bad ones included */
     int64_t skipped;                     /* bad records skipped so far */
+    lgp_warncap damaged;                 /* their messages, capped */
 } lgp_batch;
 
 int lgp_batch_init(lgp_batch *b, const lgp_batch_cfg *cfg, int cap);
 void lgp_batch_free(lgp_batch *b);
 /* Fills up to cap samples. Returns LGP_OK with b->n > 0, LGP_EOF when the stream ended
- * (b->n may still be > 0: a last partial batch), or LGP_FATAL (message in err). Bad
- * records are reported with lgp_warn and skipped unless on_bad_fatal. */
+ * (b->n may still be > 0: a last partial batch), or LGP_FATAL (message in err).
+ * Damaged records (bad checksum or fields) are skipped with a capped message unless
+ * on_bad_fatal. A record that does not fit the model (view size, channels, missing
+ * view, mask length) or a checkpoint among the data is LGP_FATAL at once: "<input>:
+ * record N '<key>': <what came>; the model expects <what>". */
 int lgp_batch_fill(lgp_batch *b, const lgp_batch_cfg *cfg, lgp_reader *r, lgp_record *scratch,
                    char *err, size_t errlen);
+/* "N more damaged-record messages not shown", when some were held back. */
+void lgp_batch_report(const lgp_batch *b);
 /* Converts one u8 HWC image to normalized float CHW (dst [C, H, W]). */
 void lgp_batch_normalize(float *dst, const uint8_t *src, int h, int w, int c,
                          const float *mean, const float *std);

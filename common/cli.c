@@ -3,11 +3,14 @@
 
 #include "lgp.h"
 #include "log.h"
+#include "../formats/atomicfile.h"
 
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void lgp_output_opts_init(lgp_output_opts *o) {
@@ -54,10 +57,34 @@ void lgp_output_precheck(const lgp_output_opts *o) {
         lgp_check_stdout_not_tty(o->force);
         return;
     }
-    char *d = strdup(o->path);
-    if (!d) lgp_die("out of memory");
-    int bad = access(dirname(d), W_OK | X_OK) != 0;
-    int e = errno;
-    free(d);
-    if (bad) lgp_die("%s: cannot create: %s", o->path, strerror(e));
+    lgp_check_output_path("-o", o->path);
+}
+
+void lgp_check_output_path(const char *flag, const char *path) {
+    if (!path) return;
+    if (!*path) lgp_usage_die("%s: empty file name", flag);
+    char err[PATH_MAX + 128];
+    if (lgp_atomic_check(path, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+}
+
+void lgp_check_output_dir(const char *flag, const char *dir) {
+    if (!dir) return;
+    if (!*dir) lgp_usage_die("%s: empty folder name", flag);
+    struct stat st;
+    int e = 0;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) e = ENOTDIR;
+        else if (access(dir, W_OK | X_OK) != 0) e = errno;
+    } else if (errno != ENOENT) {
+        e = errno;
+    } else { /* created later with mkdir(2): the parent must exist and take it */
+        char *d = strdup(dir);
+        if (!d) lgp_die("out of memory");
+        const char *parent = dirname(d);
+        if (stat(parent, &st) != 0) e = errno;
+        else if (!S_ISDIR(st.st_mode)) e = ENOTDIR;
+        else if (access(parent, W_OK | X_OK) != 0) e = errno;
+        free(d);
+    }
+    if (e) lgp_die("%s: cannot write: %s", dir, strerror(e));
 }

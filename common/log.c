@@ -2,22 +2,60 @@
 #define _POSIX_C_SOURCE 200809L
 #include "log.h"
 #include "lgp.h"
+#include "../formats/atomicfile.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <unistd.h>
 
 int lgp_log_level = LGP_LOG_NORMAL;
 int lgp_progress = 0;
 static char progname[64] = "lgp";
 static int progress_open = 0;
+static volatile sig_atomic_t fail_at_exit = 0;
+static int dying = 0; /* lgp_die* said why already: close_stdout adds no second line */
+
+void lgp_fail_at_exit(void) { fail_at_exit = 1; }
+
+/* atexit, registered first so it runs last (gnulib close_stdout): data still buffered
+ * for stdout (--help, lgp-inspect, lgp-probe's table) must reach it, or we fail. */
+static void close_stdout(void) {
+    if (dying) {
+        fclose(stdout);
+        return;
+    }
+    errno = 0;
+    int pending = __fpending(stdout) != 0, prev = ferror(stdout), e = 0;
+    if (fflush(stdout) != 0) e = errno;
+    int closed = fclose(stdout) == 0;
+    if (!e && !closed && (pending || errno != EBADF)) e = errno;
+    if (prev || e) {
+        if (e) fprintf(stderr, "%s: write error on standard output: %s\n", progname, strerror(e));
+        else fprintf(stderr, "%s: write error on standard output\n", progname);
+        _exit(LGP_EXIT_FAILURE);
+    }
+    if (fail_at_exit) _exit(LGP_EXIT_FAILURE);
+}
+
+/* Registered after close_stdout, so it runs before it: an output left unfinished by
+ * exit() (lgp_die mid-run) leaves no temporary behind. */
+static void cleanup_at_exit(void) { lgp_atomic_cleanup(); }
+
+/* SIGTERM/SIGINT/SIGHUP: remove our temporaries, then die of the signal as before. */
+static void on_fatal_signal(int sig) {
+    int e = errno;
+    lgp_atomic_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered when the handler returns */
+    errno = e;
+}
 
 void lgp_proginit(int argc, char **argv) {
     (void)argc;
@@ -29,11 +67,24 @@ void lgp_proginit(int argc, char **argv) {
     }
     signal(SIGPIPE, SIG_DFL); /* a closed downstream ends us quietly */
     signal(SIGXFSZ, SIG_IGN); /* a file-size limit becomes an EFBIG write error we report */
+    atexit(close_stdout);
+    atexit(cleanup_at_exit);
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    for (size_t i = 0; i < LGP_ARRAY_LEN(sigs); i++) {
+        struct sigaction sa, old;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t k = 0; k < LGP_ARRAY_LEN(sigs); k++) sigaddset(&sa.sa_mask, sigs[k]);
+        /* an ignored signal (nohup, a background job's SIGINT) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+    }
     lgp_progress = isatty(2);
 }
 
 static void reader_gone(int sig) {
     (void)sig;
+    lgp_atomic_cleanup();
     _exit(LGP_EXIT_OK);
 }
 
@@ -87,6 +138,7 @@ void lgp_die(const char *fmt, ...) {
     va_start(ap, fmt);
     vmsg(fmt, ap, 0, 0);
     va_end(ap);
+    dying = 1;
     exit(LGP_EXIT_FAILURE);
 }
 
@@ -96,6 +148,7 @@ void lgp_die_errno(const char *fmt, ...) {
     va_start(ap, fmt);
     vmsg(fmt, ap, 1, e);
     va_end(ap);
+    dying = 1;
     exit(LGP_EXIT_FAILURE);
 }
 
@@ -105,6 +158,7 @@ void lgp_usage_die(const char *fmt, ...) {
     vmsg(fmt, ap, 0, 0);
     va_end(ap);
     fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+    dying = 1;
     exit(LGP_EXIT_USAGE);
 }
 
@@ -128,8 +182,10 @@ void lgp_print_version(void);
 
 int lgp_common_opt(int c, const char *help_text) {
     switch (c) {
-    case 0x1001:
-        fputs(help_text, stdout);
+    case 0x1001: /* a long help overflows stdio's buffer: catch the error while errno holds it */
+        errno = 0;
+        if (fputs(help_text, stdout) == EOF || fflush(stdout) != 0)
+            lgp_die("write error on standard output: %s", strerror(errno ? errno : EIO));
         exit(LGP_EXIT_OK);
     case 0x1002:
         lgp_print_version();

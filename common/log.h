@@ -15,8 +15,15 @@ enum { LGP_LOG_QUIET = 0, LGP_LOG_NORMAL = 1, LGP_LOG_VERBOSE = 2 };
 extern int lgp_log_level;   /* -q / -v move it */
 extern int lgp_progress;    /* --progress, or stderr is a terminal */
 
-/* Sets the program name from argv[0]'s basename, installs SIGPIPE default. */
+/* Sets the program name from argv[0]'s basename, installs SIGPIPE default, and:
+ *  - at exit, flushes and closes stdout; a failure (`--help > /dev/full`) prints
+ *    "<prog>: write error on standard output: reason" and makes the status 1;
+ *  - at exit and on SIGTERM/SIGINT/SIGHUP (unless ignored), removes the temporaries of
+ *    outputs not yet committed (lgp_atomic_cleanup); the signal then kills as before. */
 void lgp_proginit(int argc, char **argv);
+/* An output failed but the run goes on (a --log write error): the exit status becomes 1
+ * even if main returns 0. Say why with lgp_warn when calling it. */
+void lgp_fail_at_exit(void);
 /* For the image-stream producers (tar-images, decode, augment, mask): a reader that
  * stops early (a trainer done after its steps) ends them with exit 0, not SIGPIPE's 141,
  * so `set -o pipefail` pipelines succeed; the reader's own status still tells whether it

@@ -56,3 +56,22 @@ void lgp_modelcfg_default_norm(int in_chans, float *mean, float *std) {
         std[c] = in_chans == 3 ? im_std[c] : 0.3530f;
     }
 }
+
+int lgp_modelcfg_check_encoder(const lgp_vit_config *asked, const lgp_vit_config *have, const char *src, char *err,
+                               size_t errlen) {
+    const struct {
+        const char *name;
+        int a, h;
+    } f[] = {
+        {"img_size", asked->img_size, have->img_size}, {"patch", asked->patch, have->patch},
+        {"in_chans", asked->in_chans, have->in_chans}, {"width", asked->width, have->width},
+        {"depth", asked->depth, have->depth},          {"heads", asked->heads, have->heads},
+        {"mlp_ratio", asked->mlp_ratio, have->mlp_ratio},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].a != f[i].h)
+            return snprintf(err, errlen, "the model options ask for %s %d; %s has %d (drop --model and the size "
+                                         "options: a checkpoint fixes its model)",
+                            f[i].name, f[i].a, src, f[i].h), LGP_FATAL;
+    return LGP_OK;
+}

@@ -39,6 +39,12 @@ void lgp_modelcfg_apply(lgp_vit_config *cfg, const lgp_modelcfg_overrides *o);
     "  --width C --depth L --heads H --patch P --img-size S --in-chans c --mlp-ratio R\n" \
     "  --dec-width Cd --dec-depth Ld --dec-heads Hd   override the named config\n"
 
+/* A checkpoint fixes its model: options that describe another encoder (--model, --width,
+ * ...) are an error, not silently ignored. LGP_OK, or LGP_FATAL with "the options ask
+ * for width 64, <src> has 192". Compares the encoder fields only. */
+int lgp_modelcfg_check_encoder(const lgp_vit_config *asked, const lgp_vit_config *have, const char *src, char *err,
+                               size_t errlen);
+
 /* Default per-channel normalisation: Fashion-MNIST statistics for 1 channel, ImageNet
  * mean/std for 3. */
 void lgp_modelcfg_default_norm(int in_chans, float *mean, float *std);

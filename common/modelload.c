@@ -25,6 +25,11 @@ int lgp_model_load(lgp_vit_model *m, const char *path, const char *arch,
         lgp_record_free(&rec);
         return LGP_FATAL;
     }
+    if (lgp_ckpt_check_complete(mtext, path, err, errlen) != LGP_OK) {
+        free(mtext);
+        lgp_record_free(&rec);
+        return LGP_FATAL;
+    }
     lgp_json *meta = lgp_json_parse(mtext, strlen(mtext), e2, sizeof e2);
     free(mtext);
     if (!meta) meta = lgp_json_new_obj();

@@ -99,8 +99,8 @@ static int precompute_coeffs(int in_size, double in0, double in1, int out_size,
             kk[(size_t)xx * ksize + x] = v < 0 ? (int32_t)(-0.5 + v * (1 << PRECISION_BITS))
                                                : (int32_t)(0.5 + v * (1 << PRECISION_BITS));
         }
-        bounds[xx * 2] = xmin;
-        bounds[xx * 2 + 1] = xmax;
+        bounds[(size_t)xx * 2] = xmin;
+        bounds[(size_t)xx * 2 + 1] = xmax;
     }
     free(w);
     *kk_out = kk;
@@ -116,7 +116,7 @@ static void resample_horizontal(uint8_t *tmp, const uint8_t *src, size_t stride,
         const uint8_t *in = src + (size_t)(row0 + y) * stride;
         uint8_t *out = tmp + (size_t)y * dw * c;
         for (int xx = 0; xx < dw; xx++) {
-            int xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
+            int xmin = bounds[(size_t)xx * 2], xmax = bounds[(size_t)xx * 2 + 1];
             const int32_t *k = kk + (size_t)xx * ksize;
             for (int ch = 0; ch < c; ch++) acc[ch] = 1 << (PRECISION_BITS - 1);
             const uint8_t *p = in + (size_t)xmin * c;
@@ -133,7 +133,7 @@ static int resample_vertical(uint8_t *dst, const uint8_t *src, size_t stride, si
     int *acc = malloc(sizeof(int) * row);
     if (!acc) return LGP_FATAL;
     for (int yy = 0; yy < dh; yy++) {
-        int ymin = bounds[yy * 2], ymax = bounds[yy * 2 + 1];
+        int ymin = bounds[(size_t)yy * 2], ymax = bounds[(size_t)yy * 2 + 1];
         const int32_t *k = kk + (size_t)yy * ksize;
         for (size_t i = 0; i < row; i++) acc[i] = 1 << (PRECISION_BITS - 1);
         for (int y = 0; y < ymax; y++) {
@@ -183,9 +183,9 @@ static int resize_two_pass(const uint8_t *src, size_t stride, int sh, int sw, in
     if (need_h) {
         /* only the rows the vertical pass reads, as PIL does */
         int first = need_v ? bv[0] : 0;
-        int last = need_v ? bv[dh * 2 - 2] + bv[dh * 2 - 1] : sh;
+        int last = need_v ? bv[(size_t)dh * 2 - 2] + bv[(size_t)dh * 2 - 1] : sh;
         if (need_v)
-            for (int i = 0; i < dh; i++) bv[i * 2] -= first;
+            for (int i = 0; i < dh; i++) bv[(size_t)i * 2] -= first;
         tmp = malloc((size_t)(last - first) * dw * c + 1);
         if (!tmp) goto out;
         uint8_t *hout = need_v ? tmp : dst;

@@ -1,12 +1,15 @@
 /* signals.c — see signals.h. */
 #include "signals.h"
 
+#include "../formats/atomicfile.h"
+
 #include <string.h>
 
 volatile sig_atomic_t lgp_stop_requested = 0;
 
 static void on_signal(int sig) {
-    if (lgp_stop_requested) {
+    if (lgp_stop_requested) { /* the second one kills: leave no temporary (a snapshot's too) */
+        lgp_atomic_cleanup();
         signal(sig, SIG_DFL);
         raise(sig);
         return;

@@ -4,6 +4,7 @@
 #include "../formats/checkpoint.h"
 #include "../formats/json.h"
 #include "lgp.h"
+#include "signals.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -51,9 +52,9 @@ int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t sam
 
 int64_t lgp_stream_records_per_epoch(const char *meta_json) {
     lgp_json *m = lgp_json_parse(meta_json, strlen(meta_json), NULL, 0);
-    double n = lgp_json_get_num(m, "records_per_epoch", lgp_json_get_num(m, "count", -1));
+    int64_t n = lgp_json_get_i64_def(m, "records_per_epoch", lgp_json_get_i64_def(m, "count", -1));
     lgp_json_free(m);
-    return n > 0 ? (int64_t)n : -1;
+    return n > 0 ? n : -1;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -143,8 +144,8 @@ int lgp_rollback(const char *dir, const char *prefix, const lgp_record *live, in
     if (rc == LGP_OK) {
         for (size_t i = 0; i < live->n; i++)
             memcpy(live->t[i].data, lgp_record_get(&rec, live->t[i].name)->data, live->t[i].nbytes);
-        *step = (int64_t)lgp_json_get_num(m, "step", 0);
-        *opt_t = (int64_t)lgp_json_get_num(lgp_json_get(m, "optim"), "t", (double)*step);
+        *step = lgp_json_get_i64_def(m, "step", 0);
+        *opt_t = lgp_json_get_i64_def(lgp_json_get(m, "optim"), "t", *step);
     }
     lgp_json_free(m);
     free(meta);
@@ -154,4 +155,49 @@ int lgp_rollback(const char *dir, const char *prefix, const lgp_record *live, in
 
 int lgp_nan_policy_parse(const char *s) {
     return !strcmp(s, "skip") ? LGP_NAN_SKIP : !strcmp(s, "stop") ? LGP_NAN_STOP : !strcmp(s, "rollback") ? LGP_NAN_ROLLBACK : -1;
+}
+
+int lgp_schedule_check_resume(const lgp_schedule *stored, const lgp_schedule *asked, unsigned given,
+                              char *err, size_t errlen) {
+    struct {
+        unsigned bit;
+        const char *flag;
+        double want, have;
+    } c[] = {
+        {LGP_GIVEN_LENGTH, "--steps/--epochs (total steps)", (double)asked->total_steps, (double)stored->total_steps},
+        {LGP_GIVEN_BATCH, "--batch", asked->batch, stored->batch},
+        {LGP_GIVEN_ACCUM, "--accum", asked->accum, stored->accum},
+        {LGP_GIVEN_LR, "--lr/--blr (peak lr)", asked->lr, stored->lr},
+        {LGP_GIVEN_MIN_LR, "--min-lr", asked->min_lr, stored->min_lr},
+        {LGP_GIVEN_WARMUP, "--warmup-steps/--warmup-epochs (warmup steps)", (double)asked->warmup_steps,
+         (double)stored->warmup_steps},
+    };
+    for (size_t i = 0; i < LGP_ARRAY_LEN(c); i++) {
+        if (!(given & c[i].bit)) continue;
+        double d = fabs(c[i].want - c[i].have), scale = fabs(c[i].have) > 1 ? fabs(c[i].have) : 1;
+        if (d > 1e-9 * scale)
+            return snprintf(err, errlen, "--resume: %s %.9g differs from the resumed run's %.9g; a resumed run keeps its "
+                                         "schedule (give the same options, or none)",
+                            c[i].flag, c[i].want, c[i].have), LGP_FATAL;
+    }
+    return LGP_OK;
+}
+
+void lgp_trainer_input(lgp_reader *r, int world) {
+    lgp_reader_set_concat(r, 1);
+    /* With several ranks a rank that stopped reading alone would leave the others in a
+     * collective; there the stop is agreed after each step instead. */
+    if (world == 1) lgp_reader_set_stop_flag(r, &lgp_stop_requested);
+}
+
+int lgp_trainer_keep_partial(const char *dir, const char *prefix, int keep, const char *out_path, int64_t step,
+                             const lgp_record *rec, const char *meta_json, const lgp_writer_opts *o, char *where,
+                             size_t cap, char *err, size_t errlen) {
+    where[0] = 0;
+    if (dir) return lgp_snapshot_save(dir, prefix, step, keep, rec, meta_json, o, where, cap, err, errlen);
+    if (!out_path) return LGP_OK;
+    snprintf(where, cap, "%s.partial", out_path);
+    int rc = lgp_ckpt_save(where, rec, meta_json, o, err, errlen);
+    if (rc != LGP_OK) where[0] = 0;
+    return rc;
 }

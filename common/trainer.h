@@ -58,6 +58,35 @@ int lgp_nan_policy_parse(const char *s);
 int lgp_rollback(const char *dir, const char *prefix, const lgp_record *live, int64_t *step, int64_t *opt_t,
                  char *path_out, size_t cap, char *err, size_t errlen);
 
+/* Schedule options the user gave on the command line (a --resume checks them). */
+enum {
+    LGP_GIVEN_LENGTH = 1, /* --steps or --epochs */
+    LGP_GIVEN_BATCH = 2,
+    LGP_GIVEN_ACCUM = 4,
+    LGP_GIVEN_LR = 8,     /* --lr or --blr */
+    LGP_GIVEN_MIN_LR = 16,
+    LGP_GIVEN_WARMUP = 32,
+};
+/* --resume continues the stored schedule; a schedule option given with it must ask for
+ * the same (the same command line plus --resume is fine; a changed one is an error, not
+ * ignored). `asked` is what the options make for a fresh run. LGP_OK or LGP_FATAL with
+ * "--batch 64 differs from the resumed run's 128" in err. */
+int lgp_schedule_check_resume(const lgp_schedule *stored, const lgp_schedule *asked, unsigned given,
+                              char *err, size_t errlen);
+
+/* Prepares a trainer's input: reads on through concatenated streams, and (one process)
+ * stops waiting for a slow producer when SIGTERM/SIGINT arrives. */
+void lgp_trainer_input(lgp_reader *r, int world);
+
+/* Where a run that did not finish (input ended early, signal) keeps its state: a
+ * snapshot in dir when given; else "<out_path>.partial" when the output is a file;
+ * else nowhere (stdout gets nothing, as a partial checkpoint there would look
+ * finished). *where (cap bytes) receives the path, or "" when nothing was kept. The
+ * metadata must say "complete": false. */
+int lgp_trainer_keep_partial(const char *dir, const char *prefix, int keep, const char *out_path, int64_t step,
+                             const lgp_record *rec, const char *meta_json, const lgp_writer_opts *o, char *where,
+                             size_t cap, char *err, size_t errlen);
+
 /* Index of the first non-finite value of x[n], or -1. */
 int64_t lgp_first_nonfinite(const float *x, size_t n);
 

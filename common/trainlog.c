@@ -4,8 +4,22 @@
 #include "lgp.h"
 #include "log.h"
 
+#include <errno.h>
+#include <string.h>
+
+/* A failed log write: one warning, no more log lines, and exit status 1 at the end
+ * (the run itself goes on, so its checkpoint is still written). */
+static void log_failed(lgp_trainlog *l, int e) {
+    if (l->failed) return;
+    l->failed = e ? e : EIO;
+    lgp_warn("%s: write error: %s (log stopped; the exit status will be 1)", l->path, strerror(l->failed));
+    lgp_fail_at_exit();
+}
+
 int lgp_trainlog_open(lgp_trainlog *l, const char *path, int append, int64_t every, int64_t total) {
     l->jsonl = NULL;
+    l->path = path;
+    l->failed = 0;
     if (path && !(l->jsonl = fopen(path, append ? "a" : "w"))) return LGP_FATAL;
     l->every = every > 0 ? every : 50;
     l->total = total;
@@ -20,11 +34,12 @@ void lgp_trainlog_step(lgp_trainlog *l, int64_t step, int64_t epoch, double loss
     l->images += batch;
     double ips = dt > 0 ? l->images / dt : 0;
     double eta = step > 0 && l->total > step ? dt / (double)l->images * batch * (double)(l->total - step) : 0;
-    if (l->jsonl) {
-        fprintf(l->jsonl, "{\"step\":%lld,\"epoch\":%lld,\"loss\":%.8g,\"lr\":%.6g,\"grad_norm\":%.6g,"
+    if (l->jsonl && !l->failed) {
+        errno = 0;
+        int n = fprintf(l->jsonl, "{\"step\":%lld,\"epoch\":%lld,\"loss\":%.8g,\"lr\":%.6g,\"grad_norm\":%.6g,"
                           "\"img_per_s\":%.2f,\"time\":%.3f%s}\n",
                 (long long)step, (long long)epoch, loss, lr, gnorm, ips, dt, extra_json ? extra_json : "");
-        fflush(l->jsonl);
+        if (n < 0 || fflush(l->jsonl) != 0 || ferror(l->jsonl)) log_failed(l, errno);
     }
     if (lgp_progress && now - l->last_live > 0.25) {
         lgp_progress_line("step %lld/%lld epoch %lld loss %.4f lr %.3g %.0f img/s ETA %.0fs",
@@ -36,8 +51,14 @@ void lgp_trainlog_step(lgp_trainlog *l, int64_t step, int64_t epoch, double loss
     }
 }
 
-void lgp_trainlog_close(lgp_trainlog *l) {
+int lgp_trainlog_close(lgp_trainlog *l) {
     lgp_progress_end();
-    if (l->jsonl) fclose(l->jsonl);
+    if (l->jsonl) {
+        errno = 0;
+        int bad = ferror(l->jsonl), e = 0;
+        if (fclose(l->jsonl) != 0) bad = 1, e = errno;
+        if (bad) log_failed(l, e);
+    }
     l->jsonl = NULL;
+    return l->failed ? LGP_FATAL : LGP_OK;
 }

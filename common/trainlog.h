@@ -13,13 +13,18 @@ typedef struct {
     int64_t total;     /* total steps of the schedule */
     double t0, last_live;
     int64_t images;    /* images processed since t0 */
+    const char *path;  /* borrowed: the --log name, for messages */
+    int failed;        /* errno of the first failed log write, 0 if none */
 } lgp_trainlog;
 
-/* path may be NULL. Appends when resuming so one log covers the whole run. */
+/* path may be NULL. Appends when resuming so one log covers the whole run.
+ * A failed write (full disk) is reported once with lgp_warn, stops the log and makes
+ * the program's exit status 1 (lgp_fail_at_exit); training goes on. */
 int lgp_trainlog_open(lgp_trainlog *l, const char *path, int append, int64_t every, int64_t total);
 /* extra_json: NULL or ",\"key\":value,..." appended to the JSON object. */
 void lgp_trainlog_step(lgp_trainlog *l, int64_t step, int64_t epoch, double loss, double lr,
                        double gnorm, int batch, const char *extra_json);
-void lgp_trainlog_close(lgp_trainlog *l);
+/* LGP_FATAL if any log write failed (already reported), else LGP_OK. */
+int lgp_trainlog_close(lgp_trainlog *l);
 
 #endif

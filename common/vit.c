@@ -35,6 +35,12 @@ static const struct {
     {"fmnist", {28, 4, 1, 192, 6, 3, 4, 128, 2, 4, 1, 0.75f}},
 };
 
+int lgp_vit_default_patch(int img_size) {
+    for (size_t i = 0; i < LGP_ARRAY_LEN(named); i++)
+        if (named[i].cfg.img_size == img_size) return named[i].cfg.patch;
+    return 16;
+}
+
 int lgp_vit_config_by_name(const char *name, lgp_vit_config *cfg) {
     for (size_t i = 0; i < LGP_ARRAY_LEN(named); i++)
         if (strcmp(name, named[i].name) == 0) {

@@ -39,6 +39,10 @@ typedef struct {
  * decoder 512/8/16) and "fmnist" (img 28, P 4, 1 channel, 192/6/3, decoder 128/2/4).
  * LGP_OK, or LGP_FATAL for an unknown name (cfg untouched). */
 int lgp_vit_config_by_name(const char *name, lgp_vit_config *cfg);
+/* The patch of the named models made for this image size (4 at 28: fmnist; 16 at 224),
+ * 16 for any other size: lgp-mask's default, so its masks fit the model the trainer
+ * builds by default for views of that size. */
+int lgp_vit_default_patch(int img_size);
 /* Checks divisibility and ranges; LGP_OK or LGP_FATAL with the field in err. */
 int lgp_vit_config_check(const lgp_vit_config *cfg, char *err, size_t errlen);
 static inline int lgp_vit_num_patches(const lgp_vit_config *cfg) {

@@ -2,9 +2,12 @@
 #include "archive.h"
 
 #include "../common/lgp.h"
+#include "json.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,4 +213,57 @@ int lgp_archive_stem(const char *name, char *stem, size_t n) {
     memcpy(stem, base, len);
     stem[len] = 0;
     return LGP_OK;
+}
+
+int lgp_archive_parse_label(const char *s, int64_t *v, const char **why) {
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && strchr(" \t\r\n", s[n - 1])) n--;
+    char *end;
+    if (!n) { *why = "empty"; return LGP_BAD_RECORD; }
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
+            *why = "control characters";
+            return LGP_BAD_RECORD;
+        }
+    if (!strchr("0123456789+-.", s[0])) return LGP_EOF;
+    (void)strtod(s, &end);
+    if (end != s + n) return LGP_EOF; /* starts like a number but is none: a name */
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (end != s + n) *why = "not an integer";
+    else if (s[0] == '-' && (x < 0 || errno == ERANGE)) *why = "negative";
+    else if (errno == ERANGE || x > LGP_ARCHIVE_LABEL_MAX) *why = "larger than " LGP_ARCHIVE_LABEL_MAX_TEXT;
+    else { *v = x; return LGP_OK; }
+    return LGP_BAD_RECORD;
+}
+
+int lgp_archive_json_label(const uint8_t *data, size_t n, int64_t *v, const char **why) {
+    lgp_json *j = lgp_json_parse((const char *)data, n, NULL, 0);
+    if (!j) { *why = "not valid JSON"; return LGP_BAD_RECORD; }
+    const lgp_json *x = j->type == LGP_JSON_OBJ ? lgp_json_get(j, "label") : NULL;
+    if (!x && j->type == LGP_JSON_OBJ) x = lgp_json_get(j, "cls");
+    int64_t k = -1;
+    int rc = LGP_BAD_RECORD;
+    if (!x) rc = LGP_EOF;
+    else if (x->type != LGP_JSON_NUM) *why = "not a number";
+    else if (lgp_json_to_i64(x, &k) != 0) /* not integral, or past 2^53 as a double */
+        *why = x->num < 0 ? "negative" : x->num != floor(x->num) ? "not an integer" : "larger than " LGP_ARCHIVE_LABEL_MAX_TEXT;
+    else if (k < 0) *why = "negative";
+    else if (k > LGP_ARCHIVE_LABEL_MAX) *why = "larger than " LGP_ARCHIVE_LABEL_MAX_TEXT;
+    else { *v = k; rc = LGP_OK; }
+    lgp_json_free(j);
+    return rc;
+}
+
+void lgp_archive_quote(char *q, size_t qn, const void *text, size_t n) {
+    const unsigned char *s = text;
+    size_t i = 0, k = 0;
+    for (; i < n && k + 4 < qn; i++) {
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n') {
+            if (!k || q[k - 1] != ' ') q[k++] = ' ';
+        } else q[k++] = s[i] >= 0x20 && s[i] != 0x7f && s[i] != '\'' ? (char)s[i] : '?';
+    }
+    if (i < n) memcpy(q + k, "...", 3), k += 3;
+    q[k] = 0;
 }

@@ -58,4 +58,21 @@ int lgp_archive_key(const char *name, char *key, size_t n);
 /* Basename without its last extension: "train/n0144.tar" -> "n0144". */
 int lgp_archive_stem(const char *name, char *stem, size_t n);
 
+/* Labels from WebDataset sidecars and label files. A label is a class index,
+ * 0..LGP_ARCHIVE_LABEL_MAX; anything past 2^31 - 1 is a broken file, not a class. */
+#define LGP_ARCHIVE_LABEL_MAX 2147483647
+#define LGP_ARCHIVE_LABEL_MAX_TEXT "2147483647"
+/* Label text (a .cls member's first line, a labels-file value), surrounding blanks
+ * ignored. LGP_OK: *v is the index. LGP_EOF: not a number, so a class name
+ * ("n01440764", "001.Albatross"). LGP_BAD_RECORD: empty, control characters, or a
+ * number that is no index ("-5", "1.5", "1e3", 10^22); *why (static) says which. */
+int lgp_archive_parse_label(const char *text, int64_t *v, const char **why);
+/* A .json sidecar: {"label": N} or else {"cls": N}. LGP_OK: *v set. LGP_EOF: not an
+ * object with either key (metadata without a label). LGP_BAD_RECORD: not valid JSON,
+ * or the value is not an index ({"cls":"x"}, {"label":1e300}); *why says which. */
+int lgp_archive_json_label(const uint8_t *data, size_t n, int64_t *v, const char **why);
+/* The n bytes at s as a one-line quote in q[qn] (qn >= 8): whitespace runs become one
+ * space, other control bytes and single quotes '?', a text cut short ends in "...". */
+void lgp_archive_quote(char *q, size_t qn, const void *s, size_t n);
+
 #endif

@@ -126,3 +126,19 @@ int lgp_ckpt_load(const char *path, lgp_record *rec, char **meta_out, char *err,
     lgp_reader_close(r);
     return rc;
 }
+
+int lgp_ckpt_allow_partial = 0;
+
+int lgp_ckpt_check_complete(const char *meta_json, const char *src, char *err, size_t errlen) {
+    if (lgp_ckpt_allow_partial || !meta_json) return LGP_OK;
+    lgp_json *m = lgp_json_parse(meta_json, strlen(meta_json), NULL, 0);
+    const lgp_json *c = lgp_json_get(m, "complete");
+    int partial = c && c->type == LGP_JSON_BOOL && !c->boolean;
+    long long step = (long long)lgp_json_get_num(m, "step", -1);
+    long long total = (long long)lgp_json_get_num(lgp_json_get(m, "schedule"), "total_steps", -1);
+    lgp_json_free(m);
+    if (!partial) return LGP_OK;
+    snprintf(err, errlen, "%s: an unfinished run's checkpoint (complete: false, step %lld of %lld); finish it with "
+                          "--resume, or give --allow-partial to use it anyway", src, step, total);
+    return LGP_FATAL;
+}

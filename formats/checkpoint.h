@@ -26,6 +26,12 @@ int lgp_ckpt_load(const char *path, lgp_record *rec, char **meta_out, char *err,
 /* Reads one checkpoint stream from an open reader (e.g. the first stream on stdin, with
  * views following): the record, then the end record; leaves the reader after it. */
 int lgp_ckpt_read(lgp_reader *r, lgp_record *rec, char **meta_out, char *err, size_t errlen);
+/* A trainer that stopped early writes "complete": false into its snapshots; such a
+ * checkpoint is not a finished model. LGP_FATAL with "<src>: ... (--allow-partial to use
+ * it anyway)" when meta_json says so and lgp_ckpt_allow_partial is 0 (programs set it
+ * from --allow-partial). */
+extern int lgp_ckpt_allow_partial;
+int lgp_ckpt_check_complete(const char *meta_json, const char *src, char *err, size_t errlen);
 /* First non-finite f32 tensor's name, or NULL if all finite. */
 const char *lgp_ckpt_find_nonfinite(const lgp_record *rec);
 

@@ -1,6 +1,7 @@
 /* json.c — strict JSON parser and compact writer (see json.h). */
 #include "json.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,19 +141,38 @@ static lgp_json *pcontainer(parser *ps, int depth, int obj) {
     }
 }
 
+/* Sets j's exact integer from an integer literal ("-"? digits); leaves is_int 0 when the
+ * value is outside [-2^63, 2^64-1]. */
+static void exact_int(lgp_json *j, const char *lit) {
+    int neg = *lit == '-';
+    uint64_t u = 0;
+    for (const char *d = lit + neg; *d; d++) {
+        unsigned k = (unsigned)(*d - '0');
+        if (u > (UINT64_MAX - k) / 10) return;
+        u = u * 10 + k;
+    }
+    if (neg && u > (uint64_t)INT64_MAX + 1) return;
+    j->is_int = 1;
+    j->is_neg = neg && u != 0;
+    j->u = u;
+}
+
 static lgp_json *pnumber(parser *ps) {
     size_t q = ps->p;
+    int integral = 1;
     if (q < ps->n && ps->s[q] == '-') q++;
     if (q >= ps->n || ps->s[q] < '0' || ps->s[q] > '9') return perr(ps, "unexpected character");
     if (ps->s[q] == '0') q++;
     else while (q < ps->n && ps->s[q] >= '0' && ps->s[q] <= '9') q++;
     if (q < ps->n && ps->s[q] == '.') {
         q++;
+        integral = 0;
         if (q >= ps->n || ps->s[q] < '0' || ps->s[q] > '9') return perr(ps, "bad number");
         while (q < ps->n && ps->s[q] >= '0' && ps->s[q] <= '9') q++;
     }
     if (q < ps->n && (ps->s[q] == 'e' || ps->s[q] == 'E')) {
         q++;
+        integral = 0;
         if (q < ps->n && (ps->s[q] == '+' || ps->s[q] == '-')) q++;
         if (q >= ps->n || ps->s[q] < '0' || ps->s[q] > '9') return perr(ps, "bad number");
         while (q < ps->n && ps->s[q] >= '0' && ps->s[q] <= '9') q++;
@@ -165,6 +185,7 @@ static lgp_json *pnumber(parser *ps) {
     lgp_json *j = node(LGP_JSON_NUM);
     if (!j) return perr(ps, "out of memory");
     j->num = strtod(buf, NULL);
+    if (integral) exact_int(j, buf);
     return j;
 }
 
@@ -238,12 +259,88 @@ double lgp_json_get_num(const lgp_json *obj, const char *key, double def) {
     return v && v->type == LGP_JSON_NUM ? v->num : def;
 }
 
+/* Below 2^53 every integer is a double exactly, so a double-only number there is safe. */
+#define EXACT_DOUBLE_LIMIT 9007199254740992.0
+
+static int double_int(const lgp_json *v) {
+    return isfinite(v->num) && v->num == floor(v->num) && fabs(v->num) < EXACT_DOUBLE_LIMIT;
+}
+
+int lgp_json_to_i64(const lgp_json *v, int64_t *out) {
+    if (!v || v->type != LGP_JSON_NUM) return -1;
+    if (v->is_int) {
+        if (v->u > (uint64_t)INT64_MAX + (v->is_neg ? 1u : 0u)) return -1;
+        /* -2^63 has no positive int64 twin, so it is spelled out */
+        *out = v->is_neg ? (v->u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v->u) : (int64_t)v->u;
+        return 0;
+    }
+    if (!double_int(v)) return -1;
+    *out = (int64_t)v->num;
+    return 0;
+}
+
+int lgp_json_to_u64(const lgp_json *v, uint64_t *out) {
+    if (!v || v->type != LGP_JSON_NUM) return -1;
+    if (v->is_int) {
+        if (v->is_neg) return -1;
+        *out = v->u;
+        return 0;
+    }
+    if (!double_int(v) || v->num < 0) return -1;
+    *out = (uint64_t)v->num;
+    return 0;
+}
+
+int lgp_json_get_i64(const lgp_json *obj, const char *key, int64_t *out) {
+    return lgp_json_to_i64(lgp_json_get(obj, key), out);
+}
+
+int lgp_json_get_u64(const lgp_json *obj, const char *key, uint64_t *out) {
+    return lgp_json_to_u64(lgp_json_get(obj, key), out);
+}
+
+int64_t lgp_json_get_i64_def(const lgp_json *obj, const char *key, int64_t def) {
+    const lgp_json *v = lgp_json_get(obj, key);
+    int64_t x;
+    if (!lgp_json_to_i64(v, &x)) return x;
+    /* 2^63 as a double; the lower bound -2^63 is exact too */
+    if (v && v->type == LGP_JSON_NUM && v->num >= -9223372036854775808.0 && v->num < 9223372036854775808.0)
+        return (int64_t)v->num;
+    return def;
+}
+
+uint64_t lgp_json_get_u64_def(const lgp_json *obj, const char *key, uint64_t def) {
+    const lgp_json *v = lgp_json_get(obj, key);
+    uint64_t x;
+    if (!lgp_json_to_u64(v, &x)) return x;
+    if (v && v->type == LGP_JSON_NUM && v->num > -1.0 && v->num < 18446744073709551616.0)
+        return (uint64_t)v->num;
+    return def;
+}
+
 lgp_json *lgp_json_new_obj(void) { return node(LGP_JSON_OBJ); }
 lgp_json *lgp_json_new_arr(void) { return node(LGP_JSON_ARR); }
 lgp_json *lgp_json_new_null(void) { return node(LGP_JSON_NULL); }
 lgp_json *lgp_json_new_num(double v) {
     lgp_json *j = node(LGP_JSON_NUM);
     if (j) j->num = v;
+    return j;
+}
+lgp_json *lgp_json_new_u64(uint64_t v) {
+    lgp_json *j = node(LGP_JSON_NUM);
+    if (j) {
+        j->num = (double)v;
+        j->is_int = 1;
+        j->u = v;
+    }
+    return j;
+}
+lgp_json *lgp_json_new_i64(int64_t v) {
+    lgp_json *j = lgp_json_new_u64(v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    if (j) {
+        j->num = (double)v;
+        j->is_neg = v < 0;
+    }
     return j;
 }
 lgp_json *lgp_json_new_bool(int b) {
@@ -286,6 +383,8 @@ void lgp_json_set(lgp_json *obj, const char *key, lgp_json *val) {
 }
 
 void lgp_json_set_num(lgp_json *obj, const char *key, double v) { lgp_json_set(obj, key, lgp_json_new_num(v)); }
+void lgp_json_set_i64(lgp_json *obj, const char *key, int64_t v) { lgp_json_set(obj, key, lgp_json_new_i64(v)); }
+void lgp_json_set_u64(lgp_json *obj, const char *key, uint64_t v) { lgp_json_set(obj, key, lgp_json_new_u64(v)); }
 void lgp_json_set_str(lgp_json *obj, const char *key, const char *s) { lgp_json_set(obj, key, lgp_json_new_str(s)); }
 
 void lgp_json_push(lgp_json *arr, lgp_json *val) {
@@ -313,6 +412,9 @@ lgp_json *lgp_json_clone(const lgp_json *j) {
     LGP_JSON_CHECK_ALLOC(c);
     c->boolean = j->boolean;
     c->num = j->num;
+    c->is_int = j->is_int;
+    c->is_neg = j->is_neg;
+    c->u = j->u;
     if (j->str) c->str = strdup(j->str);
     for (size_t i = 0; i < j->n; i++) {
         if (j->type == LGP_JSON_OBJ) lgp_json_set(c, j->keys[i], lgp_json_clone(j->items[i]));
@@ -358,7 +460,8 @@ static void dump(sbuf *b, const lgp_json *j) {
     case LGP_JSON_NULL: sb_add(b, "null", 4); break;
     case LGP_JSON_BOOL: sb_add(b, j->boolean ? "true" : "false", j->boolean ? 4 : 5); break;
     case LGP_JSON_NUM:
-        if (!isfinite(j->num)) snprintf(num, sizeof num, "null");
+        if (j->is_int) snprintf(num, sizeof num, "%s%" PRIu64, j->is_neg ? "-" : "", j->u);
+        else if (!isfinite(j->num)) snprintf(num, sizeof num, "null");
         else if (j->num == floor(j->num) && fabs(j->num) < 1e15) snprintf(num, sizeof num, "%.0f", j->num);
         else snprintf(num, sizeof num, "%.17g", j->num);
         sb_add(b, num, strlen(num));

@@ -4,6 +4,7 @@
 #include "../common/lgp.h"
 #include "atomicfile.h"
 
+#include <errno.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -22,11 +23,13 @@ int lgp_png_write(const char *path, const uint8_t *pix, int h, int w, int c, cha
         lgp_atomic_abort(&at);
         return snprintf(err, errlen, "%s: cannot start PNG", path), LGP_FATAL;
     }
-    if (setjmp(png_jmpbuf(png))) {
+    errno = 0;
+    if (setjmp(png_jmpbuf(png))) { /* libpng's fwrite failed (ENOSPC on /dev/full) or it ran out of memory */
+        int e = errno;
         png_destroy_write_struct(&png, &info);
         fclose(f);
         lgp_atomic_abort(&at);
-        return snprintf(err, errlen, "%s: PNG write failed", path), LGP_FATAL;
+        return snprintf(err, errlen, "%s: write error: %s", path, e ? strerror(e) : "PNG write failed"), LGP_FATAL;
     }
     png_init_io(png, f);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
@@ -36,8 +39,9 @@ int lgp_png_write(const char *path, const uint8_t *pix, int h, int w, int c, cha
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     if (fclose(f) != 0) {
+        int e = errno;
         lgp_atomic_abort(&at);
-        return snprintf(err, errlen, "%s: write failed", path), LGP_FATAL;
+        return snprintf(err, errlen, "%s: write error: %s", path, strerror(e)), LGP_FATAL;
     }
     return lgp_atomic_commit(&at, err, errlen);
 }

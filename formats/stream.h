@@ -16,6 +16,7 @@
 #define LGP_STREAM_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "../common/lgp.h"
@@ -104,6 +105,16 @@ const char *lgp_reader_meta(const lgp_reader *r);  /* header JSON text, NUL-term
 const char *lgp_reader_name(const lgp_reader *r);
 uint64_t lgp_reader_index(const lgp_reader *r);    /* records returned so far in this stream */
 int lgp_reader_compressed(const lgp_reader *r);
+/* Data mode (on: 1): lgp_reader_next reads on through the streams concatenated after
+ * this one, each end record checked, so LGP_EOF means the end of all input; bytes after
+ * an end record that do not start a stream are LGP_FATAL. lgp_reader_meta then names
+ * the current stream's header. */
+void lgp_reader_set_concat(lgp_reader *r, int on);
+/* While *flag is non-zero, a read that would wait for input fails instead (LGP_FATAL,
+ * lgp_reader_interrupted true): a trainer blocked on a slow producer still saves and
+ * exits on SIGTERM. The signal handler must not use SA_RESTART. */
+void lgp_reader_set_stop_flag(lgp_reader *r, volatile sig_atomic_t *flag);
+int lgp_reader_interrupted(const lgp_reader *r);
 void lgp_reader_close(lgp_reader *r);
 
 /* ---- writing ---- */

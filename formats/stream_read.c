@@ -32,6 +32,9 @@ struct lgp_reader {
     uint64_t seen;  /* records framed, good or bad */
     char *meta;
     int state; /* 0 reading records, 1 after end record, 2 failed */
+    int concat; /* lgp_reader_next goes on into a following stream */
+    volatile sig_atomic_t *stop; /* non-zero: stop waiting for input */
+    int interrupted;
     char err[512];
 };
 
@@ -51,12 +54,20 @@ static int fail(lgp_reader *r, int code, const char *fmt, ...) {
     return code;
 }
 
+/* A stop was requested while the reader waited for input (see lgp_reader_set_stop_flag). */
+static long interrupted(lgp_reader *r) {
+    r->interrupted = 1;
+    errno = EINTR;
+    return -1;
+}
+
 /* Makes compressed/raw input available; returns bytes buffered, 0 at EOF, -1 on error. */
 static long in_fill(lgp_reader *r) {
     if (r->ib_pos < r->ib_len) return (long)(r->ib_len - r->ib_pos);
     r->ib_pos = r->ib_len = 0;
     if (r->in_eof) return 0;
     for (;;) {
+        if (r->stop && *r->stop) return interrupted(r);
         ssize_t k = read(r->fd, r->ib, IN_CAP);
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) return -1;
@@ -179,6 +190,7 @@ static int begin_stream(lgp_reader *r, int at_start) {
         memmove(r->ib, r->ib + r->ib_pos, r->ib_len - r->ib_pos);
         r->ib_len -= r->ib_pos;
         r->ib_pos = 0;
+        if (r->stop && *r->stop) return interrupted(r), fail(r, LGP_FATAL, "read error: %s", strerror(EINTR));
         ssize_t k = read(r->fd, r->ib + r->ib_len, IN_CAP - r->ib_len);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) r->in_eof = 1;
@@ -250,6 +262,9 @@ const char *lgp_reader_meta(const lgp_reader *r) { return r->meta ? r->meta : "{
 const char *lgp_reader_name(const lgp_reader *r) { return r->name; }
 uint64_t lgp_reader_index(const lgp_reader *r) { return r->index; }
 int lgp_reader_compressed(const lgp_reader *r) { return r->zmode; }
+void lgp_reader_set_concat(lgp_reader *r, int on) { r->concat = on; }
+void lgp_reader_set_stop_flag(lgp_reader *r, volatile sig_atomic_t *flag) { r->stop = flag; }
+int lgp_reader_interrupted(const lgp_reader *r) { return r->interrupted; }
 
 int lgp_reader_next_stream(lgp_reader *r) {
     if (r->state == 2) return LGP_FATAL;
@@ -371,7 +386,18 @@ static int parse_body(lgp_reader *r, lgp_record *rec, size_t len) {
     return LGP_OK;
 }
 
+static int next_record(lgp_reader *r, lgp_record *rec);
+
 int lgp_reader_next(lgp_reader *r, lgp_record *rec) {
+    for (;;) {
+        int rc = next_record(r, rec);
+        if (rc != LGP_EOF || !r->concat) return rc;
+        rc = lgp_reader_next_stream(r);
+        if (rc != LGP_OK) return rc;
+    }
+}
+
+static int next_record(lgp_reader *r, lgp_record *rec) {
     if (r->state == 1) return LGP_EOF;
     if (r->state == 2) return LGP_FATAL;
     lgp_record_clear(rec);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # IDX input on Debian's Fashion-MNIST files: counts, shapes, class names, and labels and
-# pixels of sampled records against an independent Python gzip parse.
+# pixels of sampled records against an independent Python gzip parse; the header's
+# records_per_epoch under --limit/--shard/--skip, and image_shape.
 . "$(dirname "$0")/lib.sh"
 MA="$TESTS_DIR/ref/make_archives.py"
 TR="$FMNIST/train-images-idx3-ubyte.gz"; TE="$FMNIST/t10k-images-idx3-ubyte.gz"
@@ -48,6 +49,28 @@ cp "${TE/images-idx3/labels-idx1}" trunc-labels-idx1-ubyte.gz
 expect_exit 1 "truncated IDX" -- tar-images trunc-images-idx3-ubyte.gz
 expect_err_line "tar-images: trunc-images-idx3-ubyte.gz: *" "truncated IDX: one line naming the file"
 expect_empty_out "no partial stream for a truncated IDX"
+# the header's records_per_epoch tells the truth under --limit/--shard, and image_shape
+meta() { lgp-inspect --meta "$1" | grep -o "\"$2\":\(\[[^]]*\]\|[^],}]*\)"; }
+tar-images --limit 512 "$TR" >lim.lgps 2>/dev/null
+[ "$(meta lim.lgps records_per_epoch)" = '"records_per_epoch":512' ]; ok $? "--limit 512: records_per_epoch 512"
+lgp-inspect --verify lim.lgps | grep -q '^ok: 512 records'; ok $? "--limit 512: 512 records"
+[ "$(meta lim.lgps image_shape)" = '"image_shape":[28,28,1]' ]; ok $? "image_shape [28,28,1] (H, W, C) in the header"
+for sh in 1/7:1429 5/7:1428; do # 10000 = 7 * 1428 + 4: shards 0..3 get one more
+    tar-images --shard "${sh%:*}" "$TE" >sh.lgps 2>/dev/null
+    [ "$(meta sh.lgps records_per_epoch)" = "\"records_per_epoch\":${sh#*:}" ] &&
+        lgp-inspect --verify sh.lgps | grep -q "^ok: ${sh#*:} records"
+    ok $? "--shard ${sh%:*}: records_per_epoch ${sh#*:}, and that many records"
+done
+tar-images --shard 1/7 --limit 20000 "$TE" 2>/dev/null >sl.lgps
+[ "$(meta sl.lgps records_per_epoch)" = '"records_per_epoch":1429' ]; ok $? "--shard 1/7 --limit 20000: the shard's 1429"
+tar-images --skip 100 --limit 512 "$TE" 2>/dev/null >sk.lgps
+[ "$(meta sk.lgps records_per_epoch)" = '"records_per_epoch":612' ]; ok $? "--skip 100 --limit 512: 612, as the run it resumes"
+tar-images --epochs 3 --limit 25000 "$TE" 2>/dev/null >ep.lgps
+[ "$(meta ep.lgps records_per_epoch)" = '"records_per_epoch":10000' ]; ok $? "--epochs 3 --limit 25000: an epoch is still 10000"
+printf 'x' >a.jpg && tar -cf a.tar a.jpg && tar-images a.tar 2>/dev/null >a.lgps
+lgp-inspect --meta a.lgps | grep -q 'records_per_epoch\|image_shape'; [ $? -eq 1 ]
+ok $? "archives announce neither records_per_epoch nor image_shape"
+
 printf 'garbage' | gzip >g-images-idx3-ubyte.gz
 expect_exit 1 "not an IDX file" -- tar-images g-images-idx3-ubyte.gz
 expect_err_line "tar-images: g-images-idx3-ubyte.gz: not an IDX file (bad magic 67 61)" "bad magic named"

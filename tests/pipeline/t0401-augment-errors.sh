@@ -1,7 +1,7 @@
 #!/bin/bash
 # lgp-augment error classes: usage errors exit 2 with one line and no stdout; garbage
-# input exits 1; records without a usable image are skipped and counted (or fatal
-# with --strict) while the good records still come out.
+# input exits 1; damaged records are skipped and counted (or fatal with --strict) while
+# the good records still come out; a record of the wrong kind is fatal at the first.
 . "$(dirname "$0")/lib.sh"
 PY="$PYTHON"
 expect_exit 2 "unknown flag" -- lgp-augment --bogus
@@ -20,7 +20,8 @@ printf 'garbage, not a stream' >bad.lgps
 expect_exit 1 "garbage input" -- lgp-augment bad.lgps
 expect_empty_out "garbage input: no stdout"
 
-# mixed good/bad: a record without image, one with an f32 image, two good ones
+# Damage is skipped: an undecodable JPEG among good records. A record of the wrong
+# kind (no image at all, an f32 image) is a mismatch: fatal at the first, nothing out.
 "$PY" - "$TESTS_DIR/ref" <<'PYEOF'
 import sys
 sys.path.insert(0, sys.argv[1])
@@ -28,18 +29,26 @@ import numpy as np
 from lgpstream import write_stream
 img = np.arange(20 * 30 * 3, dtype=np.uint8).reshape(20, 30, 3)
 lab = np.int64(3).tobytes()
-recs = [("good0", [("image", "u8", img.shape, img.tobytes()), ("label", "i64", (), lab)]),
-        ("noimg", [("label", "i64", (), lab)]),
-        ("f32img", [("image", "f32", (2, 2, 1), np.zeros(4, np.float32).tobytes())]),
-        ("good1", [("image", "u8", img.shape, img.tobytes()), ("label", "i64", (), lab)])]
-write_stream(open("mixed.lgps", "wb"), {"source": "test"}, recs)
+good = lambda k: (k, [("image", "u8", img.shape, img.tobytes()), ("label", "i64", (), lab)])
+badjpeg = b"\xff\xd8\xff\xe0" + b"not really a jpeg" * 4
+write_stream(open("mixed.lgps", "wb"), {"source": "test"},
+             [good("good0"), ("badjpeg", [("jpeg", "u8", (len(badjpeg),), badjpeg)]), good("good1")])
+write_stream(open("noimg.lgps", "wb"), {"source": "test"}, [good("good0"), ("noimg", [("label", "i64", (), lab)]), good("good1")])
+write_stream(open("f32img.lgps", "wb"), {"source": "test"},
+             [good("good0"), ("f32img", [("image", "f32", (2, 2, 1), np.zeros(4, np.float32).tobytes())])])
 PYEOF
 lgp-augment --size 8 mixed.lgps >mixed.out 2>err; rc=$?
-ok $rc "mixed input: exit 0"
-lgp-inspect --keys mixed.out 2>/dev/null | grep -c "key 'good" | grep -qx 2; ok $? "mixed input: both good records out"
-grep -q "noimg: no 'image', 'jpeg' or 'png' tensor (skipped)" err && grep -q "f32img: image: want u8" err; ok $? "bad records named on stderr"
-grep -q "records in 4, out 2, skipped 2" err; ok $? "skips counted"
-expect_exit 1 "--strict dies on the bad record" -- lgp-augment --strict --size 8 mixed.lgps
+ok $rc "damaged JPEG among good records: exit 0"
+lgp-inspect --keys mixed.out 2>/dev/null | grep -c "key 'good" | grep -qx 2; ok $? "damaged JPEG: both good records out"
+grep -q "mixed.lgps: badjpeg: .*(skipped)" err; ok $? "damaged record named on stderr"
+grep -q "records in 3, out 2, skipped 1" err; ok $? "skips counted"
+expect_exit 1 "--strict dies on the damaged record" -- lgp-augment --strict --size 8 mixed.lgps
+expect_exit 1 "a record without an image: fatal" -- lgp-augment --size 8 -o n.lgps noimg.lgps
+expect_err_line "lgp-augment: noimg.lgps: record 1 'noimg': no 'image', 'jpeg' or 'png' tensor (not an image stream)" \
+    "... one line naming input, record and what is missing"
+[ ! -e n.lgps ]; ok $? "... nothing under -o"
+expect_exit 1 "an f32 image: fatal" -- lgp-augment --size 8 f32img.lgps
+grep -q "record 1 'f32img': image: want u8" err; ok $? "... named"
 
 # A reader that stops early (a trainer done with its steps) is success for the producers.
 F=$FMNIST/train-images-idx3-ubyte.gz

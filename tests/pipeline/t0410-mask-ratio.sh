@@ -55,8 +55,9 @@ expect_exit 2 "--ratio 1 refused" -- lgp-mask --ratio 1
 expect_empty_out "--ratio 1: no stdout"
 expect_exit 2 "--img-size not a multiple of --patch" -- lgp-mask --patch 5 --img-size 28
 expect_exit 2 "unknown flag" -- lgp-mask --nope
-expect_exit 0 "patch 5 on 28-pixel views: records skipped" -- lgp-mask --patch 5 in.lgps
-grep -q "records in 300, out 0, skipped 300" err; ok $? "skips counted"
-expect_exit 1 "--strict: dies on the first" -- lgp-mask --strict --patch 5 in.lgps
-expect_err_line "lgp-mask: in.lgps: image 28x28 is not a multiple of --patch 5" "--strict: one line naming the problem"
+# A patch that does not divide the views is a mismatch, not damage: fatal at the first
+# record, with or without --strict, and nothing is written.
+expect_exit 1 "patch 5 on 28-pixel views: fatal at the first record" -- lgp-mask --patch 5 -o m5.lgps in.lgps
+expect_err_line "lgp-mask: in.lgps: record 0 'r000': image 28x28 is not a multiple of --patch 5" "one line naming input, record and the problem"
+[ ! -e m5.lgps ]; ok $? "nothing under -o"
 done_testing

@@ -45,7 +45,7 @@ if [ "$(id -u)" -ne 0 ]; then
 else
     expect_exit 1 "missing folder" -- lgp-mim-train "${TINY[@]}" -o missing/x.ckpt data.lgps
 fi
-expect_err_line "lgp-mim-train: *x.ckpt: cannot create: *" "one line naming the output"
+expect_err_line "lgp-mim-train: *x.ckpt: cannot write: *" "one line naming the output"
 
 expect_exit 2 "bad --batch" -- lgp-mim-train --batch 0 data.lgps
 expect_exit 2 "unknown model" -- lgp-mim-train --model vit-huge --steps 1 data.lgps

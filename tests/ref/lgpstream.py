@@ -7,6 +7,7 @@ write. Raw streams only (pipe a zstd stream through `zstd -d` first).
                                 records {image u8 [28,28,1], label i64, index i64}
   lgpstream.py dump IN          print key and tensor names/shapes of every record
   lgpstream.py drop IN OUT A B  copy a one-part raw stream without its records A..B-1
+  lgpstream.py damage IN OUT A B  the same stream with the checksums of records A..B-1 broken
 """
 import gzip
 import json
@@ -144,11 +145,29 @@ def drop(src, out, a, b):
         f.write(b"".join(parts) + e + struct.pack("<I", crc32c(e)))
 
 
+def damage(src, out, a, b):
+    """Copies a raw stream with the checksums of records a..b-1 broken (framing intact)."""
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    (mlen,) = struct.unpack_from("<I", data, 8)
+    p, i = 16 + mlen, 0
+    while data[p:p + 4] == b"LREC":
+        (blen,) = struct.unpack_from("<Q", data, p + 4)
+        if a <= i < b:
+            data[p + 12 + blen] ^= 0xFF
+        p += 16 + blen
+        i += 1
+    with open(out, "wb") as f:
+        f.write(bytes(data))
+
+
 def main():
     if sys.argv[1] == "fmnist":
         fmnist(int(sys.argv[2]), sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "train")
     elif sys.argv[1] == "drop":
         drop(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[1] == "damage":
+        damage(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     elif sys.argv[1] == "dump":
         with open(sys.argv[2], "rb") as f:
             for meta, recs in read_stream(f.read()):

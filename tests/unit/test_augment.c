@@ -301,7 +301,7 @@ static void test_record(void) {
     ok(lgp_tensor_get_int(lgp_record_get(&rec, "label"), &lab) == LGP_OK && lab == 7, "label passes through");
     lgp_record_clear(&rec);
     lgp_record_put_i64(&rec, "label", 7);
-    is_int(lgp_augment_record(&rec, &rc, 1, 0, 5, 0, err, sizeof err), LGP_BAD_RECORD, "no image: bad record (%s)", err);
+    is_int(lgp_augment_record(&rec, &rc, 1, 0, 5, 0, err, sizeof err), LGP_FATAL, "no image: a mismatch, fatal (%s)", err);
     lgp_record_free(&rec);
 }
 
