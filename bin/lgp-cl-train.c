@@ -62,7 +62,10 @@ static const char help[] =
     "  --save-every N        snapshot every N steps (default 0: only at the end/on signal)\n"
     "  --keep N              keep the newest N snapshots (default 3)\n"
     "  --resume FILE         continue a run exactly (weights, momentum, BN statistics,\n"
-    "                        optimizer, schedule, data position)\n"
+    "                        optimizer, schedule, data position); add it to the run's own\n"
+    "                        command line: its start is passed over (options that differ:\n"
+    "                        error)\n"
+    "  --allow-partial       accept an unfinished start checkpoint (complete: false)\n"
     "  --nan-policy skip|stop|rollback  on a non-finite loss or gradient: skip the batch\n"
     "                        (default), stop, or reload the newest snapshot of\n"
     "                        --checkpoint-dir and go on with the data after the bad batch\n"
@@ -83,8 +86,10 @@ static const char help[] =
     "  mpirun -np 4 sh -c 'tar-images --shard auto train.tar | lgp-augment --recipe moco |\n"
     "    lgp-cl-train --init start.ckpt --batch 64 --epochs 300 -o stage2.ckpt'\n"
     "\n"
-    "exit status: 0 trained; 1 bad input, write error, NaN with --nan-policy stop, or\n"
-    "stopped by SIGTERM/SIGINT (after writing a checkpoint); 2 usage error.\n"
+    "A run that ends early (input ended, SIGTERM/SIGINT, every batch non-finite) exits 1\n"
+    "and keeps its state only in --checkpoint-dir (else FILE.partial beside -o FILE).\n"
+    "exit status: 0 every planned step trained; 1 bad input or a record that does not fit\n"
+    "the model, write error, ended early, NaN with --nan-policy stop; 2 usage error.\n"
     "See lgp-cl-train(1).\n";
 
 struct opts {

@@ -48,8 +48,9 @@ static const char help[] =
     "example:\n"
     "  tar-images train.tar | lgp-decode --size 256 --center-crop 224 | lgp-inspect\n"
     "\n"
-    "exit status: 0 ok (skipped records are only counted), 1 unreadable stream, write\n"
-    "error or (--strict) an undecodable record, 2 usage error. See lgp-decode(1).\n";
+    "exit status: 0 ok (skipped records: 5 named, the rest counted), 1 unreadable stream,\n"
+    "write error, every record skipped, or (--strict) an undecodable record, 2 usage\n"
+    "error. See lgp-decode(1).\n";
 
 struct opts {
     int size, crop, gray, rgb, no_dct, strict;

@@ -56,7 +56,8 @@ static const char help[] =
     "batch k, ...):\n"
     "  mpirun -np 4 sh -c 'tar-images --shard auto test.idx.gz | lgp-embed --model M -o f.lgps'\n"
     "\n"
-    "exit status: 0 ok, 1 bad input or write error, 2 usage error. See lgp-embed(1).\n";
+    "exit status: 0 ok, 1 bad input, a record that does not fit the model, no image\n"
+    "embedded, a non-finite feature, or write error, 2 usage error. See lgp-embed(1).\n";
 
 struct opts {
     const char *model, *arch, *input;

@@ -53,8 +53,9 @@ static const char help[] =
     "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz |\n"
     "    lgp-augment --recipe mae --size 28 | lgp-mask --patch 4 | lgp-mim-train ...\n"
     "\n"
-    "exit status: 0 ok (skipped records are counted on stderr), 1 bad input or write\n"
-    "error, 2 usage error. See lgp-mask(1).\n";
+    "exit status: 0 ok (damaged records skipped: 5 named, the rest counted), 1 bad input,\n"
+    "a view --patch does not divide, every record skipped, or write error, 2 usage error.\n"
+    "See lgp-mask(1).\n";
 
 struct opts {
     int patch, img_size, block, ids_keep, strict;

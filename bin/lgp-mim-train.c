@@ -59,7 +59,9 @@ static const char help[] =
     "  --save-every N        snapshot every N steps (default 0: only at the end/on signal)\n"
     "  --keep N              keep the newest N snapshots (default 3)\n"
     "  --resume FILE         continue a run exactly (weights, optimizer, schedule, data\n"
-    "                        position: the first records already used are skipped)\n"
+    "                        position: the first records already used are skipped); add it\n"
+    "                        to the run's own command line (options that differ: error)\n"
+    "  --allow-partial       accept an unfinished checkpoint (complete: false) for --init\n"
     "  --nan-policy skip|stop|rollback  on a non-finite loss or gradient: skip the batch\n"
     "                        (default), stop with exit 1, or reload the newest snapshot of\n"
     "                        --checkpoint-dir and go on with the data after the bad batch\n"
@@ -77,8 +79,10 @@ static const char help[] =
     "    lgp-augment --recipe mae --size 28 | lgp-mask --patch 4 |\n"
     "    lgp-mim-train --model fmnist --epochs 10 -o stage1.ckpt\n"
     "\n"
-    "exit status: 0 trained; 1 bad input, write error, NaN with --nan-policy stop, or\n"
-    "stopped by SIGTERM/SIGINT (after writing a checkpoint); 2 usage error.\n"
+    "A run that ends early (input ended, SIGTERM/SIGINT, every batch non-finite) exits 1\n"
+    "and keeps its state only in --checkpoint-dir (else FILE.partial beside -o FILE).\n"
+    "exit status: 0 every planned step trained; 1 bad input or a record that does not fit\n"
+    "the model, write error, ended early, NaN with --nan-policy stop; 2 usage error.\n"
     "See lgp-mim-train(1).\n";
 
 struct opts {
