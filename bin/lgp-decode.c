@@ -48,7 +48,7 @@ static const char help[] =
     "example:\n"
     "  tar-images train.tar | lgp-decode --size 256 --center-crop 224 | lgp-inspect\n"
     "\n"
-    "exit status: 0 ok (skipped records: 5 named, the rest counted), 1 unreadable stream,\n"
+    "exit status: 0 ok (skipped records: 10 named, the rest counted), 1 unreadable stream,\n"
     "write error, every record skipped, or (--strict) an undecodable record, 2 usage\n"
     "error. See lgp-decode(1).\n";
 

@@ -53,7 +53,7 @@ static const char help[] =
     "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz |\n"
     "    lgp-augment --recipe mae --size 28 | lgp-mask --patch 4 | lgp-mim-train ...\n"
     "\n"
-    "exit status: 0 ok (damaged records skipped: 5 named, the rest counted), 1 bad input,\n"
+    "exit status: 0 ok (damaged records skipped: 10 named, the rest counted), 1 bad input,\n"
     "a view --patch does not divide, every record skipped, or write error, 2 usage error.\n"
     "See lgp-mask(1).\n";
 

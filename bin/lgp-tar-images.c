@@ -4,6 +4,7 @@
 #include "common/cli.h"
 #include "common/lgp.h"
 #include "common/log.h"
+#include "common/warncap.h"
 #include "common/rng.h"
 #include "formats/archive.h"
 #include "formats/idx.h"
@@ -135,6 +136,7 @@ static void item_free(item *it) {
 /* Everything the record loop needs. */
 struct ctx {
     const struct opts *o;
+    lgp_warncap msgs;    /* skipped members: the first few named, the rest counted */
     strvec classes;      /* index -> name (order = index) */
     strvec classes_sorted; /* for lookup when --classes gives an unsorted order */
     long *class_of_sorted;
@@ -331,7 +333,7 @@ static int64_t resolve_label(struct ctx *c, struct group *g, const char *input, 
         if (r == LGP_OK) return v;
         if (r == LGP_BAD_RECORD) {
             lgp_archive_quote(q, sizeof q, c->lab_vals.v[k], strlen(c->lab_vals.v[k]));
-            lgp_warn("%s: %s: bad label '%s' in %s: %s (skipped)", input, g->key, q, c->o->labels, why);
+            lgp_warncap_emit(&c->msgs, "%s: %s: bad label '%s' in %s: %s (skipped)", input, g->key, q, c->o->labels, why);
             *bad = 1;
             return -1;
         }
@@ -347,7 +349,7 @@ static int64_t resolve_label(struct ctx *c, struct group *g, const char *input, 
     }
     int64_t k = class_index(c, cname, input);
     if (k < 0) {
-        lgp_warn("%s: %s: class '%s' is not in the class list (skipped)", input, g->key, cname);
+        lgp_warncap_emit(&c->msgs, "%s: %s: class '%s' is not in the class list (skipped)", input, g->key, cname);
         *bad = 1;
     }
     return k;
@@ -379,7 +381,7 @@ static void bad_label(struct ctx *c, struct group *g, const lgp_member *m, const
                       const char *text, size_t n, const char *why) {
     char q[48];
     lgp_archive_quote(q, sizeof q, text, n);
-    lgp_warn("%s: %s%s%s: bad label '%s': %s (skipped)", input, m->inner ? m->inner : "",
+    lgp_warncap_emit(&c->msgs, "%s: %s%s%s: bad label '%s': %s (skipped)", input, m->inner ? m->inner : "",
              m->inner ? "/" : "", m->name, q, why);
     c->bad++;
     g->has_label = 3;
@@ -389,7 +391,7 @@ static void take_member(struct ctx *c, struct group *g, const lgp_member *m, con
     char key[LGP_MAX_KEY];
     int n = snprintf(key, sizeof key, "%s%s", m->inner ? m->inner : "", m->inner ? "/" : "");
     if (lgp_archive_key(m->name, key + n, sizeof key - (size_t)n) != LGP_OK) {
-        lgp_warn("%s: %s: member name too long (skipped)", input, m->name);
+        lgp_warncap_emit(&c->msgs, "%s: %s: member name too long (skipped)", input, m->name);
         c->bad++;
         return;
     }
@@ -435,7 +437,7 @@ static void archive_epoch(struct ctx *c) {
         int rc;
         while (!c->done && (rc = lgp_archive_next(a, &m)) != LGP_EOF) {
             if (rc == LGP_FATAL) lgp_die("%s", lgp_archive_error(a));
-            if (rc == LGP_BAD_RECORD) { lgp_warn("%s", lgp_archive_error(a)); c->bad++; continue; }
+            if (rc == LGP_BAD_RECORD) { lgp_warncap_emit(&c->msgs, "%s", lgp_archive_error(a)); c->bad++; continue; }
             take_member(c, &g, &m, in);
         }
         if (!c->done) flush_group(c, &g, in);
@@ -636,7 +638,7 @@ int main(int argc, char **argv) {
     int is_idx = is_idx_input(o.inputs[0]);
     if (is_idx && o.ninputs != 1) lgp_usage_die("an IDX input must be the only input");
     lgp_output_precheck(&o.out);
-    struct ctx c = {.o = &o, .per_epoch = -1};
+    struct ctx c = {.o = &o, .msgs = {"skipped-member", 0}, .per_epoch = -1};
     lgp_record_init(&c.rec);
     if (o.classes) {
         read_lines(o.classes, &c.classes);
@@ -661,6 +663,7 @@ int main(int argc, char **argv) {
         drain(&c);
     }
     lgp_progress_end();
+    lgp_warncap_summary(&c.msgs);
     lgp_output_close(c.w);
     lgp_info("%lld records written, %lld bad members skipped%s", (long long)c.written, (long long)c.bad,
              c.unlabeled ? " (some records have no label: no .cls/.json, --labels or folder)" : "");

@@ -8,7 +8,7 @@
 
 void lgp_warncap_emit(lgp_warncap *c, const char *fmt, ...) {
     c->n++;
-    if (c->n > LGP_WARNCAP_FIRST) {
+    if (c->n > LGP_WARNCAP_FIRST && lgp_log_level < LGP_LOG_VERBOSE) {
         if (c->n == LGP_WARNCAP_FIRST + 1) lgp_warn("further %s messages are counted, not shown", c->kind);
         return;
     }
@@ -21,7 +21,7 @@ void lgp_warncap_emit(lgp_warncap *c, const char *fmt, ...) {
 }
 
 void lgp_warncap_summary(const lgp_warncap *c) {
-    if (c->n > LGP_WARNCAP_FIRST)
+    if (c->n > LGP_WARNCAP_FIRST && lgp_log_level < LGP_LOG_VERBOSE)
         lgp_warn("%lld more %s messages not shown (%lld in all)", (long long)(c->n - LGP_WARNCAP_FIRST), c->kind,
                  (long long)c->n);
 }

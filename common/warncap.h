@@ -1,13 +1,14 @@
 /* warncap.h — repeated warnings of one kind, capped: the first LGP_WARNCAP_FIRST are
  * printed as they come, the rest only counted, and lgp_warncap_summary prints one line
- * with the count of those not shown. A kind is a static struct the caller owns
+ * with the count of those not shown; with -v (lgp_log_level verbose) every one is
+ * printed. A kind is a static struct the caller owns
  * (usually one per message kind in a program); not thread-safe. */
 #ifndef LGP_WARNCAP_H
 #define LGP_WARNCAP_H
 
 #include <stdint.h>
 
-#define LGP_WARNCAP_FIRST 5
+#define LGP_WARNCAP_FIRST 10
 
 typedef struct {
     const char *kind; /* what the messages are about, e.g. "damaged record" */

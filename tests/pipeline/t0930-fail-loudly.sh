@@ -3,7 +3,7 @@
 # not fit the model stops the trainer at the first record with what was expected and
 # what came, exit 1, nothing under -o; a run that ends early exits 1 and keeps its state
 # only as a snapshot; unfinished checkpoints are refused downstream; damaged records are
-# skipped with a capped message.
+# skipped with capped messages (ten, then a count).
 . "$(dirname "$0")/lib.sh"
 TRAIN=$FMNIST/train-images-idx3-ubyte.gz
 TINY=(--width 32 --depth 1 --heads 2 --dec-width 32 --dec-depth 1 --dec-heads 2 --threads 2)
@@ -86,13 +86,18 @@ expect_exit 1 "lgp-embed --model with 0 images" -- lgp-embed --model s1.ckpt -o 
 
 # Damaged records: skipped, the messages capped at 5 plus a count.
 "$PYTHON" "$TESTS_DIR/ref/lgpstream.py" damage img.lgps dmg.lgps 10 60
-n=$(lgp-mask --patch 4 dmg.lgps 2>&1 >/dev/null | grep -c "(skipped)")
-[ "$n" -eq 5 ]; ok $? "lgp-mask: 50 damaged records, 5 messages ($n)"
-lgp-mask --patch 4 dmg.lgps 2>&1 >/dev/null | grep -q "45 more skipped-record messages not shown (50 in all)"; ok $? "lgp-mask: then the count"
+lgp-mask --patch 4 dmg.lgps 2>mask.err >/dev/null
+n=$(grep -c "(skipped)" mask.err)
+[ "$n" -eq 10 ]; ok $? "lgp-mask: 50 damaged records, 10 messages ($n)"
+grep -q "40 more skipped-record messages not shown (50 in all)" mask.err; ok $? "lgp-mask: then the count"
+grep -q "^lgp-mask: dmg.lgps: record 10 (byte [0-9]*): record checksum mismatch (skipped)$" mask.err
+ok $? "lgp-mask: the input named once, no '?'"
+n=$(lgp-mask -v --patch 4 dmg.lgps 2>&1 >/dev/null | grep -c "(skipped)")
+[ "$n" -eq 50 ]; ok $? "lgp-mask -v: every one of the 50 ($n)"
 lgp-mim-train "${TINY[@]}" --steps 2 --batch 16 -o d.ckpt dmg.lgps 2>d.err
 ok $? "lgp-mim-train trains past damaged records"
 n=$(grep -c "checksum.*(skipped)" d.err)
-[ "$n" -eq 5 ]; ok $? "lgp-mim-train: 5 of the damaged-record messages ($n)"
+[ "$n" -eq 10 ]; ok $? "lgp-mim-train: 10 of the damaged-record messages ($n)"
 grep -q "more damaged-record messages not shown" d.err; ok $? "lgp-mim-train: then the count"
 expect_exit 1 "--strict: a damaged record is fatal" -- lgp-mim-train "${TINY[@]}" --strict --steps 2 --batch 16 -o x.ckpt dmg.lgps
 done_testing
