@@ -123,10 +123,9 @@ int main(int argc, char **argv) {
     lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
     lgp_cl_state s;
     const char *src = strcmp(o.input, "-") ? o.input : "stdin";
-    if (lgp_cl_state_start(&s, &rec, meta, src, fallback, &o.co, o.seed, &hp, err, sizeof err) != LGP_OK) {
-        if (strstr(err, "--lr-layer-wise") || strstr(err, "--freeze-below")) lgp_usage_die("%s", err);
-        lgp_die("%s", err);
-    }
+    int rc = lgp_cl_state_start(&s, &rec, meta, src, fallback, &o.co, o.seed, &hp, err, sizeof err);
+    if (rc == LGP_USAGE) lgp_usage_die("%s", err);
+    if (rc != LGP_OK) lgp_die("%s", err);
     free(meta);
     lgp_record_free(&rec);
     /* A checkpoint with a config fixes the model: options asking for another are an error. */

@@ -75,7 +75,8 @@ static int extend_table(lgp_vit_model *m, const lgp_mlp *proj, const lgp_mlp *pr
 static int alloc_state(lgp_cl_state *s, const lgp_vit_config *cfg, int with_dec, uint64_t seed,
                        const lgp_adamw_hparams *hp, char *err, size_t errlen) {
     char e2[512];
-    if (lgp_cl_groups_check(&s->co.groups, cfg->depth, err, errlen) != LGP_OK) return LGP_FATAL;
+    int rc = lgp_cl_groups_check(&s->co.groups, cfg->depth, err, errlen);
+    if (rc != LGP_OK) return rc; /* LGP_USAGE: the groups do not fit this model */
     unsigned fl = with_dec ? LGP_VIT_WITH_DECODER : 0;
     if (lgp_vit_model_init(&s->m, cfg, fl | LGP_VIT_WITH_GRADS, seed, err, errlen) != LGP_OK ||
         lgp_vit_model_init(&s->mom, cfg, fl, seed, err, errlen) != LGP_OK)
@@ -98,8 +99,8 @@ static int alloc_state(lgp_cl_state *s, const lgp_vit_config *cfg, int with_dec,
     lgp_cl_groups_apply(&s->co.groups, &s->m.params, cfg->depth);
     if (lgp_adamw_init(&s->opt, &s->m.params, hp, e2, sizeof e2) != LGP_OK)
         return snprintf(err, errlen, "%s", e2), LGP_FATAL;
-    lgp_modelcfg_default_norm(cfg->in_chans, s->mean, s->std);
-    s->seed = seed;
+    lgp_modelcfg_default_norm(cfg->in_chans, s->run.mean, s->run.std);
+    s->run.seed = seed;
     return LGP_OK;
 }
 
@@ -113,10 +114,11 @@ int lgp_cl_state_new(lgp_cl_state *s, const lgp_vit_config *cfg, const lgp_cl_op
     memset(s, 0, sizeof *s);
     s->co = *o;
     default_dims(&s->co, cfg->width);
-    if (alloc_state(s, cfg, o->mim_weight > 0 || o->keep_decoder, seed, hp, err, errlen) != LGP_OK) return LGP_FATAL;
+    int rc = alloc_state(s, cfg, o->mim_weight > 0 || o->keep_decoder, seed, hp, err, errlen);
+    if (rc != LGP_OK) return rc;
     lgp_cl_init_moco(&s->m, seed);
     lgp_cl_state_sync_momentum(s);
-    snprintf(s->init, sizeof s->init, "random MoCo v3 init (seed %llu)", (unsigned long long)seed);
+    snprintf(s->run.init, sizeof s->run.init, "random MoCo v3 init (seed %llu)", (unsigned long long)seed);
     return LGP_OK;
 }
 
@@ -126,7 +128,7 @@ void lgp_cl_state_free(lgp_cl_state *s) {
     lgp_vit_model_free(&s->mom);
     free(s->stats);
     free(s->mstats);
-    lgp_json_free(s->classes);
+    lgp_run_free(&s->run);
     lgp_json_free(s->graft);
     memset(s, 0, sizeof *s);
 }
@@ -173,7 +175,7 @@ uint64_t lgp_cl_encoder_hash(const lgp_cl_state *s, int momentum) {
 }
 
 double lgp_cl_momentum_at(const lgp_cl_state *s) {
-    return lgp_moco_momentum((double)s->step, (double)s->sched.total_steps, s->co.m0);
+    return lgp_moco_momentum((double)s->run.step, (double)s->run.sched.total_steps, s->co.m0);
 }
 
 int lgp_cl_state_record(const lgp_cl_state *s, lgp_record *rec, int with_optim) {
@@ -183,12 +185,6 @@ int lgp_cl_state_record(const lgp_cl_state *s, lgp_record *rec, int with_optim) 
     int rc = lgp_named_put(rec, &l);
     lgp_named_free(&l);
     return rc;
-}
-
-static lgp_json *float_arr(const float *v, int n) {
-    lgp_json *a = lgp_json_new_arr();
-    for (int i = 0; i < n; i++) lgp_json_push(a, lgp_json_new_num(v[i]));
-    return a;
 }
 
 static void meta_moco(lgp_json *m, const lgp_cl_state *s) {
@@ -203,41 +199,15 @@ static void meta_moco(lgp_json *m, const lgp_cl_state *s) {
     lgp_json_set(mo, "decoder", lgp_json_new_bool(s->m.with_decoder));
     lgp_json_set(m, "moco", mo);
     lgp_json_set(m, "lr_groups", lgp_cl_groups_json(&s->co.groups, &s->m.params, s->m.cfg.depth,
-                                            s->sched.batch * (s->sched.world > 0 ? s->sched.world : 1)));
+                                            s->run.sched.batch * (s->run.sched.world > 0 ? s->run.sched.world : 1)));
 }
 
 char *lgp_cl_state_meta(const lgp_cl_state *s, int complete) {
-    char cj[1024];
-    lgp_vit_config_json(&s->m.cfg, cj, sizeof cj);
-    lgp_json *m = lgp_json_new_obj(), *n = lgp_json_new_obj(), *o = lgp_json_new_obj(), *sc = lgp_json_new_obj();
-    lgp_json_set_str(m, "stage", "cl");
-    lgp_json_set(m, "model", lgp_json_parse(cj, strlen(cj), NULL, 0));
-    lgp_json_set(n, "mean", float_arr(s->mean, s->m.cfg.in_chans));
-    lgp_json_set(n, "std", float_arr(s->std, s->m.cfg.in_chans));
-    lgp_json_set(m, "norm", n);
-    lgp_json_set_u64(m, "seed", s->seed);
-    lgp_json_set_i64(m, "step", s->step);
-    lgp_json_set_i64(m, "records_consumed", s->consumed);
-    lgp_json_set(m, "complete", lgp_json_new_bool(complete));
+    lgp_json *m = lgp_run_meta(&s->run, "cl", &s->m.cfg, &s->opt, complete);
     meta_moco(m, s);
-    lgp_json_set_i64(o, "t", s->opt.t);
-    lgp_json_set_num(o, "beta1", s->opt.hp.beta1);
-    lgp_json_set_num(o, "beta2", s->opt.hp.beta2);
-    lgp_json_set_num(o, "eps", s->opt.hp.eps);
-    lgp_json_set_num(o, "weight_decay", s->opt.hp.weight_decay);
-    lgp_json_set_num(o, "clip_grad", s->clip);
-    lgp_json_set(m, "optim", o);
-    lgp_json_set_i64(sc, "total_steps", s->sched.total_steps);
-    lgp_json_set_i64(sc, "warmup_steps", s->sched.warmup_steps);
-    lgp_json_set_i64(sc, "steps_per_epoch", s->sched.steps_per_epoch);
-    lgp_json_set_num(sc, "batch", s->sched.batch);
-    lgp_json_set_num(sc, "world", s->sched.world > 0 ? s->sched.world : 1);
-    lgp_json_set_num(sc, "lr", s->sched.lr);
-    lgp_json_set_str(sc, "lr_rule", "peak = batch/256; each group multiplies it by its lr_groups.layer_wise value");
-    lgp_json_set(m, "schedule", sc);
-    if (s->classes) lgp_json_set(m, "classes", lgp_json_clone(s->classes));
+    lgp_json_set_str((lgp_json *)lgp_json_get(m, "schedule"), "lr_rule", /* ours to change */
+                     "peak = batch/256; each group multiplies it by its lr_groups.layer_wise value");
     if (s->graft) lgp_json_set(m, "graft", lgp_json_clone(s->graft));
-    lgp_json_set_str(m, "init", s->init);
     char *t = lgp_json_dump(m);
     lgp_json_free(m);
     return t;
@@ -253,7 +223,7 @@ static int meta_to_opts(lgp_cl_opts *co, const lgp_json *m, const lgp_record *re
     co->moco_dim = (int)lgp_json_get_num(h, "moco_dim", w6 && w6->ndim == 2 ? (double)w6->shape[0] : 0);
     if ((o->mlp_dim && o->mlp_dim != co->mlp_dim) || (o->moco_dim && o->moco_dim != co->moco_dim))
         return snprintf(err, errlen, "the checkpoint's heads are %d/%d; --mlp-dim/--moco-dim cannot change them",
-                        co->mlp_dim, co->moco_dim), LGP_FATAL;
+                        co->mlp_dim, co->moco_dim), LGP_USAGE;
     co->tau = o->tau > 0 ? o->tau : lgp_json_get_num(mo, "tau", 0.2);
     co->m0 = o->m0 > 0 ? o->m0 : lgp_json_get_num(mo, "m0", 0.99);
     if (o->groups.n) co->groups = o->groups;
@@ -284,8 +254,8 @@ static int load_stage1(lgp_cl_state *s, const lgp_record *rec, char *err, size_t
 /* --reinit-above K: blocks >= K and the final norm get a fresh MoCo v3 init. */
 static int reinit_above(lgp_cl_state *s, int K, char *err, size_t errlen) {
     lgp_vit_model fresh;
-    if (lgp_vit_model_init(&fresh, &s->m.cfg, 0, s->seed, err, errlen) != LGP_OK) return LGP_FATAL;
-    lgp_cl_init_moco(&fresh, s->seed);
+    if (lgp_vit_model_init(&fresh, &s->m.cfg, 0, s->run.seed, err, errlen) != LGP_OK) return LGP_FATAL;
+    lgp_cl_init_moco(&fresh, s->run.seed);
     int L = s->m.cfg.depth;
     for (size_t i = 0; i < fresh.params.count; i++) {
         const lgp_param *f = &fresh.params.entries[i];
@@ -316,7 +286,7 @@ static int start_weights(lgp_cl_state *s, const lgp_record *rec, const lgp_json 
         if (o->reinit_above >= 0 && reinit_above(s, o->reinit_above, err, errlen) != LGP_OK) return LGP_FATAL;
         lgp_cl_state_sync_momentum(s);
         graft_json(s, meta, src, o->reinit_above);
-        snprintf(s->init, sizeof s->init, "graft of %s", src);
+        snprintf(s->run.init, sizeof s->run.init, "graft of %s", src);
         return LGP_OK;
     }
     static const char *const ignore[] = {"optim.", NULL};
@@ -327,7 +297,7 @@ static int start_weights(lgp_cl_state *s, const lgp_record *rec, const lgp_json 
     lgp_named_free(&l);
     const lgp_json *g = lgp_json_get(meta, "graft");
     if (g) s->graft = lgp_json_clone(g);
-    snprintf(s->init, sizeof s->init, "%s", src);
+    snprintf(s->run.init, sizeof s->run.init, "%s", src);
     return rc;
 }
 
@@ -358,37 +328,13 @@ int lgp_cl_state_start(lgp_cl_state *s, const lgp_record *rec, const char *meta_
     }
     if (rc == LGP_OK) rc = start_weights(s, rec, meta, src, is_cl, o, e2, sizeof e2);
     if (rc == LGP_OK) {
-        lgp_model_norm(meta, cfg.in_chans, s->mean, s->std);
+        lgp_model_norm(meta, cfg.in_chans, s->run.mean, s->run.std);
         const lgp_json *cl = lgp_meta_classes(meta);
-        if (cl) s->classes = lgp_json_clone(cl);
+        if (cl) s->run.classes = lgp_json_clone(cl);
     }
     if (rc != LGP_OK) snprintf(err, errlen, "%s: %s", src, e2);
     lgp_json_free(meta);
     return rc;
-}
-
-/* Schedule, optimizer hyper-parameters and position from __meta__. */
-static int restore_meta(lgp_cl_state *s, const lgp_json *m, lgp_adamw_hparams *hp) {
-    const lgp_json *o = lgp_json_get(m, "optim"), *sc = lgp_json_get(m, "schedule");
-    if (!o || !sc || strcmp(lgp_json_get_str(m, "stage", ""), "cl") != 0) return LGP_FATAL;
-    hp->beta1 = (float)lgp_json_get_num(o, "beta1", 0.9);
-    hp->beta2 = (float)lgp_json_get_num(o, "beta2", 0.999);
-    hp->eps = (float)lgp_json_get_num(o, "eps", 1e-8);
-    hp->weight_decay = (float)lgp_json_get_num(o, "weight_decay", 0.1);
-    s->clip = lgp_json_get_num(o, "clip_grad", 0);
-    s->sched.total_steps = lgp_json_get_i64_def(sc, "total_steps", 0);
-    s->sched.warmup_steps = lgp_json_get_i64_def(sc, "warmup_steps", 0);
-    s->sched.steps_per_epoch = lgp_json_get_i64_def(sc, "steps_per_epoch", 0);
-    s->sched.batch = (int)lgp_json_get_num(sc, "batch", 0);
-    s->sched.accum = 1;
-    s->sched.world = (int)lgp_json_get_num(sc, "world", 1);
-    s->sched.lr = lgp_json_get_num(sc, "lr", 0);
-    s->sched.blr = 1;
-    s->step = lgp_json_get_i64_def(m, "step", 0);
-    s->consumed = lgp_json_get_i64_def(m, "records_consumed", 0);
-    s->co.mim_weight = lgp_json_get_num(lgp_json_get(m, "moco"), "mim_weight", 0);
-    if (s->sched.batch < 2 || s->sched.total_steps < 1 || !(lgp_json_get(m, "optim"))) return LGP_FATAL;
-    return LGP_OK;
 }
 
 int lgp_cl_state_resume(lgp_cl_state *s, const char *path, char *err, size_t errlen) {
@@ -408,21 +354,28 @@ int lgp_cl_state_resume(lgp_cl_state *s, const char *path, char *err, size_t err
     int rc = lgp_record_get(&rec, "head.0.weight") && m ? LGP_OK : LGP_FATAL;
     if (rc == LGP_OK) {
         o.mim_weight = lgp_json_get_num(lgp_json_get(m, "moco"), "mim_weight", 0);
-        lgp_cl_state tmp; /* only for the hyper-parameters before the real start */
-        memset(&tmp, 0, sizeof tmp);
-        rc = restore_meta(&tmp, m, &hp);
-        if (rc == LGP_OK) rc = lgp_cl_state_start(s, &rec, mt, path, NULL, &o, lgp_json_get_u64_def(m, "seed", 0), &hp, err, errlen);
+        /* The run's metadata is read once; the optimizer needs its hyper-parameters
+         * before the start allocates it. */
+        lgp_run run;
+        memset(&run, 0, sizeof run);
+        int64_t t = 0;
+        lgp_vit_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        lgp_modelcfg_from_json(&cfg, lgp_json_get(m, "model"), e2, sizeof e2);
+        rc = lgp_run_meta_read(&run, m, "cl", cfg.in_chans > 0 ? cfg.in_chans : 1, &hp, &t);
+        if (rc == LGP_OK && run.sched.batch < 2) rc = LGP_FATAL;
+        if (rc == LGP_OK) rc = lgp_cl_state_start(s, &rec, mt, path, NULL, &o, run.seed, &hp, err, errlen);
         if (rc == LGP_OK) {
-            int64_t t = lgp_json_get_i64_def(lgp_json_get(m, "optim"), "t", 0);
-            restore_meta(s, m, &hp);
+            lgp_run_free(&s->run);
+            s->run = run;
             s->opt.t = t;
-            snprintf(s->init, sizeof s->init, "%s", lgp_json_get_str(m, "init", "?"));
             lgp_named_list l;
             state_names(s, &l, 1);
             rc = lgp_named_load(&l, &rec, NULL, NULL, NULL, e2, sizeof e2);
             lgp_named_free(&l);
             if (rc != LGP_OK) snprintf(err, errlen, "%s: %s", path, e2);
-        }
+        } else
+            lgp_run_free(&run);
     } else
         snprintf(err, errlen, "%s: not a resumable lgp-cl-train checkpoint (no heads or metadata)", path);
     if (rc == LGP_FATAL && !err[0]) snprintf(err, errlen, "%s: not a resumable lgp-cl-train checkpoint (metadata incomplete)", path);
@@ -543,7 +496,7 @@ double lgp_cl_engine_step(lgp_cl_engine *e, const float *x0, const float *x1, in
         float l = 0;
         char err[256];
         e->mae.loss_scale = (float)s->co.mim_weight;
-        if (lgp_mae_forward_backward(&e->mae, x0, B, NULL, s->seed, epoch, ids, &l, err, sizeof err) != LGP_OK) l = NAN;
+        if (lgp_mae_forward_backward(&e->mae, x0, B, NULL, s->run.seed, epoch, ids, &l, err, sizeof err) != LGP_OK) l = NAN;
         lgp_grad_sync_disarm(&e->mae.enc);
         lgp_grad_sync_disarm(&e->mae.dec);
         lm = l;

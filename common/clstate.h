@@ -14,10 +14,9 @@
  * BN stats "head.N.running_mean|var", "predictor.N.running_mean|var", momentum copies
  * "momentum.<name>" (encoder + projector + its running stats), AdamW moments
  * "optim.m.<name>" / "optim.v.<name>" of trainable tensors (not in a graft output), and
- * __meta__ {"stage":"cl","model","norm","seed","step","records_consumed","complete",
- * "heads":{"mlp_dim","moco_dim"},"moco":{"tau","m0","momentum_schedule","mim_weight"},
- * "lr_groups":(groups.h),"optim":{"t","beta1","beta2","eps","weight_decay","clip_grad"},
- * "schedule":{...as mimstate...},"classes","init","graft":{...}}.
+ * __meta__ in the schema of runstate.h with "stage":"cl", plus "heads":{"mlp_dim",
+ * "moco_dim"}, "moco":{"tau","m0","momentum_schedule","mim_weight"}, "lr_groups"
+ * (groups.h), "schedule":{"lr_rule"} and "graft":{...}.
  *
  * Momentum schedule: m(step) = 1 − ½(1 + cos(π·step/total))·(1 − m0), evaluated at the
  * step about to be taken (0-based), i.e. MoCo v3's per-iteration t/T with t in fractional
@@ -38,6 +37,7 @@
 #include "mae.h"
 #include "moco.h"
 #include "optim.h"
+#include "runstate.h"
 #include "trainer.h"
 #include "vit.h"
 
@@ -62,14 +62,8 @@ typedef struct {
     size_t nstats;
     lgp_cl_opts co;        /* resolved heads, tau, m0, mim_weight, groups */
     lgp_adamw opt;
-    lgp_schedule sched;
-    float mean[4], std[4];
-    uint64_t seed;
-    int64_t step, consumed;
-    double clip;
-    lgp_json *classes;     /* owned, may be NULL */
+    lgp_run run;           /* schedule, normalisation, seed, position, classes, init */
     lgp_json *graft;       /* owned, may be NULL: what lgp-graft did */
-    char init[512];        /* where the initial weights came from */
 } lgp_cl_state;
 
 /* Baseline: MoCo v3 ViT init of the encoder, PyTorch init of the heads, momentum = copy. */
@@ -79,7 +73,9 @@ int lgp_cl_state_new(lgp_cl_state *s, const lgp_vit_config *cfg, const lgp_cl_op
  * online, momentum and BN tensor loaded, optimizer state ignored) or a stage-1 / timm
  * checkpoint (grafted: encoder loaded, decoder dropped unless o->mim_weight > 0, heads
  * fresh from seed, momentum = copy). cfg_fallback (may be NULL) is used when meta has no
- * "model". o's non-zero fields override the checkpoint's. src names the source. */
+ * "model". o's non-zero fields override the checkpoint's. src names the source.
+ * LGP_USAGE when o asks for what the checkpoint cannot be (groups that do not split its
+ * depth, other head sizes), LGP_FATAL for anything else. */
 int lgp_cl_state_start(lgp_cl_state *s, const lgp_record *rec, const char *meta, const char *src,
                        const lgp_vit_config *cfg_fallback, const lgp_cl_opts *o, uint64_t seed,
                        const lgp_adamw_hparams *hp, char *err, size_t errlen);

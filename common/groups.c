@@ -31,9 +31,9 @@ int lgp_cl_groups_parse(lgp_cl_groups *g, const char *list, char *err, size_t er
 int lgp_cl_groups_check(const lgp_cl_groups *g, int depth, char *err, size_t errlen) {
     if (g->n < 1 || g->n > depth || depth % g->n)
         return snprintf(err, errlen, "--lr-layer-wise: %d values do not split %d blocks into equal groups", g->n, depth),
-               LGP_FATAL;
+               LGP_USAGE;
     if (g->freeze_below < 0 || g->freeze_below > depth)
-        return snprintf(err, errlen, "--freeze-below %d: the model has %d blocks", g->freeze_below, depth), LGP_FATAL;
+        return snprintf(err, errlen, "--freeze-below %d: the model has %d blocks", g->freeze_below, depth), LGP_USAGE;
     return LGP_OK;
 }
 

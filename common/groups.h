@@ -35,7 +35,8 @@ typedef struct {
 
 /* "1.5e-5,1.5e-5,1.5e-4" → g (freeze_below untouched). LGP_OK or LGP_FATAL. */
 int lgp_cl_groups_parse(lgp_cl_groups *g, const char *list, char *err, size_t errlen);
-/* Checks n against depth and freeze_below against [0, depth]. */
+/* Checks n against depth and freeze_below against [0, depth]: LGP_OK, or LGP_USAGE (the
+ * options do not fit this model). */
 int lgp_cl_groups_check(const lgp_cl_groups *g, int depth, char *err, size_t errlen);
 /* Group of a table entry with block index `block` (-1 embeddings, >= depth the rest). */
 int lgp_cl_group_of(const lgp_cl_groups *g, int block, int depth);

@@ -18,6 +18,7 @@ enum {
     LGP_EOF = 1,         /* clean end of input (end record seen) */
     LGP_BAD_RECORD = -1, /* this record is unusable; the stream can continue */
     LGP_FATAL = -2,      /* the stream/file is unusable from here on */
+    LGP_USAGE = -3,      /* the request contradicts what it applies to: a usage error (exit 2) */
 };
 
 /* Exit codes, identical for every program (see every man page's EXIT STATUS). */

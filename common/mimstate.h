@@ -3,11 +3,8 @@
  * from one checkpoint so that a resumed run continues bit-exactly.
  *
  * Checkpoint layout (formats/checkpoint.h): every parameter under its timm name,
- * "optim.m.<name>" / "optim.v.<name>" for trainable tensors, and __meta__ with
- * {"stage":"mim","model":{...},"norm":{"mean":[..],"std":[..]},"seed","step",
- *  "records_consumed","complete","optim":{"t","beta1","beta2","eps","weight_decay",
- *  "clip_grad"},"schedule":{"total_steps","warmup_steps","steps_per_epoch","batch",
- *  "accum","lr","blr","min_lr"},"classes":[..],"init":"<source>"}.
+ * "optim.m.<name>" / "optim.v.<name>" for trainable tensors, and __meta__ in the
+ * schema of runstate.h with "stage":"mim".
  * The struct owns everything in it (free with lgp_mim_state_free). */
 #ifndef LGP_MIMSTATE_H
 #define LGP_MIMSTATE_H
@@ -16,19 +13,14 @@
 #include "../formats/stream.h"
 #include "mae.h"
 #include "optim.h"
+#include "runstate.h"
 #include "trainer.h"
 #include "vit.h"
 
 typedef struct {
     lgp_vit_model m;
     lgp_adamw opt;
-    lgp_schedule sched;
-    float mean[4], std[4];
-    uint64_t seed;
-    int64_t step, consumed;
-    double clip;
-    lgp_json *classes; /* owned, may be NULL */
-    char init[512];    /* where the initial weights came from */
+    lgp_run run; /* schedule, normalisation, seed, position, classes, init */
 } lgp_mim_state;
 
 /* Fresh model (MAE init from seed), optionally overwritten by init_path's weights

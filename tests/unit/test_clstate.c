@@ -142,18 +142,18 @@ static void train(lgp_cl_state *s, int steps, int B) {
     size_t n = (size_t)B * 3 * 8 * 8;
     float *x = malloc(2 * n * sizeof(float));
     for (int k = 0; k < steps; k++) {
-        fill(x, 2 * n, 100 + (uint64_t)s->step, 1.0);
+        fill(x, 2 * n, 100 + (uint64_t)s->run.step, 1.0);
         lgp_cl_engine_step(&e, x, x + n, B, lgp_cl_momentum_at(s), NULL, 0, NULL, NULL, NULL);
-        double lr = lgp_lr_schedule(s->step, s->sched.total_steps, s->sched.warmup_steps, s->sched.lr, 0);
+        double lr = lgp_lr_schedule(s->run.step, s->run.sched.total_steps, s->run.sched.warmup_steps, s->run.sched.lr, 0);
         lgp_adamw_step(&s->opt, s->m.params.data, s->m.grads, (float)lr);
-        s->step++;
+        s->run.step++;
     }
     free(x);
     lgp_cl_engine_free(&e);
 }
 
 static void set_sched(lgp_cl_state *s, int B) {
-    s->sched = (lgp_schedule){.total_steps = 10, .warmup_steps = 2, .batch = B, .accum = 1, .lr = B / 256.0, .blr = 1};
+    s->run.sched = (lgp_schedule){.total_steps = 10, .warmup_steps = 2, .batch = B, .accum = 1, .lr = B / 256.0, .blr = 1};
 }
 
 static int same(const lgp_cl_state *s, const float *before, const char *name) {
@@ -206,7 +206,7 @@ static void test_effective_lr(void) {
     ok(grafted(&s, 2, "0.02,0.08", 0, -1) == LGP_OK, "graft with groups 0.02,0.08");
     int B = 8;
     set_sched(&s, B);
-    s.step = 5;
+    s.run.step = 5;
     lgp_cl_engine e;
     char err[256];
     LGP_ASSERT(lgp_cl_engine_init(&e, &s, B, err, sizeof err) == LGP_OK);
@@ -215,7 +215,7 @@ static void test_effective_lr(void) {
     fill(x, 2 * n, 7, 1.0);
     lgp_cl_engine_step(&e, x, x + n, B, lgp_cl_momentum_at(&s), NULL, 0, NULL, NULL, NULL);
     memcpy(before, s.m.params.data, 4 * s.m.params.total);
-    double lr = lgp_lr_schedule(s.step, s.sched.total_steps, s.sched.warmup_steps, s.sched.lr, 0);
+    double lr = lgp_lr_schedule(s.run.step, s.run.sched.total_steps, s.run.sched.warmup_steps, s.run.sched.lr, 0);
     lgp_adamw_step(&s.opt, s.m.params.data, s.m.grads, (float)lr);
     double cosf = 0.5 * (1 + cos(M_PI * (5 - 2) / (10 - 2)));
     const char *probe[] = {"cls_token", "blocks.0.attn.qkv.weight", "blocks.1.mlp.fc1.weight", "norm.weight", "head.0.weight", "predictor.0.weight"};
@@ -302,7 +302,7 @@ static int twin_write(const char *dir, const char *mode) {
         if (lgp_cl_state_new(&s, &c, &o, 9, &hp, err, sizeof err) != LGP_OK) return fprintf(stderr, "%s\n", err), 1;
     }
     set_sched(&s, TW_B);
-    s.step = 4;
+    s.run.step = 4;
     /* The momentum model lags the online one and BN affine/stats are not defaults,
      * so the EMA and every BN term are visible. */
     float *noise = lgp_floats_alloc(s.m.params.total);
@@ -321,7 +321,7 @@ static int twin_write(const char *dir, const char *mode) {
     int64_t xs[4] = {TW_B, 3, 8, 8};
     put(&in, "", "x1", 4, xs, x, n);
     put(&in, "", "x2", 4, xs, x + n, n);
-    double m = lgp_cl_momentum_at(&s), lr = lgp_lr_schedule(s.step, s.sched.total_steps, s.sched.warmup_steps, s.sched.lr, 0);
+    double m = lgp_cl_momentum_at(&s), lr = lgp_lr_schedule(s.run.step, s.run.sched.total_steps, s.run.sched.warmup_steps, s.run.sched.lr, 0);
     char cj[512], *meta = malloc(1 << 16);
     lgp_vit_config_json(&c, cj, sizeof cj);
     int k = snprintf(meta, 1 << 16, "{\"config\":%s,\"m\":%.17g,\"lr\":%.17g,\"tau\":%.17g,\"weight_decay\":0.1,"
