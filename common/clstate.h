@@ -1,5 +1,5 @@
 /* clstate.h — everything a stage-2 run (MoCo v3: grafted, or the plain-CL baseline) is,
- * and one training step of it (RECIPE §3, appendix).
+ * and one training step of it (docs/METHOD.md §4, §4.12).
  *
  * Layout. The online model's parameter table (vit.h) is the ViT table (encoder, plus the
  * MAE decoder only when --mim-weight needs it) EXTENDED with the projector ("head.*",

@@ -53,9 +53,9 @@ void lgp_cl_groups_apply(const lgp_cl_groups *g, lgp_params *p, int depth) {
         lgp_param *e = &p->entries[i];
         int cls = strcmp(e->name, "cls_token") == 0;
         e->lr_scale = (float)g->blr[lgp_cl_group_of(g, e->block, depth)];
-        /* P7: decay every tensor of ndim >= 2, the cls token included; none on 1-D ones. */
+        /* pitfall M7: decay every tensor of ndim >= 2, the cls token included; none on 1-D ones. */
         e->flags = (e->flags & ~(unsigned)LGP_PARAM_NO_WD) | (e->ndim < 2 ? LGP_PARAM_NO_WD : 0);
-        if (is_embedding(e->name)) e->flags |= LGP_PARAM_FROZEN; /* P3: stop-grad-conv1, fixed pos */
+        if (is_embedding(e->name)) e->flags |= LGP_PARAM_FROZEN; /* pitfall M3: stop-grad-conv1, fixed pos */
         if (g->freeze_below > 0 && (cls || (e->block >= 0 && e->block < g->freeze_below && e->block < depth)))
             e->flags |= LGP_PARAM_FROZEN;
     }

@@ -1,19 +1,19 @@
-/* groups.h — the stage-2 (MoCo v3 / grafted CL) parameter groups of RECIPE §3.4
+/* groups.h — the stage-2 (MoCo v3 / grafted CL) parameter groups of docs/METHOD.md §4.4
  * (LGP utils_mae/lr_decay.py param_groups_lrd_moco) applied to a parameter table, and
- * the MoCo v3 ViT initialisation (RECIPE §1) for the plain-CL baseline.
+ * the MoCo v3 ViT initialisation (docs/METHOD.md §2.4) for the plain-CL baseline.
  *
  * Groups. `--lr-layer-wise v0,v1,...,v(n-1)` splits the L blocks into n equal
  * consecutive groups (L % n == 0); the cls token joins group 0, the final norm, the
  * projector, the predictor (and an MAE decoder, if kept) join group n-1. The values are
  * BASE learning rates per 256 images, exactly as LGP runs them with `--lr 1` (pitfall
- * P10): each table entry gets lr_scale = v_g, and the trainer's schedule peak is
+ * M10): each table entry gets lr_scale = v_g, and the trainer's schedule peak is
  * batch/256 (blr 1), so the effective lr of group g at step s is
  *     lr_g(s) = warmup_cosine(s) · v_g · batch / 256.
  * A single value (n = 1) is the plain MoCo v3 recipe with blr v0.
  * Frozen (LGP_PARAM_FROZEN, never touched by AdamW): pos_embed, the patch embedding
- * (stop-grad-conv1, pitfall P3) and, with freeze_below K > 0 (LGP's --fixTo K), the cls
+ * (stop-grad-conv1, pitfall M3) and, with freeze_below K > 0 (LGP's --fixTo K), the cls
  * token and blocks 0..K-1. Weight decay: every tensor with ndim >= 2, the cls token
- * included (pitfall P7); none on 1-D tensors (biases, LayerNorm and BatchNorm γ/β).
+ * included (pitfall M7); none on 1-D tensors (biases, LayerNorm and BatchNorm γ/β).
  *
  * Memory: lgp_cl_groups is plain data; functions edit the caller's table in place. */
 #ifndef LGP_GROUPS_H

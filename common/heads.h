@@ -1,6 +1,6 @@
 /* heads.h — the MoCo v3 projector and predictor: MLPs of bias-free Linear layers with
  * BatchNorm1d (training-mode batch statistics) and ReLU between them, built exactly like
- * moco/builder.py `_build_mlp` (RECIPE §3.6). They work on feature matrices [B, C] and
+ * moco/builder.py `_build_mlp` (docs/METHOD.md §4.6). They work on feature matrices [B, C] and
  * know nothing of the encoder.
  *
  *   projector  head.0 Linear C→F, head.1 BN, ReLU, head.3 Linear F→F, head.4 BN, ReLU,
@@ -43,7 +43,7 @@
 
 /* ---- parameter table ---- */
 enum {
-    LGP_HT_NO_WD = 1, /* 1-D parameter (BN γ/β): no weight decay (RECIPE §3.4) */
+    LGP_HT_NO_WD = 1, /* 1-D parameter (BN γ/β): no weight decay (docs/METHOD.md §4.4) */
     LGP_HT_STAT = 2,  /* BN running statistic: lives in the stats buffer, not trained */
 };
 

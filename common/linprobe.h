@@ -2,7 +2,7 @@
  * Linear(C→K) head with bias, cross-entropy, mini-batch SGD (torch semantics: weight
  * decay added to the gradient of weight and bias, momentum buffer b ← μ·b + g with the
  * first step b = g, no dampening, no Nesterov), learning rate lr·½(1 + cos(π·e/E)) for
- * epoch e of E (CosineAnnealingLR stepped per epoch, no warmup; RECIPE §4.1), weight
+ * epoch e of E (CosineAnnealingLR stepped per epoch, no warmup; docs/METHOD.md §5.1), weight
  * N(0, 0.01²) and bias 0 at the start, the last partial batch kept.
  *
  * Deterministic by seed: the initial weights come from (seed, 0, 0, LGP_RNG_PROBE),

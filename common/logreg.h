@@ -1,5 +1,5 @@
 /* logreg.h — multinomial logistic regression on frozen features, the 1% few-shot
- * evaluation of RECIPE §4.2 (cyanure's MultiClassifier, multiclass-logistic, l2,
+ * evaluation of docs/METHOD.md §5.2 (cyanure's MultiClassifier, multiclass-logistic, l2,
  * fit_intercept=False), plus the scoring helpers every probe shares.
  *
  * Objective (cyanure's scaling), W [K, C], x_i [C] rows of X [n, C]:

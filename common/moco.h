@@ -1,4 +1,4 @@
-/* moco.h — the MoCo v3 objective and momentum machinery (RECIPE §3.5, §3.7):
+/* moco.h — the MoCo v3 objective and momentum machinery (docs/METHOD.md §4.5, §4.7):
  * the InfoNCE term ctr(q, k) = CE(normalize(q)·normalize(k)ᵀ/τ, labels) · 2τ with its
  * backward w.r.t. q (keys get no gradient), the symmetrised loss
  * ctr(q1, k2) + ctr(q2, k1), the momentum EMA over flat buffers, the cosine momentum

@@ -3,7 +3,7 @@
  * A subset is given either as a size (`--shots`): "all", a percentage of each class
  * ("1%", "10%", "0.5%": round(p·n_c) samples of class c, at least 1), or N per class
  * ("13": min(N, n_c)); or as a list file (`--shots-file`) in the split files' form:
- * one sample per line, "path label" (RECIPE §4.2's imagenet_1percent.txt) or just a name
+ * one sample per line, "path label" (docs/METHOD.md §5.2's imagenet_1percent.txt) or just a name
  * (SimCLR's 1percent.txt). A line matches the training record whose key has the same
  * basename without extension ("train/n01440764/n01440764_10026.JPEG" ↔ key
  * "n01440764/n01440764_10026"); blank lines and lines starting with '#' are skipped.

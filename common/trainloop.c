@@ -147,7 +147,7 @@ void lgp_train_loop(const lgp_trainer *t, const lgp_train_opts *o, lgp_reader *r
         }
         const lgp_schedule *sc = &run->sched;
         double lr = lgp_lr_schedule(run->step, sc->total_steps, sc->warmup_steps, sc->lr, sc->min_lr);
-        lgp_adamw_step(t->opt, t->params, t->grads, (float)lr); /* the optimizer steps (docs/METHOD.md) */
+        lgp_adamw_step(t->opt, t->params, t->grads, (float)lr); /* pitfall M1: the optimizer steps (docs/METHOD.md) */
         run->step++;
         int64_t spe = sc->steps_per_epoch;
         lgp_trainlog_step(&log, run->step, spe ? (run->step - 1) / spe : 0, so.loss, lr * t->log_lr_scale, so.gnorm,

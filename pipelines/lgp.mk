@@ -119,7 +119,8 @@ $(OUT)/%/test.emb: $$(DEP_$$*)
 	@mkdir -p $(@D)
 	tar-images -q --shard $(TEST_SHARD) $(TEST) | $(DECODE) $(EVAL) lgp-embed $(ENCODER_$*) --threads $(THREADS) -q -o $@
 
-# ---- probes: 1% and 10% logistic regression (the paper's protocol), kNN ----
+# ---- probes: 1% and 10% logistic regression (the paper's 1% protocol; its 10% column is
+# fine-tuning, docs/METHOD.md pitfall M13), kNN ----
 $(OUT)/%/probe-1pct.json: $(OUT)/%/train.emb $(OUT)/%/test.emb
 	lgp-probe --train $< --test $(OUT)/$*/test.emb --shots 1% --seeds $(PROBE_SEEDS) --seed $(SEED) --json $@ >$(@D)/probe-1pct.txt
 $(OUT)/%/probe-10pct.json: $(OUT)/%/train.emb $(OUT)/%/test.emb

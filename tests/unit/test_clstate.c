@@ -1,4 +1,4 @@
-/* test_clstate.c — stage-2 state: lr groups (RECIPE §3.4), grafting a stage-1 encoder
+/* test_clstate.c — stage-2 state: lr groups (docs/METHOD.md §4.4), grafting a stage-1 encoder
  * exactly, frozen tensors and lr-0 groups staying bit-identical through training, each
  * group's effective lr read back from the AdamW update, save/load round trip, and the
  * PyTorch twin exchange.
@@ -84,7 +84,7 @@ static void test_groups(void) {
     ok(lgp_cl_groups_check(&g, 12, err, sizeof err) == LGP_OK, "3 groups split 12 blocks");
     ok(lgp_cl_groups_check(&g, 4, err, sizeof err) != LGP_OK, "3 groups do not split 4 blocks: %s", err);
     ok(lgp_cl_groups_parse(&g, "1e-4,x", err, sizeof err) != LGP_OK, "a bad value is refused: %s", err);
-    /* ViT-B's mapping (RECIPE §3.4 table): blocks 0-3 | 4-7 | 8-11 */
+    /* ViT-B's mapping (docs/METHOD.md §4.4 table): blocks 0-3 | 4-7 | 8-11 */
     lgp_cl_groups_parse(&g, "1.5e-5,1.5e-5,1.5e-4", err, sizeof err);
     int want[14] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2}; /* block -1..12 */
     int good = 1;
@@ -95,14 +95,14 @@ static void test_groups(void) {
     ok(grafted(&s, 6, "1e-5,2e-5,1e-4", 0, -1) == LGP_OK, "graft with 3 groups on 6 blocks");
     const lgp_params *p = &s.m.params;
     is_close(lgp_params_find(p, "cls_token")->lr_scale, 1e-5, 1e-6, 0, "cls in group 0");
-    ok(!(lgp_params_find(p, "cls_token")->flags & (LGP_PARAM_NO_WD | LGP_PARAM_FROZEN)), "cls decayed, trainable (P7)");
+    ok(!(lgp_params_find(p, "cls_token")->flags & (LGP_PARAM_NO_WD | LGP_PARAM_FROZEN)), "cls decayed, trainable (pitfall M7)");
     is_close(lgp_params_find(p, "blocks.2.attn.qkv.weight")->lr_scale, 2e-5, 1e-6, 0, "block 2 in group 1");
     is_close(lgp_params_find(p, "blocks.5.mlp.fc2.bias")->lr_scale, 1e-4, 1e-6, 0, "block 5 in group 2");
     is_close(lgp_params_find(p, "norm.weight")->lr_scale, 1e-4, 1e-6, 0, "final norm in the last group");
     is_close(lgp_params_find(p, "predictor.3.weight")->lr_scale, 1e-4, 1e-6, 0, "predictor in the last group");
     ok(lgp_params_find(p, "head.1.bias")->flags & LGP_PARAM_NO_WD, "BN beta not decayed");
     ok(!(lgp_params_find(p, "head.6.weight")->flags & LGP_PARAM_NO_WD), "head linear decayed");
-    ok(lgp_params_find(p, "patch_embed.proj.weight")->flags & LGP_PARAM_FROZEN, "patch embedding frozen (P3)");
+    ok(lgp_params_find(p, "patch_embed.proj.weight")->flags & LGP_PARAM_FROZEN, "patch embedding frozen (pitfall M3)");
     ok(lgp_params_find(p, "pos_embed")->flags & LGP_PARAM_FROZEN, "pos_embed frozen");
     ok(!lgp_params_find(p, "decoder_embed.weight"), "decoder dropped");
     lgp_cl_state_free(&s);
