@@ -2,6 +2,7 @@
  * MoCo v3 heads and momentum copies, fix the layer-wise lr groups. */
 #include "common/cli.h"
 #include "common/clstate.h"
+#include "common/graft.h"
 #include "common/lgp.h"
 #include "common/log.h"
 #include "common/modelcfg.h"
@@ -123,7 +124,7 @@ int main(int argc, char **argv) {
     lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
     lgp_cl_state s;
     const char *src = strcmp(o.input, "-") ? o.input : "stdin";
-    int rc = lgp_cl_state_start(&s, &rec, meta, src, fallback, &o.co, o.seed, &hp, err, sizeof err);
+    int rc = lgp_graft(&s, &rec, meta, src, fallback, &o.co, o.seed, &hp, err, sizeof err);
     if (rc == LGP_USAGE) lgp_usage_die("%s", err);
     if (rc != LGP_OK) lgp_die("%s", err);
     free(meta);

@@ -1,7 +1,9 @@
-/* clstate.c — stage-2 state, grafting, save/resume and the MoCo v3 step (see clstate.h). */
+/* clstate.c — stage-2 state, save/resume and the MoCo v3 step (see clstate.h); the graft
+ * of stage-1 weights is graft.c's. */
 #include "clstate.h"
 
 #include "../formats/checkpoint.h"
+#include "graft.h"
 #include "dist.h"
 #include "lgp.h"
 #include "modelcfg.h"
@@ -232,63 +234,9 @@ static int meta_to_opts(lgp_cl_opts *co, const lgp_json *m, const lgp_record *re
     return LGP_OK;
 }
 
-/* Stage-1 / timm encoder (and decoder, when kept) from rec into the online model. */
-static int load_stage1(lgp_cl_state *s, const lgp_record *rec, char *err, size_t errlen) {
-    static const char *const strip[] = {"module.", "base_encoder.", "model.", NULL};
-    static const char *const ign_dec[] = {"optim.", "momentum.", "momentum_encoder.", "head.", "predictor.", "lgp.",
-                                          "fc_norm.", NULL};
-    static const char *const ign_enc[] = {"optim.", "momentum.", "momentum_encoder.", "head.", "predictor.", "lgp.",
-                                          "fc_norm.", "decoder_", "mask_token", NULL};
-    lgp_named_list l;
-    lgp_named_init(&l);
-    for (size_t i = 0; i < s->nvit; i++) {
-        const lgp_param *e = &s->m.params.entries[i];
-        lgp_named_add(&l, NULL, e->name, e->ndim, e->shape, s->m.params.data + e->offset);
-    }
-    lgp_load_rules r = {strip, s->m.with_decoder ? ign_dec : ign_enc, NULL, 0, 0};
-    int rc = lgp_named_load(&l, rec, &r, NULL, NULL, err, errlen);
-    lgp_named_free(&l);
-    return rc;
-}
-
-/* --reinit-above K: blocks >= K and the final norm get a fresh MoCo v3 init. */
-static int reinit_above(lgp_cl_state *s, int K, char *err, size_t errlen) {
-    lgp_vit_model fresh;
-    if (lgp_vit_model_init(&fresh, &s->m.cfg, 0, s->run.seed, err, errlen) != LGP_OK) return LGP_FATAL;
-    lgp_cl_init_moco(&fresh, s->run.seed);
-    int L = s->m.cfg.depth;
-    for (size_t i = 0; i < fresh.params.count; i++) {
-        const lgp_param *f = &fresh.params.entries[i];
-        const lgp_param *e = lgp_params_find(&s->m.params, f->name);
-        if (e && f->block >= K && f->block <= L && !(f->flags & LGP_PARAM_DECODER))
-            memcpy(s->m.params.data + e->offset, fresh.params.data + f->offset, sizeof(float) * f->numel);
-    }
-    lgp_vit_model_free(&fresh);
-    return LGP_OK;
-}
-
-static void graft_json(lgp_cl_state *s, const lgp_json *meta, const char *src, int K) {
-    char h[32];
-    s->graft = lgp_json_new_obj();
-    lgp_json_set_str(s->graft, "source", src);
-    lgp_json_set_str(s->graft, "source_stage", lgp_json_get_str(meta, "stage", "timm"));
-    snprintf(h, sizeof h, "%016llx", (unsigned long long)lgp_cl_encoder_hash(s, 0));
-    lgp_json_set_str(s->graft, "encoder_hash", h);
-    lgp_json_set_str(s->graft, "decoder", s->m.with_decoder ? "kept" : "dropped");
-    lgp_json_set_num(s->graft, "reinit_above", K);
-}
-
-/* Either a stage-2 checkpoint (everything but the optimizer) or a graft of stage 1. */
-static int start_weights(lgp_cl_state *s, const lgp_record *rec, const lgp_json *meta, const char *src, int is_cl,
-                         const lgp_cl_opts *o, char *err, size_t errlen) {
-    if (!is_cl) {
-        if (load_stage1(s, rec, err, errlen) != LGP_OK) return LGP_FATAL;
-        if (o->reinit_above >= 0 && reinit_above(s, o->reinit_above, err, errlen) != LGP_OK) return LGP_FATAL;
-        lgp_cl_state_sync_momentum(s);
-        graft_json(s, meta, src, o->reinit_above);
-        snprintf(s->run.init, sizeof s->run.init, "graft of %s", src);
-        return LGP_OK;
-    }
+/* A stage-2 checkpoint's tensors: everything but the optimizer moments. */
+static int load_stage2(lgp_cl_state *s, const lgp_record *rec, const lgp_json *meta, const char *src, char *err,
+                       size_t errlen) {
     static const char *const ignore[] = {"optim.", NULL};
     lgp_named_list l;
     state_names(s, &l, 0);
@@ -301,40 +249,55 @@ static int start_weights(lgp_cl_state *s, const lgp_record *rec, const lgp_json 
     return rc;
 }
 
-int lgp_cl_state_start(lgp_cl_state *s, const lgp_record *rec, const char *meta_text, const char *src,
-                       const lgp_vit_config *cfg_fallback, const lgp_cl_opts *o, uint64_t seed,
-                       const lgp_adamw_hparams *hp, char *err, size_t errlen) {
+int lgp_cl_state_prepare(lgp_cl_state *s, const lgp_record *rec, const lgp_json *meta, int is_cl,
+                         const lgp_vit_config *cfg_fallback, const lgp_cl_opts *o, uint64_t seed,
+                         const lgp_adamw_hparams *hp, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
-    char e2[900];
-    lgp_json *meta = lgp_json_parse(meta_text, strlen(meta_text), NULL, 0);
-    if (!meta) meta = lgp_json_new_obj();
-    int is_cl = lgp_record_get(rec, "head.0.weight") != NULL;
     int has_dec = lgp_record_get(rec, "decoder_embed.weight") != NULL;
     lgp_vit_config cfg;
     int rc = LGP_OK;
     s->co = *o;
     const lgp_json *mc = lgp_json_get(meta, "model");
     if (cfg_fallback) cfg = *cfg_fallback;
-    if (!mc && !cfg_fallback) rc = (snprintf(e2, sizeof e2, "no model config in the file; name one with --model"), LGP_FATAL);
-    if (rc == LGP_OK && mc) rc = lgp_modelcfg_from_json(&cfg, mc, e2, sizeof e2);
-    if (rc == LGP_OK && is_cl) rc = meta_to_opts(&s->co, meta, rec, o, e2, sizeof e2);
+    if (!mc && !cfg_fallback) rc = (snprintf(err, errlen, "no model config in the file; name one with --model"), LGP_FATAL);
+    if (rc == LGP_OK && mc) rc = lgp_modelcfg_from_json(&cfg, mc, err, errlen);
+    if (rc == LGP_OK && is_cl) rc = meta_to_opts(&s->co, meta, rec, o, err, errlen);
     int with_dec = is_cl ? has_dec : (o->mim_weight > 0 || o->keep_decoder);
     if (rc == LGP_OK && (o->mim_weight > 0 || o->keep_decoder) && !has_dec)
-        rc = (snprintf(e2, sizeof e2, "--mim-weight/--keep-decoder need the MAE decoder, which the checkpoint lacks%s",
+        rc = (snprintf(err, errlen, "--mim-weight/--keep-decoder need the MAE decoder, which the checkpoint lacks%s",
                        is_cl ? " (graft with --keep-decoder)" : ""), LGP_FATAL);
     if (rc == LGP_OK) {
         default_dims(&s->co, cfg.width);
-        rc = alloc_state(s, &cfg, with_dec, seed, hp, e2, sizeof e2);
+        rc = alloc_state(s, &cfg, with_dec, seed, hp, err, errlen);
     }
-    if (rc == LGP_OK) rc = start_weights(s, rec, meta, src, is_cl, o, e2, sizeof e2);
-    if (rc == LGP_OK) {
-        lgp_model_norm(meta, cfg.in_chans, s->run.mean, s->run.std);
-        const lgp_json *cl = lgp_meta_classes(meta);
-        if (cl) s->run.classes = lgp_json_clone(cl);
-    }
+    return rc;
+}
+
+void lgp_cl_state_take_meta(lgp_cl_state *s, const lgp_json *meta) {
+    lgp_model_norm(meta, s->m.cfg.in_chans, s->run.mean, s->run.std);
+    const lgp_json *cl = lgp_meta_classes(meta);
+    if (cl && !s->run.classes) s->run.classes = lgp_json_clone(cl);
+}
+
+int lgp_cl_state_load(lgp_cl_state *s, const lgp_record *rec, const char *meta_text, const char *src,
+                      const lgp_cl_opts *o, uint64_t seed, const lgp_adamw_hparams *hp, char *err, size_t errlen) {
+    char e2[900];
+    lgp_json *meta = lgp_json_parse(meta_text, strlen(meta_text), NULL, 0);
+    if (!meta) meta = lgp_json_new_obj();
+    int rc = lgp_cl_state_prepare(s, rec, meta, 1, NULL, o, seed, hp, e2, sizeof e2);
+    if (rc == LGP_OK) rc = load_stage2(s, rec, meta, src, e2, sizeof e2);
+    if (rc == LGP_OK) lgp_cl_state_take_meta(s, meta);
     if (rc != LGP_OK) snprintf(err, errlen, "%s: %s", src, e2);
     lgp_json_free(meta);
     return rc;
+}
+
+int lgp_cl_state_start(lgp_cl_state *s, const lgp_record *rec, const char *meta_text, const char *src,
+                       const lgp_vit_config *cfg_fallback, const lgp_cl_opts *o, uint64_t seed,
+                       const lgp_adamw_hparams *hp, char *err, size_t errlen) {
+    /* The heads are what a stage-2 checkpoint has and a stage-1 one lacks. */
+    if (lgp_record_get(rec, "head.0.weight")) return lgp_cl_state_load(s, rec, meta_text, src, o, seed, hp, err, errlen);
+    return lgp_graft(s, rec, meta_text, src, cfg_fallback, o, seed, hp, err, errlen);
 }
 
 int lgp_cl_state_resume(lgp_cl_state *s, const char *path, char *err, size_t errlen) {
@@ -364,7 +327,7 @@ int lgp_cl_state_resume(lgp_cl_state *s, const char *path, char *err, size_t err
         lgp_modelcfg_from_json(&cfg, lgp_json_get(m, "model"), e2, sizeof e2);
         rc = lgp_run_meta_read(&run, m, "cl", cfg.in_chans > 0 ? cfg.in_chans : 1, &hp, &t);
         if (rc == LGP_OK && run.sched.batch < 2) rc = LGP_FATAL;
-        if (rc == LGP_OK) rc = lgp_cl_state_start(s, &rec, mt, path, NULL, &o, run.seed, &hp, err, errlen);
+        if (rc == LGP_OK) rc = lgp_cl_state_load(s, &rec, mt, path, &o, run.seed, &hp, err, errlen);
         if (rc == LGP_OK) {
             lgp_run_free(&s->run);
             s->run = run;

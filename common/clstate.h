@@ -1,5 +1,5 @@
-/* clstate.h — everything a stage-2 run (MoCo v3: grafted, or the plain-CL baseline) is,
- * and one training step of it (docs/METHOD.md §4, §4.12).
+/* clstate.h — everything a stage-2 run (MoCo v3: grafted (graft.h), or the plain-CL
+ * baseline) is, and one training step of it (docs/METHOD.md §4, §4.12).
  *
  * Layout. The online model's parameter table (vit.h) is the ViT table (encoder, plus the
  * MAE decoder only when --mim-weight needs it) EXTENDED with the projector ("head.*",
@@ -69,16 +69,26 @@ typedef struct {
 /* Baseline: MoCo v3 ViT init of the encoder, PyTorch init of the heads, momentum = copy. */
 int lgp_cl_state_new(lgp_cl_state *s, const lgp_vit_config *cfg, const lgp_cl_opts *o, uint64_t seed,
                      const lgp_adamw_hparams *hp, char *err, size_t errlen);
-/* From a loaded checkpoint record: a stage-2 checkpoint (it has head.0.weight: every
- * online, momentum and BN tensor loaded, optimizer state ignored) or a stage-1 / timm
- * checkpoint (grafted: encoder loaded, decoder dropped unless o->mim_weight > 0, heads
- * fresh from seed, momentum = copy). cfg_fallback (may be NULL) is used when meta has no
- * "model". o's non-zero fields override the checkpoint's. src names the source.
- * LGP_USAGE when o asks for what the checkpoint cannot be (groups that do not split its
- * depth, other head sizes), LGP_FATAL for anything else. */
+/* The start of a run from a checkpoint record: a stage-2 checkpoint (it has the heads)
+ * is loaded with lgp_cl_state_load, anything else is grafted (graft.h). cfg_fallback
+ * (may be NULL) is used when meta has no "model". o's non-zero fields override the
+ * checkpoint's. src names the source. LGP_USAGE when o asks for what the checkpoint
+ * cannot be (groups that do not split its depth, other head sizes), LGP_FATAL for
+ * anything else. */
 int lgp_cl_state_start(lgp_cl_state *s, const lgp_record *rec, const char *meta, const char *src,
                        const lgp_vit_config *cfg_fallback, const lgp_cl_opts *o, uint64_t seed,
                        const lgp_adamw_hparams *hp, char *err, size_t errlen);
+/* A stage-2 checkpoint: every online, momentum and BN tensor (optimizer state ignored). */
+int lgp_cl_state_load(lgp_cl_state *s, const lgp_record *rec, const char *meta, const char *src,
+                      const lgp_cl_opts *o, uint64_t seed, const lgp_adamw_hparams *hp, char *err, size_t errlen);
+/* For the starts (here and graft.c): the config (meta's "model", else cfg_fallback) and
+ * options resolved (a stage-2 checkpoint's heads, tau and groups unless o overrides
+ * them), the state allocated with heads from seed; weights are the caller's to load. */
+int lgp_cl_state_prepare(lgp_cl_state *s, const lgp_record *rec, const lgp_json *meta, int is_cl,
+                         const lgp_vit_config *cfg_fallback, const lgp_cl_opts *o, uint64_t seed,
+                         const lgp_adamw_hparams *hp, char *err, size_t errlen);
+/* Normalisation and class list from a start checkpoint's metadata. */
+void lgp_cl_state_take_meta(lgp_cl_state *s, const lgp_json *meta);
 /* Everything from a checkpoint written with optimizer state (lgp-cl-train). */
 int lgp_cl_state_resume(lgp_cl_state *s, const char *path, char *err, size_t errlen);
 void lgp_cl_state_free(lgp_cl_state *s);
