@@ -313,22 +313,13 @@ static int step(void *p, lgp_step_out *out) {
 }
 
 int main(int argc, char **argv) {
-    /* OpenMP threads that sleep instead of spinning leave the cores to OpenBLAS. */
-    lgp_threads_passive_reexec(argv);
-    lgp_proginit(argc, argv);
-    lgp_dist_init(&argc, &argv);
+    lgp_trainer_init(&argc, &argv);
     static const lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
     struct opts o;
     lgp_train_opts_init(&o.t, &hp);
     lgp_cl_opts_init(&o.co);
     parse(argc, argv, &o);
-    if (lgp_dist_rank() == 0) lgp_train_opts_check_outputs(&o.t, NULL); /* before any work */
-    else { /* only rank 0 reports progress; warnings still come from every rank */
-        lgp_log_level = LGP_LOG_QUIET;
-        lgp_progress = 0;
-    }
-    lgp_threads_set(o.t.threads);
-    lgp_signals_install();
+    lgp_trainer_ready(&o.t, NULL);
     char err[1024];
     static cl x;
     if (lgp_reader_open(&x.r, o.t.input, err, sizeof err) != LGP_OK) lgp_die("%s", err);

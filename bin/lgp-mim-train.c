@@ -287,22 +287,13 @@ static void finish(void *p) {
 }
 
 int main(int argc, char **argv) {
-    /* OpenMP threads that sleep instead of spinning leave the cores to OpenBLAS. */
-    lgp_threads_passive_reexec(argv);
-    lgp_proginit(argc, argv);
-    lgp_dist_init(&argc, &argv);
+    lgp_trainer_init(&argc, &argv);
     static const lgp_adamw_hparams hp = LGP_ADAMW_MAE;
     struct opts o = {.mask_ratio = 0.75, .norm_pix = 1, .accum = 1, .blr = 1.5e-4};
     lgp_train_opts_init(&o.t, &hp);
     o.t.model = "fmnist";
     parse(argc, argv, &o);
-    if (lgp_dist_rank() == 0) lgp_train_opts_check_outputs(&o.t, o.recon_png); /* before any work */
-    else { /* only rank 0 reports progress; warnings still come from every rank */
-        lgp_log_level = LGP_LOG_QUIET;
-        lgp_progress = 0;
-    }
-    lgp_threads_set(o.t.threads);
-    lgp_signals_install();
+    lgp_trainer_ready(&o.t, o.recon_png);
     char err[1024];
     static mim x;
     x.o = &o;

@@ -7,6 +7,7 @@
 #include "lgp.h"
 #include "log.h"
 #include "signals.h"
+#include "threads.h"
 #include "trainer.h"
 #include "trainlog.h"
 
@@ -15,6 +16,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void lgp_trainer_init(int *argc, char ***argv) {
+    /* OpenMP threads that sleep instead of spinning leave the cores to OpenBLAS. */
+    lgp_threads_passive_reexec(*argv);
+    lgp_proginit(*argc, *argv);
+    lgp_dist_init(argc, argv);
+}
+
+void lgp_trainer_ready(const lgp_train_opts *o, const char *recon_png) {
+    if (lgp_dist_rank() == 0) lgp_train_opts_check_outputs(o, recon_png);
+    else { /* only rank 0 reports progress; warnings still come from every rank */
+        lgp_log_level = LGP_LOG_QUIET;
+        lgp_progress = 0;
+    }
+    lgp_threads_set(o->threads);
+    lgp_signals_install();
+}
 
 void lgp_trainer_save(const lgp_trainer *t, const lgp_train_opts *o, int complete, int to_output) {
     char err[1024], path[4096];

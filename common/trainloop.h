@@ -48,6 +48,13 @@ typedef struct {
     void (*finish)(void *state);
 } lgp_trainer;
 
+/* Program start of every trainer, before its options: OpenMP threads that sleep
+ * instead of spinning (re-exec), program name, MPI. */
+void lgp_trainer_init(int *argc, char ***argv);
+/* After the options: every output path checked before any work (rank 0; the other ranks
+ * are quiet), threads, and SIGTERM/SIGINT handled as a request to save and stop. */
+void lgp_trainer_ready(const lgp_train_opts *o, const char *recon_png);
+
 /* Runs the loop to the end of the schedule. Returns only when every step was trained
  * and the checkpoint written; every other end exits the process with a message (1). */
 void lgp_train_loop(const lgp_trainer *t, const lgp_train_opts *o, lgp_reader *r, lgp_batch *b);
