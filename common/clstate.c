@@ -363,7 +363,7 @@ int lgp_cl_engine_init(lgp_cl_engine *e, lgp_cl_state *s, int maxB, char *err, s
     if (lgp_encoder_init(&e->enc, &s->m, maxB, 0, err, errlen) != LGP_OK ||
         lgp_mlp_acts_init(&e->pa, &s->proj, maxB, err, errlen) != LGP_OK ||
         lgp_mlp_acts_init(&e->qa, &s->pred, maxB, err, errlen) != LGP_OK ||
-        lgp_ctr_init(&e->ctr, maxB, maxB * e->world, (int)E, err, errlen) != LGP_OK)
+        lgp_moco_ctr_init(&e->ctr, maxB, maxB * e->world, (int)E, err, errlen) != LGP_OK)
         return LGP_FATAL;
     size_t ng = W > 1 ? 2 * W * B * E : 0;
     e->buf = lgp_floats_alloc(5 * B * E + B * C + ng + 64);
@@ -388,7 +388,7 @@ void lgp_cl_engine_free(lgp_cl_engine *e) {
     lgp_encoder_free(&e->enc);
     lgp_mlp_acts_free(&e->pa);
     lgp_mlp_acts_free(&e->qa);
-    lgp_ctr_free(&e->ctr);
+    lgp_moco_ctr_free(&e->ctr);
     if (e->with_mae) lgp_mae_free(&e->mae);
     free(e->buf);
     memset(e, 0, sizeof *e);
@@ -415,9 +415,9 @@ static double online_view(lgp_cl_engine *e, const float *x, int B, const float *
     const float *q = lgp_mlp_forward(&s->pred, &e->qa, z, B, P, s->stats, e->bn);
     if (q_keep) memcpy(q_keep, q, sizeof(float) * BE);
     /* keys [world*B, E] of every rank: the positive of local row i is row rank*B + i */
-    double loss = lgp_ctr_forward(&e->ctr, q, B, keys, B * e->world, (int64_t)e->rank * B, (float)s->co.tau);
+    double loss = lgp_moco_ctr_forward(&e->ctr, q, B, keys, B * e->world, (int64_t)e->rank * B, (float)s->co.tau);
     memset(e->dq, 0, sizeof(float) * BE);
-    lgp_ctr_backward(&e->ctr, e->dq, 1.0f);
+    lgp_moco_ctr_backward(&e->ctr, e->dq, 1.0f);
     memset(e->dz, 0, sizeof(float) * BE);
     lgp_mlp_backward(&s->pred, &e->qa, e->dz, G, e->dq, z, P, e->bn);
     memset(e->dfeat, 0, sizeof(float) * (size_t)B * s->m.cfg.width);

@@ -111,7 +111,7 @@ typedef struct {
     int maxB;
     lgp_encoder enc;       /* one activation arena, pointed at the momentum or online model */
     lgp_mlp_acts pa, qa;   /* projector, predictor activations */
-    lgp_ctr ctr;
+    lgp_moco_ctr ctr;
     lgp_mae mae;           /* only with mim_weight > 0 */
     int with_mae;
     int world, rank;       /* data-parallel ranks (dist.h); 1, 0 without MPI */

@@ -9,7 +9,7 @@
 #include "lgp.h"
 #include "ops.h"
 
-int lgp_ctr_init(lgp_ctr *c, int max_b, int max_k, int E, char *err, size_t errlen) {
+int lgp_moco_ctr_init(lgp_moco_ctr *c, int max_b, int max_k, int E, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
     LGP_ASSERT(max_b > 0 && max_k > 0 && E > 0);
     size_t B = (size_t)max_b, K = (size_t)max_k, e = (size_t)E;
@@ -27,7 +27,7 @@ int lgp_ctr_init(lgp_ctr *c, int max_b, int max_k, int E, char *err, size_t errl
     return LGP_OK;
 }
 
-void lgp_ctr_free(lgp_ctr *c) {
+void lgp_moco_ctr_free(lgp_moco_ctr *c) {
     free(c->qn);
     memset(c, 0, sizeof *c);
 }
@@ -45,7 +45,7 @@ static void l2_normalize_rows(float *out, float *norm, const float *x, int n, in
     }
 }
 
-float lgp_ctr_forward(lgp_ctr *c, const float *q, int B, const float *k, int K,
+float lgp_moco_ctr_forward(lgp_moco_ctr *c, const float *q, int B, const float *k, int K,
                       int64_t label_offset, float tau) {
     LGP_ASSERT(B > 0 && B <= c->max_b && K > 0 && K <= c->max_k);
     LGP_ASSERT(label_offset >= 0 && label_offset + B <= K);
@@ -76,7 +76,7 @@ float lgp_ctr_forward(lgp_ctr *c, const float *q, int B, const float *k, int K,
     return (float)(total / B * 2.0 * tau);
 }
 
-void lgp_ctr_backward(lgp_ctr *c, float *dq, float dloss) {
+void lgp_moco_ctr_backward(lgp_moco_ctr *c, float *dq, float dloss) {
     int B = c->B, K = c->K, E = c->E;
     /* ∂loss/∂logit = (p − onehot)·2τ/B and logit = qn·knᵀ/τ, so the τ cancel:
      * dqn = (p − onehot)·kn · 2·dloss/B. The prob buffer is consumed. */
@@ -93,13 +93,13 @@ void lgp_ctr_backward(lgp_ctr *c, float *dq, float dloss) {
     }
 }
 
-float lgp_moco_loss(lgp_ctr *c, const float *q1, const float *q2, const float *k1,
+float lgp_moco_loss(lgp_moco_ctr *c, const float *q1, const float *q2, const float *k1,
                     const float *k2, int B, int K, int64_t label_offset, float tau,
                     float *dq1, float *dq2) {
-    float l1 = lgp_ctr_forward(c, q1, B, k2, K, label_offset, tau);
-    if (dq1) lgp_ctr_backward(c, dq1, 1.0f);
-    float l2 = lgp_ctr_forward(c, q2, B, k1, K, label_offset, tau);
-    if (dq2) lgp_ctr_backward(c, dq2, 1.0f);
+    float l1 = lgp_moco_ctr_forward(c, q1, B, k2, K, label_offset, tau);
+    if (dq1) lgp_moco_ctr_backward(c, dq1, 1.0f);
+    float l2 = lgp_moco_ctr_forward(c, q2, B, k1, K, label_offset, tau);
+    if (dq2) lgp_moco_ctr_backward(c, dq2, 1.0f);
     return l1 + l2;
 }
 

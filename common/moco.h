@@ -8,8 +8,8 @@
  * Keys may be gathered from all ranks: q is the local batch [B, E], k is [K, E] with
  * K ≥ B, and the positive of local row i is key row label_offset + i (rank·B_local + i).
  *
- * Memory: an lgp_ctr is caller-owned; lgp_ctr_init allocates its scratch once for the
- * largest B and K (no allocation per step), lgp_ctr_free releases it. Every other
+ * Memory: an lgp_moco_ctr is caller-owned; lgp_moco_ctr_init allocates its scratch once for the
+ * largest B and K (no allocation per step), lgp_moco_ctr_free releases it. Every other
  * function works on caller buffers. Backward ACCUMULATES into dq. */
 #ifndef LGP_MOCO_H
 #define LGP_MOCO_H
@@ -27,22 +27,22 @@ typedef struct {
     float *prob;          /* [B, K] softmax(qn·knᵀ/τ) */
     float *qnorm;         /* [B] max(‖q‖, 1e-12) */
     float *dqn;           /* [B, E] backward scratch */
-} lgp_ctr;
+} lgp_moco_ctr;
 
 /* LGP_OK, or LGP_FATAL on out of memory (err filled). */
-int lgp_ctr_init(lgp_ctr *c, int max_b, int max_k, int E, char *err, size_t errlen);
-void lgp_ctr_free(lgp_ctr *c);
+int lgp_moco_ctr_init(lgp_moco_ctr *c, int max_b, int max_k, int E, char *err, size_t errlen);
+void lgp_moco_ctr_free(lgp_moco_ctr *c);
 /* q[B,E], k[K,E]; labels offset+i must lie in [0, K) (asserted). Returns the loss:
  * mean over the B rows of the cross entropy, times 2τ. */
-float lgp_ctr_forward(lgp_ctr *c, const float *q, int B, const float *k, int K,
+float lgp_moco_ctr_forward(lgp_moco_ctr *c, const float *q, int B, const float *k, int K,
                       int64_t label_offset, float tau);
 /* dq[B,E] += dloss · ∂loss/∂q for the last forward (q itself is not needed again). */
-void lgp_ctr_backward(lgp_ctr *c, float *dq, float dloss);
+void lgp_moco_ctr_backward(lgp_moco_ctr *c, float *dq, float dloss);
 
 /* Symmetrised MoCo v3 loss ctr(q1, k2) + ctr(q2, k1) with backward: q1, q2 [B,E]
  * local; k1, k2 [K,E] (gathered, label offset as above). dq1, dq2 [B,E] accumulate
  * ∂loss/∂q (NULL: forward only). Uses c for both terms one after the other. */
-float lgp_moco_loss(lgp_ctr *c, const float *q1, const float *q2, const float *k1,
+float lgp_moco_loss(lgp_moco_ctr *c, const float *q1, const float *q2, const float *k1,
                     const float *k2, int B, int K, int64_t label_offset, float tau,
                     float *dq1, float *dq2);
 

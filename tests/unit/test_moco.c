@@ -55,12 +55,12 @@ static void check_ctr(int B, int K, int off, float tau) {
     for (int i = 0; i < B; i++) /* positives correlated with their query, as in training */
         for (int t = 0; t < E; t++) k[(off + i) * E + t] += 1.5f * q[i * E + t];
     for (int i = 0; i < B * E; i++) qd[i] = q[i];
-    lgp_ctr c;
-    is_int(lgp_ctr_init(&c, B, K, E, err, sizeof err), LGP_OK, "ctr init");
-    float L = lgp_ctr_forward(&c, q, B, k, K, off, tau);
+    lgp_moco_ctr c;
+    is_int(lgp_moco_ctr_init(&c, B, K, E, err, sizeof err), LGP_OK, "ctr init");
+    float L = lgp_moco_ctr_forward(&c, q, B, k, K, off, tau);
     double Lr = ctr_ref(qd, B, k, K, E, off, tau);
     is_close(L, Lr, 1e-5, 0, "ctr B=%d K=%d offset=%d tau=%g: loss vs double twin", B, K, off, tau);
-    lgp_ctr_backward(&c, dq, 1.0f);
+    lgp_moco_ctr_backward(&c, dq, 1.0f);
     double num = 0, den = 0, h = 1e-6;
     for (int i = 0; i < B * E; i++) {
         double s = qd[i];
@@ -76,11 +76,11 @@ static void check_ctr(int B, int K, int off, float tau) {
     ok(num / den < 1e-4, "ctr B=%d K=%d offset=%d: dq vs finite differences (rel %.2e < 1e-4)",
        B, K, off, num / den);
     /* accumulation and dloss scaling: a second backward with dloss = 2 triples dq */
-    L = lgp_ctr_forward(&c, q, B, k, K, off, tau);
+    L = lgp_moco_ctr_forward(&c, q, B, k, K, off, tau);
     float before = dq[3];
-    lgp_ctr_backward(&c, dq, 2.0f);
+    lgp_moco_ctr_backward(&c, dq, 2.0f);
     is_close(dq[3], 3 * before, 1e-5, 1e-9, "ctr backward accumulates, scaled by dloss");
-    lgp_ctr_free(&c);
+    lgp_moco_ctr_free(&c);
 }
 
 static void test_sym(void) {
@@ -89,8 +89,8 @@ static void test_sym(void) {
     float q1[B * E], q2[B * E], k1[B * E], k2[B * E], d1[B * E] = {0}, d2[B * E] = {0};
     double a[B * E];
     fill(q1, B * E, 1, 11), fill(q2, B * E, 1, 12), fill(k1, B * E, 1, 13), fill(k2, B * E, 1, 14);
-    lgp_ctr c;
-    lgp_ctr_init(&c, B, B, E, err, sizeof err);
+    lgp_moco_ctr c;
+    lgp_moco_ctr_init(&c, B, B, E, err, sizeof err);
     float L = lgp_moco_loss(&c, q1, q2, k1, k2, B, B, 0, 0.2f, d1, d2);
     for (int i = 0; i < B * E; i++) a[i] = q1[i];
     double r = ctr_ref(a, B, k2, B, E, 0, 0.2);
@@ -98,20 +98,20 @@ static void test_sym(void) {
     r += ctr_ref(a, B, k1, B, E, 0, 0.2);
     is_close(L, r, 1e-5, 0, "symmetrised loss = ctr(q1, k2) + ctr(q2, k1)");
     float e1[B * E] = {0}, e2[B * E] = {0};
-    lgp_ctr_forward(&c, q1, B, k2, B, 0, 0.2f), lgp_ctr_backward(&c, e1, 1);
-    lgp_ctr_forward(&c, q2, B, k1, B, 0, 0.2f), lgp_ctr_backward(&c, e2, 1);
+    lgp_moco_ctr_forward(&c, q1, B, k2, B, 0, 0.2f), lgp_moco_ctr_backward(&c, e1, 1);
+    lgp_moco_ctr_forward(&c, q2, B, k1, B, 0, 0.2f), lgp_moco_ctr_backward(&c, e2, 1);
     ok(memcmp(d1, e1, sizeof d1) == 0 && memcmp(d2, e2, sizeof d2) == 0,
        "symmetrised gradients: q1 through k2, q2 through k1");
     /* a perfect match (q = k, orthogonal rows) at small τ costs almost nothing */
     float eye[B * B] = {0};
     for (int i = 0; i < B; i++) eye[i * B + i] = 1;
-    lgp_ctr_free(&c);
-    lgp_ctr_init(&c, B, B, B, err, sizeof err);
-    L = lgp_ctr_forward(&c, eye, B, eye, B, 0, 0.05f);
+    lgp_moco_ctr_free(&c);
+    lgp_moco_ctr_init(&c, B, B, B, err, sizeof err);
+    L = lgp_moco_ctr_forward(&c, eye, B, eye, B, 0, 0.05f);
     ok(L >= 0 && L < 1e-6, "aligned orthogonal keys: loss %.3g ~ 0", L);
-    L = lgp_ctr_forward(&c, eye, B, eye, B, 0, 1.0f); /* logits = I: closed form */
+    L = lgp_moco_ctr_forward(&c, eye, B, eye, B, 0, 1.0f); /* logits = I: closed form */
     is_close(L, 2 * (log(exp(1.0) + B - 1) - 1), 1e-6, 0, "q = k = I, tau = 1: 2(log(e + B - 1) - 1)");
-    lgp_ctr_free(&c);
+    lgp_moco_ctr_free(&c);
 }
 
 static void test_ema(void) {
@@ -242,7 +242,7 @@ static int twin_step(twin *t, int B, int C, int F, int E, double m, float tau) {
     const float *x[2] = {twin_get(t, "x1", B, C), twin_get(t, "x2", B, C)};
     const float *y[2] = {twin_get(t, "y1", B, C), twin_get(t, "y2", B, C)};
     lgp_mlp_acts ap[2], aq[2], am;
-    lgp_ctr c;
+    lgp_moco_ctr c;
     int rc = LGP_FATAL;
     if (!x[0] || !x[1] || !y[0] || !y[1] || twin_load_head(t, &proj, "", P, S) ||
         twin_load_head(t, &pred, "", P, S) || twin_load_head(t, &projm, "momentum.", PM, SM))
@@ -252,7 +252,7 @@ static int twin_step(twin *t, int B, int C, int F, int E, double m, float tau) {
         LGP_ASSERT(lgp_mlp_acts_init(&aq[v], &pred, B, t->err, sizeof t->err) == LGP_OK);
     }
     LGP_ASSERT(lgp_mlp_acts_init(&am, &projm, B, t->err, sizeof t->err) == LGP_OK);
-    LGP_ASSERT(lgp_ctr_init(&c, B, B, E, t->err, sizeof t->err) == LGP_OK);
+    LGP_ASSERT(lgp_moco_ctr_init(&c, B, B, E, t->err, sizeof t->err) == LGP_OK);
     const float *z[2], *q[2];
     for (int v = 0; v < 2; v++) {
         z[v] = lgp_mlp_forward(&proj, &ap[v], x[v], B, P, S, NULL);
@@ -277,7 +277,7 @@ static int twin_step(twin *t, int B, int C, int F, int E, double m, float tau) {
     twin_put_head(t, &projm, "momentum.", PM, SM, 0);
     for (int v = 0; v < 2; v++) lgp_mlp_acts_free(&ap[v]), lgp_mlp_acts_free(&aq[v]);
     lgp_mlp_acts_free(&am);
-    lgp_ctr_free(&c);
+    lgp_moco_ctr_free(&c);
     rc = LGP_OK;
 out:
     free(P), free(G), free(S), free(PM), free(SM), free(buf);
@@ -333,14 +333,14 @@ int bench_main(int B, int C, int F, int E, int iters) {
     float *K1 = D, *K2 = D + be, *dq[2] = {D + 2 * be, D + 3 * be}, *dp[2] = {D + 4 * be, D + 5 * be};
     float *dx[2] = {D + 6 * be, D + 6 * be + (size_t)B * C};
     lgp_mlp_acts ap[2], aq[2], am;
-    lgp_ctr c;
+    lgp_moco_ctr c;
     char err[128];
     for (int v = 0; v < 2; v++) {
         LGP_ASSERT(lgp_mlp_acts_init(&ap[v], &proj, B, err, sizeof err) == LGP_OK);
         LGP_ASSERT(lgp_mlp_acts_init(&aq[v], &pred, B, err, sizeof err) == LGP_OK);
     }
     LGP_ASSERT(lgp_mlp_acts_init(&am, &projm, B, err, sizeof err) == LGP_OK);
-    LGP_ASSERT(lgp_ctr_init(&c, B, B, E, err, sizeof err) == LGP_OK);
+    LGP_ASSERT(lgp_moco_ctr_init(&c, B, B, E, err, sizeof err) == LGP_OK);
     double best = 1e30, loss = 0;
     for (int it = 0; it <= iters; it++) { /* iteration 0 warms up */
         double t0 = now_s();
@@ -365,7 +365,7 @@ int bench_main(int B, int C, int F, int E, int iters) {
            F, E, best * 1e3, iters, loss);
     for (int v = 0; v < 2; v++) lgp_mlp_acts_free(&ap[v]), lgp_mlp_acts_free(&aq[v]);
     lgp_mlp_acts_free(&am);
-    lgp_ctr_free(&c);
+    lgp_moco_ctr_free(&c);
     free(P), free(G), free(S), free(PM), free(SM), free(X), free(D);
     return 0;
 }
