@@ -2,14 +2,13 @@
  * record, deterministic per (seed, epoch, sample index). */
 #include "common/augment.h"
 #include "common/cli.h"
+#include "common/filter.h"
 #include "common/lgp.h"
 #include "common/log.h"
-#include "common/warncap.h"
 #include "formats/json.h"
 #include "formats/stream.h"
 
 #include <getopt.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +114,25 @@ static void set_all(lgp_recipe *rc, size_t off, double x) {
     for (int k = 0; k < LGP_AUG_MAX_VIEWS; k++) *(double *)((char *)&rc->view[k] + off) = x;
 }
 
-static char *make_meta(const struct opts *o, const char *in_meta) {
+/* No --size: a source that announces one image shape smaller than the default (IDX
+ * data such as Fashion-MNIST, 28x28) keeps its size; anything else gets 224. */
+static void default_size(struct opts *o, const char *in_meta) {
+    lgp_json *m = lgp_json_parse(in_meta, strlen(in_meta), NULL, 0);
+    const lgp_json *sh = lgp_json_get(m, "image_shape");
+    if (sh && sh->type == LGP_JSON_ARR && sh->n == 3 && sh->items[0]->type == LGP_JSON_NUM) {
+        double h = sh->items[0]->num, w = sh->items[1]->num;
+        double side = h < w ? h : w;
+        if (side >= 1 && side < o->rc.size) {
+            o->rc.size = (int)side;
+            lgp_info("--size %d: the source's image size (give --size to change it)", o->rc.size);
+        }
+    }
+    lgp_json_free(m);
+}
+
+static char *make_meta(void *ctx, const char *in_meta) {
+    struct opts *o = ctx;
+    if (!o->size_given) default_size(o, in_meta);
     lgp_json *m = in_meta ? lgp_json_parse(in_meta, strlen(in_meta), NULL, 0) : NULL;
     if (!m || m->type != LGP_JSON_OBJ) {
         lgp_json_free(m);
@@ -133,98 +150,24 @@ static char *make_meta(const struct opts *o, const char *in_meta) {
     return s;
 }
 
-struct counts {
-    long long in, out, skipped;
-    lgp_warncap msgs;
-};
-
-/* Augments recs[0..n) in parallel, then writes them in input order. */
-static void flush_batch(const struct opts *o, lgp_writer *w, const char *name, lgp_record *recs, int n,
-                        const uint64_t *idx, const int *bad_in, struct counts *k) {
-    static int rcs[BATCH];
-    static char errs[BATCH][256];
-#pragma omp parallel for schedule(dynamic, 1) num_threads(o->threads)
-    for (int i = 0; i < n; i++)
-        rcs[i] = bad_in[i] ? LGP_BAD_RECORD
-                           : lgp_augment_record(&recs[i], &o->rc, o->seed, o->epoch, idx[i], o->flags, errs[i], 256);
-    for (int i = 0; i < n; i++) {
-        if (bad_in[i]) continue; /* already reported by the reader loop */
-        if (rcs[i] == LGP_FATAL || (rcs[i] == LGP_BAD_RECORD && o->strict)) {
-            lgp_writer_abort(w);
-            lgp_die("%s: record %llu '%s': %s", name, (unsigned long long)(idx[i] - o->start), recs[i].key, errs[i]);
-        }
-        if (rcs[i] == LGP_BAD_RECORD) {
-            lgp_warncap_emit(&k->msgs, "%s: %s: %s (skipped)", name, recs[i].key, errs[i]);
-            k->skipped++;
-            continue;
-        }
-        lgp_output_write(w, &recs[i]);
-        k->out++;
-    }
+/* Thread-safe: sample i's draws depend on (seed, epoch, index) only. */
+static int process(void *ctx, lgp_record *r, uint64_t index, char *err, size_t errlen) {
+    const struct opts *o = ctx;
+    return lgp_augment_record(r, &o->rc, o->seed, o->epoch, index, o->flags, err, errlen);
 }
 
-/* No --size: a source that announces one image shape smaller than the default (IDX
- * data such as Fashion-MNIST, 28x28) keeps its size; anything else gets 224. */
-static void default_size(struct opts *o, const char *in_meta) {
-    lgp_json *m = lgp_json_parse(in_meta, strlen(in_meta), NULL, 0);
-    const lgp_json *sh = lgp_json_get(m, "image_shape");
-    if (sh && sh->type == LGP_JSON_ARR && sh->n == 3 && sh->items[0]->type == LGP_JSON_NUM) {
-        double h = sh->items[0]->num, w = sh->items[1]->num;
-        double side = h < w ? h : w;
-        if (side >= 1 && side < o->rc.size) {
-            o->rc.size = (int)side;
-            lgp_info("--size %d: the source's image size (give --size to change it)", o->rc.size);
-        }
-    }
-    lgp_json_free(m);
+static void progress(void *ctx, const lgp_filter_loop_counts *k) {
+    (void)ctx;
+    lgp_progress_line("%lld images, %.0f img/s", k->out, k->out / (lgp_now() - k->t0 + 1e-9));
 }
 
 static void run(struct opts *o) {
-    char err[1024];
-    lgp_reader *rd;
-    if (lgp_reader_open(&rd, o->input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
-    if (!o->size_given) default_size(o, lgp_reader_meta(rd));
-    char *meta = make_meta(o, lgp_reader_meta(rd));
-    lgp_writer *w = lgp_output_open(&o->out, meta);
-    free(meta);
-    static lgp_record recs[BATCH];
-    uint64_t idx[BATCH], next = o->start;
-    int bad[BATCH], n = 0, rc;
-    for (int i = 0; i < BATCH; i++) lgp_record_init(&recs[i]);
-    struct counts k = {0, 0, 0, {"skipped-record", 0}};
-    double t0 = lgp_now();
-    do {
-        while ((rc = lgp_reader_next(rd, &recs[n])) != LGP_EOF) {
-            if (rc == LGP_FATAL || (rc == LGP_BAD_RECORD && o->strict)) {
-                lgp_writer_abort(w);
-                lgp_die("%s", lgp_reader_error(rd));
-            }
-            bad[n] = rc == LGP_BAD_RECORD;
-            if (bad[n]) lgp_warncap_emit(&k.msgs, "%s (skipped)", lgp_reader_error(rd)), k.skipped++;
-            idx[n++] = next++; /* the position in the input, bad records included */
-            k.in++;
-            if (n == BATCH) {
-                flush_batch(o, w, lgp_reader_name(rd), recs, n, idx, bad, &k);
-                n = 0;
-                lgp_progress_line("%lld images, %.0f img/s", k.out, k.out / (lgp_now() - t0 + 1e-9));
-            }
-        }
-    } while ((rc = lgp_reader_next_stream(rd)) == LGP_OK);
-    if (rc == LGP_FATAL) {
-        lgp_writer_abort(w);
-        lgp_die("%s", lgp_reader_error(rd));
-    }
-    flush_batch(o, w, lgp_reader_name(rd), recs, n, idx, bad, &k);
-    lgp_progress_end();
-    lgp_warncap_summary(&k.msgs);
-    if (k.in && !k.out) { /* a stage that passed nothing on did not do its job */
-        lgp_writer_abort(w);
-        lgp_die("%s: all %lld records skipped; nothing written", lgp_reader_name(rd), k.in);
-    }
-    lgp_output_close(w);
-    for (int i = 0; i < BATCH; i++) lgp_record_free(&recs[i]);
-    lgp_reader_close(rd);
-    lgp_info("records in %lld, out %lld, skipped %lld (%.1f s)", k.in, k.out, k.skipped, lgp_now() - t0);
+    lgp_filter_loop f = {.input = o->input, .out = &o->out, .strict = o->strict, .batch = BATCH,
+                         .threads = o->threads, .start = o->start, .flags = LGP_FILTER_LOOP_POSITION_FATAL,
+                         .ctx = o, .make_meta = make_meta, .process = process, .progress = progress};
+    lgp_filter_loop_counts k;
+    lgp_filter_loop_run(&f, &k);
+    lgp_info("records in %lld, out %lld, skipped %lld (%.1f s)", k.in, k.out, k.skipped, lgp_now() - k.t0);
 }
 
 int main(int argc, char **argv) {

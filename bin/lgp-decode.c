@@ -1,9 +1,9 @@
 /* lgp-decode — decode the `jpeg`/`png` bytes of tar-images records into `image` u8
  * [H, W, C] pixels, optionally resized (shorter side, antialiased) and center-cropped. */
 #include "common/cli.h"
+#include "common/filter.h"
 #include "common/lgp.h"
 #include "common/log.h"
-#include "common/warncap.h"
 #include "common/resize.h"
 #include "formats/jpeg.h"
 #include "formats/json.h"
@@ -193,7 +193,13 @@ out:
     return rc;
 }
 
-static char *make_meta(const struct opts *o, const char *in_meta) {
+struct tally {
+    const struct opts *o;
+    long long ndec, npass, shown; /* decoded, passed through; written at the last progress call */
+};
+
+static char *make_meta(void *ctx, const char *in_meta) {
+    const struct opts *o = ((struct tally *)ctx)->o;
     lgp_json *m = in_meta ? lgp_json_parse(in_meta, strlen(in_meta), NULL, 0) : NULL;
     if (!m || m->type != LGP_JSON_OBJ) { lgp_json_free(m); m = lgp_json_new_obj(); }
     lgp_json *d = lgp_json_new_obj();
@@ -208,54 +214,32 @@ static char *make_meta(const struct opts *o, const char *in_meta) {
     return s;
 }
 
+static int process_record(void *ctx, lgp_record *r, uint64_t index, char *err, size_t errlen) {
+    struct tally *u = ctx;
+    int dec, rc = process(u->o, r, &dec, err, errlen);
+    (void)index;
+    if (rc == LGP_EOF) rc = LGP_OK; /* nothing to decode: passed through */
+    if (rc == LGP_OK && dec) u->ndec++;
+    else if (rc == LGP_OK) u->npass++;
+    return rc;
+}
+
+/* Every 256 records written (the loop calls after every record, skipped ones too). */
+static void progress(void *ctx, const lgp_filter_loop_counts *k) {
+    struct tally *u = ctx;
+    if (k->out == u->shown) return;
+    u->shown = k->out;
+    if ((k->out & 255) == 0) lgp_progress_line("decoded %lld, skipped %lld", u->ndec, k->skipped);
+}
+
 static void run(const struct opts *o) {
-    char err[1024];
-    lgp_reader *rd;
-    if (lgp_reader_open(&rd, o->input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
-    char *meta = make_meta(o, lgp_reader_meta(rd));
-    lgp_writer *w = lgp_output_open(&o->out, meta);
-    free(meta);
-    lgp_record rec;
-    lgp_record_init(&rec);
-    long long ndec = 0, nskip = 0, npass = 0;
-    lgp_warncap msgs = {"skipped-record", 0};
-    int rc;
-    do {
-        while ((rc = lgp_reader_next(rd, &rec)) != LGP_EOF) {
-            if (rc == LGP_FATAL) { lgp_writer_abort(w); lgp_die("%s", lgp_reader_error(rd)); }
-            if (rc == LGP_BAD_RECORD) {
-                if (o->strict) { lgp_writer_abort(w); lgp_die("%s", lgp_reader_error(rd)); }
-                lgp_warncap_emit(&msgs, "%s (skipped)", lgp_reader_error(rd));
-                nskip++;
-                continue;
-            }
-            int dec;
-            rc = process(o, &rec, &dec, err, sizeof err);
-            if (rc == LGP_FATAL) { lgp_writer_abort(w); lgp_die("%s: %s: %s", lgp_reader_name(rd), rec.key, err); }
-            if (rc == LGP_BAD_RECORD) {
-                if (o->strict) { lgp_writer_abort(w); lgp_die("%s: %s: %s", lgp_reader_name(rd), rec.key, err); }
-                lgp_warncap_emit(&msgs, "%s: %s: %s (skipped)", lgp_reader_name(rd), rec.key, err);
-                nskip++;
-                continue;
-            }
-            if (dec) ndec++;
-            else npass++;
-            lgp_output_write(w, &rec);
-            if (((ndec + npass) & 255) == 0) lgp_progress_line("decoded %lld, skipped %lld", ndec, nskip);
-        }
-    } while ((rc = lgp_reader_next_stream(rd)) == LGP_OK);
-    if (rc == LGP_FATAL) { lgp_writer_abort(w); lgp_die("%s", lgp_reader_error(rd)); }
-    lgp_progress_end();
-    lgp_warncap_summary(&msgs);
-    if (nskip && !ndec && !npass) { /* a stage that passed nothing on did not do its job */
-        lgp_writer_abort(w);
-        lgp_die("%s: all %lld records skipped; nothing written", lgp_reader_name(rd), nskip);
-    }
-    lgp_output_close(w);
-    lgp_record_free(&rec);
-    lgp_reader_close(rd);
-    if (npass) lgp_info("decoded %lld, skipped %lld, passed through %lld", ndec, nskip, npass);
-    else lgp_info("decoded %lld, skipped %lld", ndec, nskip);
+    struct tally u = {o, 0, 0, 0};
+    lgp_filter_loop f = {.input = o->input, .out = &o->out, .strict = o->strict, .batch = 1, .threads = 1,
+                         .ctx = &u, .make_meta = make_meta, .process = process_record, .progress = progress};
+    lgp_filter_loop_counts k;
+    lgp_filter_loop_run(&f, &k);
+    if (u.npass) lgp_info("decoded %lld, skipped %lld, passed through %lld", u.ndec, k.skipped, u.npass);
+    else lgp_info("decoded %lld, skipped %lld", u.ndec, k.skipped);
 }
 
 int main(int argc, char **argv) {

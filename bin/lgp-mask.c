@@ -1,11 +1,11 @@
 /* lgp-mask — attach an MAE random mask (or a BEiT block mask) to every record,
  * deterministic per (seed, epoch, sample index). */
 #include "common/cli.h"
+#include "common/filter.h"
 #include "common/lgp.h"
 #include "common/log.h"
 #include "common/mask.h"
 #include "common/vit.h"
-#include "common/warncap.h"
 #include "formats/json.h"
 #include "formats/stream.h"
 
@@ -67,7 +67,23 @@ struct opts {
     const char *input;
 };
 
-static char *make_meta(const struct opts *o, const char *in_meta) {
+/* No --patch: the view size from --img-size, lgp-augment's header ("augment": {"size"})
+ * or tar-images' ("image_shape"), mapped to the patch of lgp's model of that size. */
+static void default_patch(struct opts *o, const char *in_meta) {
+    lgp_json *m = lgp_json_parse(in_meta, strlen(in_meta), NULL, 0);
+    int side = o->img_size;
+    if (!side) side = (int)lgp_json_get_num(lgp_json_get(m, "augment"), "size", 0);
+    const lgp_json *sh = lgp_json_get(m, "image_shape");
+    if (!side && sh && sh->type == LGP_JSON_ARR && sh->n == 3 && sh->items[0]->type == LGP_JSON_NUM)
+        side = (int)sh->items[0]->num;
+    lgp_json_free(m);
+    o->patch = lgp_vit_default_patch(side);
+    lgp_debug("--patch %d for %d-pixel views", o->patch, side);
+}
+
+static char *make_meta(void *ctx, const char *in_meta) {
+    struct opts *o = ctx;
+    if (!o->patch) default_patch(o, in_meta);
     lgp_json *m = in_meta ? lgp_json_parse(in_meta, strlen(in_meta), NULL, 0) : NULL;
     if (!m || m->type != LGP_JSON_OBJ) {
         lgp_json_free(m);
@@ -113,7 +129,8 @@ static int grid(const struct opts *o, const lgp_record *r, int *gh, int *gw, cha
     return LGP_OK;
 }
 
-static int process(const struct opts *o, lgp_record *r, uint64_t index, char *err, size_t errlen) {
+static int process(void *ctx, lgp_record *r, uint64_t index, char *err, size_t errlen) {
+    const struct opts *o = ctx;
     int gh, gw, rc;
     if ((rc = grid(o, r, &gh, &gw, err, errlen)) != LGP_OK) return rc;
     int n = gh * gw, keep = lgp_mask_keep_count(n, o->ratio);
@@ -136,71 +153,13 @@ static int process(const struct opts *o, lgp_record *r, uint64_t index, char *er
     return rc;
 }
 
-/* No --patch: the view size from --img-size, lgp-augment's header ("augment": {"size"})
- * or tar-images' ("image_shape"), mapped to the patch of lgp's model of that size. */
-static void default_patch(struct opts *o, const char *in_meta) {
-    lgp_json *m = lgp_json_parse(in_meta, strlen(in_meta), NULL, 0);
-    int side = o->img_size;
-    if (!side) side = (int)lgp_json_get_num(lgp_json_get(m, "augment"), "size", 0);
-    const lgp_json *sh = lgp_json_get(m, "image_shape");
-    if (!side && sh && sh->type == LGP_JSON_ARR && sh->n == 3 && sh->items[0]->type == LGP_JSON_NUM)
-        side = (int)sh->items[0]->num;
-    lgp_json_free(m);
-    o->patch = lgp_vit_default_patch(side);
-    lgp_debug("--patch %d for %d-pixel views", o->patch, side);
-}
-
 static void run(struct opts *o) {
-    char err[1024];
-    lgp_reader *rd;
-    if (lgp_reader_open(&rd, o->input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
-    if (!o->patch) default_patch(o, lgp_reader_meta(rd));
-    char *meta = make_meta(o, lgp_reader_meta(rd));
-    lgp_writer *w = lgp_output_open(&o->out, meta);
-    free(meta);
-    lgp_record rec;
-    lgp_record_init(&rec);
-    long long nin = 0, nout = 0, nskip = 0;
-    lgp_warncap damaged = {"skipped-record", 0};
-    uint64_t index = o->start;
-    int rc;
-    do {
-        while ((rc = lgp_reader_next(rd, &rec)) != LGP_EOF) {
-            uint64_t i = index++;
-            nin++;
-            int read_bad = rc != LGP_OK;
-            if (rc == LGP_OK) rc = process(o, &rec, i, err, sizeof err);
-            else snprintf(err, sizeof err, "%s", lgp_reader_error(rd));
-            if (rc == LGP_FATAL || (rc == LGP_BAD_RECORD && o->strict)) {
-                lgp_writer_abort(w);
-                if (read_bad) lgp_die("%s", err);
-                lgp_die("%s: record %lld '%s': %s", lgp_reader_name(rd), nin - 1, rec.key ? rec.key : "", err);
-            }
-            if (rc == LGP_BAD_RECORD) {
-                /* the reader's message already names the input and the record */
-                if (read_bad) lgp_warncap_emit(&damaged, "%s (skipped)", err);
-                else lgp_warncap_emit(&damaged, "%s: record %lld '%s': %s (skipped)", lgp_reader_name(rd), nin - 1,
-                                      rec.key ? rec.key : "", err);
-                nskip++;
-                continue;
-            }
-            lgp_output_write(w, &rec);
-            nout++;
-        }
-    } while ((rc = lgp_reader_next_stream(rd)) == LGP_OK);
-    if (rc == LGP_FATAL) {
-        lgp_writer_abort(w);
-        lgp_die("%s", lgp_reader_error(rd));
-    }
-    lgp_warncap_summary(&damaged);
-    if (nin && !nout) { /* a stage that passed nothing on did not do its job */
-        lgp_writer_abort(w);
-        lgp_die("%s: all %lld records skipped; nothing written", lgp_reader_name(rd), nin);
-    }
-    lgp_output_close(w);
-    lgp_record_free(&rec);
-    lgp_reader_close(rd);
-    lgp_info("records in %lld, out %lld, skipped %lld", nin, nout, nskip);
+    lgp_filter_loop f = {.input = o->input, .out = &o->out, .strict = o->strict, .batch = 1, .threads = 1,
+                         .start = o->start, .flags = LGP_FILTER_LOOP_POSITION_FATAL | LGP_FILTER_LOOP_POSITION_SKIP,
+                         .ctx = o, .make_meta = make_meta, .process = process};
+    lgp_filter_loop_counts k;
+    lgp_filter_loop_run(&f, &k);
+    lgp_info("records in %lld, out %lld, skipped %lld", k.in, k.out, k.skipped);
 }
 
 int main(int argc, char **argv) {

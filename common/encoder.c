@@ -46,18 +46,9 @@ const float *lgp_encoder_forward(lgp_encoder *e, const float *images, int B) {
     const lgp_vit_tensors *w = &e->m->w;
     LGP_ASSERT(B >= 1 && B <= e->maxB);
     e->B = B;
-    int N = e->N, T = e->T, C = c->width, Q = lgp_vit_patch_dim(c);
-    float *x = e->s.res[0], *emb = e->s.tmp; /* tmp [B, N, C] is free before the blocks run */
-    lgp_vit_patchify_conv(e->patches, images, B, c);
-    lgp_linear_forward(emb, e->patches, w->patch_w, w->patch_b, B * N, Q, C);
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        float *xb = x + (size_t)b * T * C;
-        for (int k = 0; k < C; k++) xb[k] = w->cls_token[k] + w->pos_embed[k];
-        for (int n = 0; n < N; n++)
-            for (int k = 0; k < C; k++)
-                xb[(size_t)(n + 1) * C + k] = emb[((size_t)b * N + n) * C + k] + w->pos_embed[(size_t)(n + 1) * C + k];
-    }
+    int N = e->N, T = e->T, C = c->width;
+    /* tmp [B, N, C] is free before the blocks run */
+    lgp_vit_patch_embed_forward(e->s.res[0], e->patches, e->s.tmp, images, NULL, e->m, B, N);
     const float *y = lgp_vit_stack_forward(&e->s, w->blocks, c->depth, B, T);
     for (int b = 0; b < B; b++) memcpy(e->cls + (size_t)b * C, y + (size_t)b * T * C, sizeof(float) * C);
     lgp_layernorm_forward(e->feat, e->ln_mean, e->ln_rstd, e->cls, w->norm_w, w->norm_b, B, C, LGP_VIT_LN_EPS);
@@ -68,18 +59,13 @@ void lgp_encoder_backward(lgp_encoder *e, const float *dfeat) {
     const lgp_vit_config *c = &e->m->cfg;
     const lgp_vit_tensors *w = &e->m->w;
     lgp_vit_tensors *g = &e->m->g;
-    int B = e->B, N = e->N, T = e->T, C = c->width, Q = lgp_vit_patch_dim(c);
+    int B = e->B, N = e->N, T = e->T, C = c->width;
     memset(e->dcls, 0, sizeof(float) * (size_t)B * C);
     lgp_layernorm_backward(e->dcls, g->norm_w, g->norm_b, dfeat, e->cls, w->norm_w, e->ln_mean, e->ln_rstd, B, C);
     /* Only the cls rows reach the loss: every other token's gradient starts at 0. */
     memset(e->s.dres, 0, sizeof(float) * (size_t)B * T * C);
     for (int b = 0; b < B; b++) memcpy(e->s.dres + (size_t)b * T * C, e->dcls + (size_t)b * C, sizeof(float) * C);
     lgp_vit_stack_backward(&e->s, w->blocks, g->blocks, e->s.dres, B, T);
-    const float *dx = e->s.dres; /* [B, T, C] gradient of the block input */
-    for (int b = 0; b < B; b++) /* fixed order: bitwise reproducible */
-        for (int k = 0; k < C; k++) g->cls_token[k] += dx[(size_t)b * T * C + k];
-    if (!e->patch_grad) return;
-    float *demb = e->s.tmp; /* [B, N, C] */
-    for (int b = 0; b < B; b++) memcpy(demb + (size_t)b * N * C, dx + ((size_t)b * T + 1) * C, sizeof(float) * (size_t)N * C);
-    lgp_linear_backward(NULL, g->patch_w, g->patch_b, demb, e->patches, w->patch_w, B * N, Q, C);
+    /* s.dres [B, T, C]: gradient of the block input; tmp is free scratch by now */
+    lgp_vit_patch_embed_backward(g, e->patch_grad ? e->s.tmp : NULL, e->s.dres, e->patches, e->m, B, N);
 }

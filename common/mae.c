@@ -159,41 +159,6 @@ static void make_target(lgp_mae *st, const float *images, int B) {
     }
 }
 
-/* enc.res[0][B,1+K,C]: cls + pos[0], then patch_embed(visible j) + pos[1 + ids_keep[j]]. */
-static void encoder_input(lgp_mae *st, const float *images, int B) {
-    const lgp_vit_config *c = &st->m->cfg;
-    const lgp_vit_tensors *w = &st->m->w;
-    int N = st->N, K = st->K, T = K + 1, C = c->width, Qc = lgp_vit_patch_dim(c);
-    float *all = st->enc.tmp; /* [B, K, C] patch embeddings, scratch before the blocks run */
-    float *x = st->enc.res[0];
-    /* im2col of the visible patches only, in conv (c, py, px) order */
-    for (int b = 0; b < B; b++) {
-        size_t img_floats = (size_t)c->in_chans * c->img_size * c->img_size;
-        for (int j = 0; j < K; j++) {
-            int n = st->ids_keep[(size_t)b * N + j], G = c->img_size / c->patch;
-            int i0 = (n / G) * c->patch, j0 = (n % G) * c->patch;
-            float *o = st->patches + ((size_t)b * K + j) * Qc;
-            for (int ch = 0; ch < c->in_chans; ch++)
-                for (int py = 0; py < c->patch; py++)
-                    memcpy(o + (ch * c->patch + py) * c->patch,
-                           images + (size_t)b * img_floats +
-                               ((size_t)ch * c->img_size + i0 + py) * c->img_size + j0,
-                           sizeof(float) * c->patch);
-        }
-    }
-    lgp_linear_forward(all, st->patches, w->patch_w, w->patch_b, B * K, Qc, C);
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        float *xb = x + (size_t)b * T * C;
-        for (int k = 0; k < C; k++) xb[k] = w->cls_token[k] + w->pos_embed[k];
-        for (int j = 0; j < K; j++) {
-            const float *pos = w->pos_embed + (size_t)(1 + st->ids_keep[(size_t)b * N + j]) * C;
-            const float *e = all + ((size_t)b * K + j) * C;
-            for (int k = 0; k < C; k++) xb[(size_t)(1 + j) * C + k] = e[k] + pos[k];
-        }
-    }
-}
-
 /* dec.res[0][B,N+1,Cd]: cls row, then per patch its visible token or the mask token. */
 static void decoder_input(lgp_mae *st, int B) {
     const lgp_vit_tensors *w = &st->m->w;
@@ -240,7 +205,9 @@ int lgp_mae_forward(lgp_mae *st, const float *images, int B, const uint8_t *mask
     st->B = B;
     int N = st->N, Q = st->Q, Te = st->K + 1, Td = N + 1, C = c->width, Cd = c->dec_width;
     make_target(st, images, B);
-    encoder_input(st, images, B);
+    /* enc.tmp [B, K, C] is free before the blocks run */
+    lgp_vit_patch_embed_forward(st->enc.res[0], st->patches, st->enc.tmp, images, st->ids_keep, st->m,
+                                B, st->K);
     float *x = lgp_vit_stack_forward(&st->enc, w->blocks, c->depth, B, Te);
     lgp_layernorm_forward(st->enc_normed, st->enc_mean, st->enc_rstd, x, w->norm_w, w->norm_b,
                           B * Te, C, LGP_VIT_LN_EPS);
@@ -294,21 +261,6 @@ static void decoder_input_backward(lgp_mae *st, int B) {
     }
 }
 
-static void encoder_input_backward(lgp_mae *st, int B) {
-    const lgp_vit_config *c = &st->m->cfg;
-    lgp_vit_tensors *g = &st->m->g;
-    int K = st->K, T = K + 1, C = c->width, Qc = lgp_vit_patch_dim(c);
-    const float *dx = st->enc.dres; /* [B, 1+K, C] */
-    float *dall = st->enc.tmp;      /* [B, K, C] */
-    for (int b = 0; b < B; b++) {
-        const float *xb = dx + (size_t)b * T * C;
-        for (int k = 0; k < C; k++) g->cls_token[k] += xb[k];
-        memcpy(dall + (size_t)b * K * C, xb + C, sizeof(float) * K * C);
-    }
-    lgp_linear_backward(NULL, g->patch_w, g->patch_b, dall, st->patches, st->m->w.patch_w, B * K,
-                        Qc, C);
-}
-
 void lgp_mae_backward(lgp_mae *st) {
     const lgp_vit_config *c = &st->m->cfg;
     const lgp_vit_tensors *w = &st->m->w;
@@ -329,7 +281,7 @@ void lgp_mae_backward(lgp_mae *st) {
                                st->enc.res[c->depth], w->norm_w, st->enc_mean, st->enc_rstd,
                                B * Te, C);
     lgp_vit_stack_backward(&st->enc, w->blocks, g->blocks, st->enc.dres, B, Te);
-    encoder_input_backward(st, B);
+    lgp_vit_patch_embed_backward(g, st->enc.tmp, st->enc.dres, st->patches, st->m, B, st->K);
 }
 
 int lgp_mae_forward_backward(lgp_mae *st, const float *images, int B, const uint8_t *masks,

@@ -415,18 +415,25 @@ void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_bl
 
 /* ---- patches ---- */
 
-void lgp_vit_patchify_conv(float *out, const float *img, int B, const lgp_vit_config *cfg) {
+/* out[B, K, c*P*P]: image b's patches ids[b*N + 0..K) (all N in order when ids is NULL)
+ * in conv (c, py, px) order. Pure copies: the loop order cannot change a bit. */
+static void im2col(float *out, const float *img, const int *ids, int B, int K,
+                   const lgp_vit_config *cfg) {
     int P = cfg->patch, c = cfg->in_chans, S = cfg->img_size, G = S / P, N = G * G, Q = P * P * c;
-#pragma omp parallel for schedule(static) if (B * N > 64)
-    for (int bn = 0; bn < B * N; bn++) {
-        int b = bn / N, i = (bn % N) / G, j = (bn % N) % G;
-        float *o = out + (size_t)bn * Q;
+#pragma omp parallel for schedule(static) if (B * K > 64)
+    for (int bj = 0; bj < B * K; bj++) {
+        int b = bj / K, n = ids ? ids[(size_t)b * N + bj % K] : bj % K, i = n / G, j = n % G;
+        float *o = out + (size_t)bj * Q;
         for (int ch = 0; ch < c; ch++)
             for (int py = 0; py < P; py++)
                 memcpy(o + (ch * P + py) * P,
                        img + (((size_t)b * c + ch) * S + (size_t)i * P + py) * S + (size_t)j * P,
                        sizeof(float) * P);
     }
+}
+
+void lgp_vit_patchify_conv(float *out, const float *img, int B, const lgp_vit_config *cfg) {
+    im2col(out, img, NULL, B, lgp_vit_num_patches(cfg), cfg);
 }
 
 void lgp_vit_patchify_mae(float *out, const float *img, int B, const lgp_vit_config *cfg) {
@@ -454,6 +461,47 @@ void lgp_vit_unpatchify_mae(float *img, const float *patches, int B, const lgp_v
                     img[(((size_t)b * c + ch) * S + (size_t)i * P + py) * S + (size_t)j * P + px] =
                         o[(py * P + px) * c + ch];
     }
+}
+
+/* ---- patch embedding ---- */
+
+void lgp_vit_patch_embed_forward(float *x, float *patches, float *emb, const float *images,
+                                 const int *ids, const lgp_vit_model *m, int B, int K) {
+    const lgp_vit_config *c = &m->cfg;
+    const lgp_vit_tensors *w = &m->w;
+    int N = lgp_vit_num_patches(c), T = K + 1, C = c->width, Q = lgp_vit_patch_dim(c);
+    LGP_ASSERT(K >= 1 && K <= N && (ids || K == N));
+    im2col(patches, images, ids, B, K, c);
+    if (emb) {
+        lgp_linear_forward(emb, patches, w->patch_w, w->patch_b, B * K, Q, C);
+    } else { /* one product per image leaves row 0 free for cls */
+        for (int b = 0; b < B; b++)
+            lgp_linear_forward(x + ((size_t)b * T + 1) * C, patches + (size_t)b * K * Q, w->patch_w,
+                               w->patch_b, K, Q, C);
+    }
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        float *xb = x + (size_t)b * T * C;
+        const float *eb = emb ? emb + (size_t)b * K * C : xb + C; /* without emb: in place */
+        for (int k = 0; k < C; k++) xb[k] = w->cls_token[k] + w->pos_embed[k];
+        for (int j = 0; j < K; j++) {
+            const float *pos = w->pos_embed + (size_t)(1 + (ids ? ids[(size_t)b * N + j] : j)) * C;
+            const float *e = eb + (size_t)j * C;
+            float *o = xb + (size_t)(1 + j) * C;
+            for (int k = 0; k < C; k++) o[k] = e[k] + pos[k];
+        }
+    }
+}
+
+void lgp_vit_patch_embed_backward(lgp_vit_tensors *g, float *demb, const float *dx,
+                                  const float *patches, const lgp_vit_model *m, int B, int K) {
+    int T = K + 1, C = m->cfg.width, Q = lgp_vit_patch_dim(&m->cfg);
+    for (int b = 0; b < B; b++) /* fixed order: bitwise reproducible */
+        for (int k = 0; k < C; k++) g->cls_token[k] += dx[(size_t)b * T * C + k];
+    if (!demb) return;
+    for (int b = 0; b < B; b++)
+        memcpy(demb + (size_t)b * K * C, dx + ((size_t)b * T + 1) * C, sizeof(float) * (size_t)K * C);
+    lgp_linear_backward(NULL, g->patch_w, g->patch_b, demb, patches, m->w.patch_w, B * K, Q, C);
 }
 
 /* ---- inference ---- */
@@ -487,22 +535,6 @@ void lgp_vit_infer_free(lgp_vit_infer *inf) {
     memset(inf, 0, sizeof *inf);
 }
 
-/* x[B, N+1, C]: row 0 = cls + pos[0], row 1+n = patch_embed(patch n) + pos[1+n]. */
-static void embed_tokens(float *x, float *patches, const float *images, int B,
-                         const lgp_vit_model *m) {
-    const lgp_vit_config *c = &m->cfg;
-    int N = lgp_vit_num_patches(c), C = c->width, Q = lgp_vit_patch_dim(c);
-    lgp_vit_patchify_conv(patches, images, B, c);
-    for (int b = 0; b < B; b++) /* one product per image leaves row 0 free for cls */
-        lgp_linear_forward(x + ((size_t)b * (N + 1) + 1) * C, patches + (size_t)b * N * Q,
-                           m->w.patch_w, m->w.patch_b, N, Q, C);
-    for (int b = 0; b < B; b++) {
-        float *xb = x + (size_t)b * (N + 1) * C;
-        for (int k = 0; k < C; k++) xb[k] = m->w.cls_token[k];
-        lgp_add_inplace(xb, m->w.pos_embed, (size_t)(N + 1) * C);
-    }
-}
-
 void lgp_vit_embed(lgp_vit_infer *inf, const float *images, int B, int pool, int nblocks,
                    float *out) {
     const lgp_vit_model *m = inf->m;
@@ -512,7 +544,8 @@ void lgp_vit_embed(lgp_vit_infer *inf, const float *images, int B, int pool, int
     if (nblocks < 0 || nblocks > c->depth) nblocks = c->depth;
     for (int b0 = 0; b0 < B; b0 += inf->chunk) {
         int nb = B - b0 < inf->chunk ? B - b0 : inf->chunk;
-        embed_tokens(inf->s.res[0], inf->patches, images + (size_t)b0 * img_floats, nb, m);
+        lgp_vit_patch_embed_forward(inf->s.res[0], inf->patches, NULL, images + (size_t)b0 * img_floats,
+                                    NULL, m, nb, N);
         float *x = lgp_vit_stack_forward(&inf->s, m->w.blocks, nblocks, nb, T);
         lgp_layernorm_forward(inf->normed, inf->ln_mean, inf->ln_rstd, x, m->w.norm_w,
                               m->w.norm_b, nb * T, C, LGP_VIT_LN_EPS);

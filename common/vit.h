@@ -1,6 +1,6 @@
 /* vit.h — the Vision Transformer engine: model configuration, the parameter table, the
- * MAE initialisation, the pre-norm transformer block (forward/backward) and the
- * encoder-only inference path used for embeddings.
+ * MAE initialisation, the patch embedding and the pre-norm transformer block
+ * (forward/backward), and the encoder-only inference path used for embeddings.
  *
  * Dimension letters, fixed project-wide (every tensor pointer carries a shape comment in
  * PyTorch order, outermost first):
@@ -205,6 +205,26 @@ void lgp_vit_patchify_conv(float *out, const float *img, int B, const lgp_vit_co
 void lgp_vit_patchify_mae(float *out, const float *img, int B, const lgp_vit_config *cfg);
 /* Inverse of patchify_mae: img[B, c, Hi, Wi] from patches[B, N, P*P*c]. */
 void lgp_vit_unpatchify_mae(float *img, const float *patches, int B, const lgp_vit_config *cfg);
+
+/* ---- patch embedding: the tokens the blocks start from ---- */
+/* The one patch embedding of the encoder paths (MAE, the CL encoder, inference): timm's
+ * PatchEmbed (a Conv2d with kernel = stride = P, as im2col + one sgemm) plus cls and
+ * pos_embed, for K patches per image. x [B, 1+K, C]: row 0 = cls_token + pos[0], row
+ * 1+j = patch_w · patch n_j + patch_b + pos[1+n_j], where n_j = ids[b*N + j] (ids
+ * [B, N], the first K of each row used: MAE's visible patches) or n_j = j with ids NULL
+ * (then K = N). Fills patches
+ * [B, K, c*P*P] (conv order; the backward needs it). emb [B, K, C] is scratch for one
+ * product over all B*K rows; with emb NULL each image gets its own product written
+ * straight into x (inference). The two may round differently (sgemm blocking), so each
+ * caller keeps the one it has always used. */
+void lgp_vit_patch_embed_forward(float *x, float *patches, float *emb, const float *images,
+                                 const int *ids, const lgp_vit_model *m, int B, int K);
+/* dx [B, 1+K, C]: gradient of the forward's x. Accumulates g->cls_token (images in
+ * order: bitwise reproducible) and, with demb [B, K, C] scratch, g->patch_w and
+ * g->patch_b; demb NULL leaves the patch embedding frozen (MoCo v3's stop-grad-conv1).
+ * pos_embed is frozen (sincos) and the images need no gradient. */
+void lgp_vit_patch_embed_backward(lgp_vit_tensors *g, float *demb, const float *dx,
+                                  const float *patches, const lgp_vit_model *m, int B, int K);
 
 /* ---- inference: embeddings (lgp-embed) ---- */
 enum { LGP_POOL_CLS = 0, LGP_POOL_MEAN = 1 };
