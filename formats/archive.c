@@ -215,6 +215,14 @@ int lgp_archive_stem(const char *name, char *stem, size_t n) {
     return LGP_OK;
 }
 
+int lgp_archive_folder(const char *name, char *dir, size_t n) {
+    const char *sl = strrchr(name, '/'), *p = sl;
+    if (!sl) return LGP_EOF;
+    while (p > name && p[-1] != '/') p--;
+    snprintf(dir, n, "%.*s", (int)(sl - p), p);
+    return LGP_OK;
+}
+
 int lgp_archive_parse_label(const char *s, int64_t *v, const char **why) {
     while (*s == ' ' || *s == '\t') s++;
     size_t n = strlen(s);

@@ -57,6 +57,9 @@ lgp_member_kind lgp_archive_classify(const char *name);
 int lgp_archive_key(const char *name, char *key, size_t n);
 /* Basename without its last extension: "train/n0144.tar" -> "n0144". */
 int lgp_archive_stem(const char *name, char *stem, size_t n);
+/* ImageFolder class: the name of the folder holding the member, "train/cat/x.jpg" ->
+ * "cat", cut to n - 1 bytes (n >= 1). LGP_EOF if the name has no folder part. */
+int lgp_archive_folder(const char *name, char *dir, size_t n);
 
 /* Labels from WebDataset sidecars and label files. A label is a class index,
  * 0..LGP_ARCHIVE_LABEL_MAX; anything past 2^31 - 1 is a broken file, not a class. */
