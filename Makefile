@@ -37,7 +37,7 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -march=
 LDFLAGS += -fopenmp $(SANFLAGS) -Wl,--as-needed
 LDLIBS := $(PKG_LIBS) -lm -lpthread
 
-LIB_SRC := $(wildcard common/*.c formats/*.c)
+LIB_SRC := $(wildcard common/*/*.c formats/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 PROG_SRC := $(wildcard bin/lgp-*.c)
 PROGS := $(patsubst bin/%.c,$(BUILD)/bin/%,$(PROG_SRC))

@@ -16,12 +16,12 @@
 
 #include <cblas.h>
 
-#include "common/log.h"
-#include "common/mae.h"
-#include "common/ops.h"
-#include "common/optim.h"
-#include "common/rng.h"
-#include "common/threads.h"
+#include "common/util/log.h"
+#include "common/nn/mae.h"
+#include "common/nn/ops.h"
+#include "common/nn/optim.h"
+#include "common/util/rng.h"
+#include "common/util/threads.h"
 
 static const char help[] =
     "Usage: bench_mae [--config NAME] [--batch B] [--steps S] [--warmup W] [--threads N] [--profile]\n"

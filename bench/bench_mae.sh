@@ -12,7 +12,7 @@
 # BENCH_OUT (a file that receives the raw key=value lines too).
 #
 # Fairness: both run with OMP_WAIT_POLICY=passive (what lgp programs set for themselves,
-# common/threads.h) and with OpenBLAS' AVX-512 kernels: torch loads the same Debian
+# common/util/threads.h) and with OpenBLAS' AVX-512 kernels: torch loads the same Debian
 # OpenBLAS, which misdetects this CPU as "Prescott" (SSE3) unless OPENBLAS_CORETYPE is
 # set; lgp corrects that at load time, torch gets the same core through the variable.
 set -euo pipefail

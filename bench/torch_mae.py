@@ -19,7 +19,7 @@ import torch  # noqa: E402
 
 from mae_twin import mae_loss  # noqa: E402
 
-# common/vit.c's named configs (img, P, c, C, L, H, mlp, Cd, Ld, Hd, norm_pix, mask ratio)
+# common/nn/vit.c's named configs (img, P, c, C, L, H, mlp, Cd, Ld, Hd, norm_pix, mask ratio)
 CONFIGS = {
     "fmnist": (28, 4, 1, 192, 6, 3, 4, 128, 2, 4, 1, 0.75),
     "vit-tiny": (224, 16, 3, 192, 12, 3, 4, 512, 8, 16, 1, 0.75),

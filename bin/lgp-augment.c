@@ -1,10 +1,10 @@
 /* lgp-augment — training views (MAE, MoCo v3) or the evaluation view of every image
  * record, deterministic per (seed, epoch, sample index). */
-#include "common/augment.h"
-#include "common/cli.h"
-#include "common/filter.h"
+#include "common/data/augment.h"
+#include "common/util/cli.h"
+#include "common/util/filter.h"
 #include "common/lgp.h"
-#include "common/log.h"
+#include "common/util/log.h"
 #include "formats/json.h"
 #include "formats/stream.h"
 

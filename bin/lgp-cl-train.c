@@ -2,18 +2,18 @@
  * layers (from lgp-graft) or from scratch (the plain-CL baseline). The loop, options,
  * snapshots and NaN policy are the shared trainer's (trainloop.h); this file is what
  * MoCo v3 does differently: its start, its step and its state. */
-#include "common/batch.h"
-#include "common/clstate.h"
-#include "common/dist.h"
-#include "common/gradsync.h"
+#include "common/data/batch.h"
+#include "common/train/clstate.h"
+#include "common/util/dist.h"
+#include "common/train/gradsync.h"
 #include "common/lgp.h"
-#include "common/log.h"
-#include "common/modelcfg.h"
-#include "common/signals.h"
-#include "common/threads.h"
-#include "common/trainer.h"
-#include "common/trainloop.h"
-#include "common/trainopts.h"
+#include "common/util/log.h"
+#include "common/model/modelcfg.h"
+#include "common/util/signals.h"
+#include "common/util/threads.h"
+#include "common/train/trainer.h"
+#include "common/train/trainloop.h"
+#include "common/train/trainopts.h"
 #include "formats/checkpoint.h"
 
 #include <getopt.h>

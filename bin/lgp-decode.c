@@ -1,10 +1,10 @@
 /* lgp-decode — decode the `jpeg`/`png` bytes of tar-images records into `image` u8
  * [H, W, C] pixels, optionally resized (shorter side, antialiased) and center-cropped. */
-#include "common/cli.h"
-#include "common/filter.h"
+#include "common/util/cli.h"
+#include "common/util/filter.h"
 #include "common/lgp.h"
-#include "common/log.h"
-#include "common/resize.h"
+#include "common/util/log.h"
+#include "common/data/resize.h"
 #include "formats/jpeg.h"
 #include "formats/json.h"
 #include "formats/stream.h"

@@ -1,13 +1,13 @@
 /* lgp-embed — frozen-encoder features for every image of a stream. */
-#include "common/batch.h"
-#include "common/cli.h"
-#include "common/dist.h"
+#include "common/data/batch.h"
+#include "common/util/cli.h"
+#include "common/util/dist.h"
 #include "common/lgp.h"
-#include "common/log.h"
-#include "common/modelload.h"
-#include "common/threads.h"
+#include "common/util/log.h"
+#include "common/model/modelload.h"
+#include "common/util/threads.h"
 #include "formats/checkpoint.h"
-#include "common/warncap.h"
+#include "common/util/warncap.h"
 #include "formats/json.h"
 
 #include <getopt.h>

@@ -1,11 +1,11 @@
 /* lgp-graft — stage 1 → stage 2: keep the MIM encoder, drop the MAE decoder, add the
  * MoCo v3 heads and momentum copies, fix the layer-wise lr groups. */
-#include "common/cli.h"
-#include "common/clstate.h"
-#include "common/graft.h"
+#include "common/util/cli.h"
+#include "common/train/clstate.h"
+#include "common/train/graft.h"
 #include "common/lgp.h"
-#include "common/log.h"
-#include "common/modelcfg.h"
+#include "common/util/log.h"
+#include "common/model/modelcfg.h"
 #include "formats/checkpoint.h"
 
 #include <getopt.h>

@@ -1,8 +1,8 @@
 /* lgp-inspect — show what a stream or checkpoint holds, verify it, convert checkpoints
  * to and from safetensors. */
-#include "common/cli.h"
+#include "common/util/cli.h"
 #include "common/lgp.h"
-#include "common/log.h"
+#include "common/util/log.h"
 #include "formats/checkpoint.h"
 #include "formats/json.h"
 #include "formats/safetensors.h"

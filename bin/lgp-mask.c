@@ -1,11 +1,11 @@
 /* lgp-mask — attach an MAE random mask (or a BEiT block mask) to every record,
  * deterministic per (seed, epoch, sample index). */
-#include "common/cli.h"
-#include "common/filter.h"
+#include "common/util/cli.h"
+#include "common/util/filter.h"
 #include "common/lgp.h"
-#include "common/log.h"
-#include "common/mask.h"
-#include "common/vit.h"
+#include "common/util/log.h"
+#include "common/data/mask.h"
+#include "common/nn/vit.h"
 #include "formats/json.h"
 #include "formats/stream.h"
 

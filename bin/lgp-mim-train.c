@@ -1,20 +1,20 @@
 /* lgp-mim-train — stage 1: masked image modeling (MAE) on a stream of views. The loop,
  * options, snapshots and NaN policy are the shared trainer's (trainloop.h); this file
  * is what MAE does differently: its model, mask geometry and step. */
-#include "common/batch.h"
-#include "common/dist.h"
-#include "common/gradsync.h"
+#include "common/data/batch.h"
+#include "common/util/dist.h"
+#include "common/train/gradsync.h"
 #include "common/lgp.h"
-#include "common/log.h"
-#include "common/mae.h"
-#include "common/mimstate.h"
-#include "common/modelcfg.h"
-#include "common/recon.h"
-#include "common/signals.h"
-#include "common/threads.h"
-#include "common/trainer.h"
-#include "common/trainloop.h"
-#include "common/trainopts.h"
+#include "common/util/log.h"
+#include "common/nn/mae.h"
+#include "common/train/mimstate.h"
+#include "common/model/modelcfg.h"
+#include "common/train/recon.h"
+#include "common/util/signals.h"
+#include "common/util/threads.h"
+#include "common/train/trainer.h"
+#include "common/train/trainloop.h"
+#include "common/train/trainopts.h"
 
 #include <getopt.h>
 #include <math.h>

@@ -1,11 +1,11 @@
 /* lgp-probe — few-shot evaluation of frozen features: multinomial logistic regression
  * (docs/METHOD.md §5.2), the SGD linear probe (§5.1) or weighted kNN, on a subset of the
  * training embeddings, scored on the test embeddings. */
-#include "common/cli.h"
+#include "common/util/cli.h"
 #include "common/lgp.h"
-#include "common/log.h"
-#include "common/probe.h"
-#include "common/threads.h"
+#include "common/util/log.h"
+#include "common/eval/probe.h"
+#include "common/util/threads.h"
 #include "formats/atomicfile.h"
 #include "formats/json.h"
 

@@ -1,12 +1,12 @@
 /* lgp-tar-images (alias tar-images) — turn image archives or IDX files into a record
  * stream: one record per image with its encoded bytes (or IDX pixels) and class label,
  * in a deterministic, optionally shuffled, sharded and multi-epoch order. */
-#include "common/cli.h"
-#include "common/imagesrc.h"
+#include "common/util/cli.h"
+#include "common/data/imagesrc.h"
 #include "common/lgp.h"
-#include "common/log.h"
-#include "common/order.h"
-#include "common/warncap.h"
+#include "common/util/log.h"
+#include "common/data/order.h"
+#include "common/util/warncap.h"
 #include "formats/json.h"
 #include "formats/stream.h"
 

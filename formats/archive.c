@@ -1,7 +1,7 @@
 /* archive.c — libarchive iteration with in-place inner tars (see archive.h). */
 #include "archive.h"
 
-#include "../common/lgp.h"
+#include "common/lgp.h"
 #include "json.h"
 
 #include <archive.h>

@@ -2,7 +2,7 @@
  * for devices, FIFOs and our own descriptors, and a registry of live temporaries that
  * signal handlers can clean up (see atomicfile.h). */
 #include "atomicfile.h"
-#include "../common/lgp.h"
+#include "common/lgp.h"
 
 #include <errno.h>
 #include <fcntl.h>

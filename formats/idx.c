@@ -1,7 +1,7 @@
 /* idx.c — IDX reader (see idx.h for the format). */
 #include "idx.h"
 
-#include "../common/lgp.h"
+#include "common/lgp.h"
 
 #include <errno.h>
 #include <stdio.h>

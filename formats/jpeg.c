@@ -1,7 +1,7 @@
 /* jpeg.c — JPEG (libjpeg-turbo) and PNG (libpng) decoding from memory (see jpeg.h). */
 #include "jpeg.h"
 
-#include "../common/lgp.h"
+#include "common/lgp.h"
 
 #include <jpeglib.h>
 #include <jerror.h>

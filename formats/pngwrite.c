@@ -1,7 +1,7 @@
 /* pngwrite.c — see pngwrite.h. */
 #include "pngwrite.h"
 
-#include "../common/lgp.h"
+#include "common/lgp.h"
 #include "atomicfile.h"
 
 #include <errno.h>

@@ -19,7 +19,7 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "../common/lgp.h"
+#include "common/lgp.h"
 
 typedef enum {
     LGP_DT_U8 = 0,

@@ -1,13 +1,13 @@
 /* fuzz_options.c — libFuzzer target: the option parsers that return instead of exiting.
- * lgp_opt_double/_int/_u64 (common/log.h) exit on bad input and the --shard parser is
- * private to bin/lgp-tar-images.c, so this covers common/subset.h: lgp-probe's --shots
+ * lgp_opt_double/_int/_u64 (common/util/log.h) exit on bad input and the --shard parser is
+ * private to bin/lgp-tar-images.c, so this covers common/eval/subset.h: lgp-probe's --shots
  * parser, the stratified selection it drives, and the --shots-file list matcher.
  * Input: line 1 is the --shots text; the remaining bytes are both the labels of a small
  * training set (one byte per sample) and, as text, a --shots-file.
  * Checked: an accepted --shots is in range; the selection is strictly ascending, in
  * range, and takes exactly lgp_shots_count(n_c) of each class c (counted here
  * independently); a list match returns distinct listed records only. */
-#include "common/subset.h"
+#include "common/eval/subset.h"
 
 #include "common/lgp.h"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""pil_golden.py — the PIL/torchvision-semantics twin of common/resize.c and
-common/augment.c, used by tests/unit/test_resize.c and test_augment.c.
+"""pil_golden.py — the PIL/torchvision-semantics twin of common/data/resize.c and
+common/data/augment.c, used by tests/unit/test_resize.c and test_augment.c.
 
 usage: pil_golden.py OP H W C IN.raw OUT.raw [ARGS...]
 

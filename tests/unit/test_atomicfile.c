@@ -4,8 +4,8 @@
  * failing with ENOSPC, unusable paths refused, and the temporary registry cleaned by
  * lgp_atomic_cleanup and by SIGTERM after lgp_proginit; and cli.c's checks of output
  * paths and folders (exit 0, 1, or 2 for an empty name). */
-#include "common/cli.h"
-#include "common/log.h"
+#include "common/util/cli.h"
+#include "common/util/log.h"
 #include "common/lgp.h"
 #include "formats/atomicfile.h"
 #include "tap.h"

@@ -5,9 +5,9 @@
  *         quantiles vs the configured uniform distributions (tolerance ~4 standard
  *         errors), flip 0.5 and per-view jitter/grayscale/blur/solarize rates;
  * determinism: same (seed, epoch, index) -> same bytes, another seed or index -> other. */
-#include "common/augment.h"
+#include "common/data/augment.h"
 #include "common/lgp.h"
-#include "common/rng.h"
+#include "common/util/rng.h"
 #include "tests/unit/tap.h"
 
 #include <stdint.h>

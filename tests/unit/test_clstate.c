@@ -7,10 +7,10 @@
  *   test_clstate --twin-write DIR grafted|scratch  (DIR/in.safetensors before the step,
  *                                                  DIR/c.safetensors the C results)
  *   cl_twin.py check DIR                           (the same step in torch, compares) */
-#include "../../common/clstate.h"
-#include "../../common/paramio.h"
-#include "../../common/rng.h"
-#include "../../formats/safetensors.h"
+#include "common/train/clstate.h"
+#include "common/model/named.h"
+#include "common/util/rng.h"
+#include "formats/safetensors.h"
 #include "tap.h"
 
 #include <math.h>

@@ -3,10 +3,10 @@
  * whole heads) against central finite differences of the double twin; running stats
  * (unbiased variance); the parameter table; init; and SyncBN through the all-reduce
  * hook with two threads each holding half the batch. */
-#include "common/heads.h"
+#include "common/nn/heads.h"
 #include "common/lgp.h"
-#include "common/ops.h"
-#include "common/rng.h"
+#include "common/nn/ops.h"
+#include "common/util/rng.h"
 #include "tap.h"
 
 #include <pthread.h>

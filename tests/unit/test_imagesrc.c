@@ -4,7 +4,7 @@
  * (sorted, shared), --classes order and a class outside it, both labels-file forms,
  * an IDX pair, rewinding, and the fatal cases (a class list that repeats a name, class
  * names with no list). Messages are checked word for word: tar-images prints them. */
-#include "common/imagesrc.h"
+#include "common/data/imagesrc.h"
 #include "common/lgp.h"
 #include "tests/unit/tap.h"
 

@@ -1,9 +1,9 @@
 /* test_knn.c — weighted cosine kNN against a brute-force NumPy twin (probe_ref.py knn:
  * identical votes to float precision, identical top-1 and top-5), plus hand cases for
  * neighbour ties, k > n, and label validation. */
-#include "common/knn.h"
+#include "common/eval/knn.h"
 #include "common/lgp.h"
-#include "common/logreg.h"
+#include "common/eval/logreg.h"
 #include "tests/unit/probe_fixture.h"
 #include "tests/unit/tap.h"
 

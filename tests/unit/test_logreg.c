@@ -2,8 +2,8 @@
  * differences, objective and predictions against scikit-learn (tests/ref/probe_ref.py),
  * separable data → 100 %, random labels → chance, cross-validation, top-k ranking. */
 #include "common/lgp.h"
-#include "common/logreg.h"
-#include "common/rng.h"
+#include "common/eval/logreg.h"
+#include "common/util/rng.h"
 #include "formats/safetensors.h"
 #include "tests/unit/probe_fixture.h"
 #include "tests/unit/tap.h"

@@ -10,9 +10,9 @@
  * the check is |fd - analytic| <= 2e-2 |analytic| + 2e-3 * gscale per element, gscale
  * the RMS of that tensor's gradient (float rounding in a 2-block model is ~1e-4 of the
  * loss, so smaller eps would measure noise). */
-#include "common/mae.h"
-#include "common/optim.h"
-#include "common/rng.h"
+#include "common/nn/mae.h"
+#include "common/nn/optim.h"
+#include "common/util/rng.h"
 #include "formats/safetensors.h"
 #include "tap.h"
 

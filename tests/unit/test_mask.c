@@ -4,9 +4,9 @@
  * block masking: exact count, blocks are contiguous (fewer connected components than
  * a random mask), determinism. */
 #include "common/lgp.h"
-#include "common/mae.h"
-#include "common/mask.h"
-#include "common/rng.h"
+#include "common/nn/mae.h"
+#include "common/data/mask.h"
+#include "common/util/rng.h"
 #include "tests/unit/tap.h"
 
 #include <stdint.h>

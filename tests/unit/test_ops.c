@@ -5,8 +5,8 @@
  * Tolerances: fast vs ref, norm-relative error < 2e-5 (float rounding); ref vs finite
  * differences, norm-relative error < 1e-6. Backward must accumulate (checked by starting
  * from non-zero gradients). */
-#include "common/ops.h"
-#include "common/rng.h"
+#include "common/nn/ops.h"
+#include "common/util/rng.h"
 #include "tap.h"
 
 #include <omp.h>

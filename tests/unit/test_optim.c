@@ -2,8 +2,8 @@
  * AdamW: decoupled decay, bias correction, eps outside the sqrt), per tensor: decayed,
  * not decayed (1-d), lr_scale 0.1, frozen (bit-identical, moments untouched); the
  * warmup + half-cosine schedule at known points; global grad norm and clipping. */
-#include "common/optim.h"
-#include "common/rng.h"
+#include "common/nn/optim.h"
+#include "common/util/rng.h"
 #include "tap.h"
 
 int main(void) {

@@ -3,8 +3,8 @@
  * cannot change unnoticed), determinism by (seed, epoch, shard), one pass = every item
  * once, and the --skip/--limit window across epochs. */
 #include "common/lgp.h"
-#include "common/order.h"
-#include "common/rng.h"
+#include "common/data/order.h"
+#include "common/util/rng.h"
 #include "tests/unit/tap.h"
 
 #include <stdint.h>

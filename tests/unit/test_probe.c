@@ -3,7 +3,7 @@
  * report (one row per seed, a mean row from two seeds on, one JSON object per row),
  * and a kNN run end to end on separable points. */
 #include "common/lgp.h"
-#include "common/probe.h"
+#include "common/eval/probe.h"
 #include "tests/unit/tap.h"
 
 #include <math.h>

@@ -3,8 +3,8 @@
  * fail above max 1 grey level / mean 0.05) and against a naive double-precision
  * twin (resize_ref: no fixed point, no u8 intermediate; within 2 levels). */
 #include "common/lgp.h"
-#include "common/resize.h"
-#include "common/rng.h"
+#include "common/data/resize.h"
+#include "common/util/rng.h"
 #include "tests/unit/tap.h"
 
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * with repeats dropped, lookup in a sorted list, and line files (blank lines and
  * trailing blanks ignored, CR LF endings, a missing file named in the message). */
 #include "common/lgp.h"
-#include "common/strlist.h"
+#include "common/util/strlist.h"
 #include "tests/unit/tap.h"
 
 #include <stdio.h>

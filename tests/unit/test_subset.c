@@ -2,7 +2,7 @@
  * determinism by seed, different seeds differ, indices inside the training set, and
  * list files (SimCLR names, "path label" lines, errors naming file:line). */
 #include "common/lgp.h"
-#include "common/subset.h"
+#include "common/eval/subset.h"
 #include "tests/unit/tap.h"
 
 #include <stdint.h>

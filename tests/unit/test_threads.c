@@ -1,5 +1,5 @@
 /* test_threads.c — the OpenBLAS kernel re-selection rule and its effect at load time. */
-#include "common/threads.h"
+#include "common/util/threads.h"
 
 #include <cblas.h>
 #include <stdlib.h>

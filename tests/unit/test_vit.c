@@ -4,9 +4,9 @@
  * encoder identical with or without decoder), patch embedding = a naive strided
  * convolution, patchify/unpatchify round trip, and the embedding path (lgp_vit_embed)
  * against the MAE encoder run on all patches in shuffled order. */
-#include "common/mae.h"
-#include "common/ops.h"
-#include "common/rng.h"
+#include "common/nn/mae.h"
+#include "common/nn/ops.h"
+#include "common/util/rng.h"
 #include "tap.h"
 
 static void test_table(void) {

@@ -1,0 +1,22 @@
+/* train.h — the train/ layer of common/ (docs/LAYERS.md): training: the trainer skeleton
+ * -- options (trainopts.h), loop (trainloop.h), schedule, snapshots, rollback (trainer.h),
+ * run state and metadata (runstate.h), train log (trainlog.h) -- the gradient all-reduce
+ * (gradsync.h), the MAE and MoCo v3 states (mimstate.h, clstate.h), grafting (graft.h), lr
+ * groups (groups.h), reconstructions (recon.h).
+ * Includes every module header of the layer. */
+#ifndef LGP_TRAIN_LAYER_H
+#define LGP_TRAIN_LAYER_H
+
+#include "common/train/clstate.h"
+#include "common/train/gradsync.h"
+#include "common/train/graft.h"
+#include "common/train/groups.h"
+#include "common/train/mimstate.h"
+#include "common/train/recon.h"
+#include "common/train/runstate.h"
+#include "common/train/trainer.h"
+#include "common/train/trainlog.h"
+#include "common/train/trainloop.h"
+#include "common/train/trainopts.h"
+
+#endif

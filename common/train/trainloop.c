@@ -1,0 +1,191 @@
+/* trainloop.c — see trainloop.h. */
+#include "common/train/trainloop.h"
+
+#include "formats/checkpoint.h"
+#include "common/util/dist.h"
+#include "common/train/gradsync.h"
+#include "common/lgp.h"
+#include "common/util/log.h"
+#include "common/util/signals.h"
+#include "common/util/threads.h"
+#include "common/train/trainer.h"
+#include "common/train/trainlog.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void lgp_trainer_init(int *argc, char ***argv) {
+    /* OpenMP threads that sleep instead of spinning leave the cores to OpenBLAS. */
+    lgp_threads_passive_reexec(*argv);
+    lgp_proginit(*argc, *argv);
+    lgp_dist_init(argc, argv);
+}
+
+void lgp_trainer_ready(const lgp_train_opts *o, const char *recon_png) {
+    if (lgp_dist_rank() == 0) lgp_train_opts_check_outputs(o, recon_png);
+    else { /* only rank 0 reports progress; warnings still come from every rank */
+        lgp_log_level = LGP_LOG_QUIET;
+        lgp_progress = 0;
+    }
+    lgp_threads_set(o->threads);
+    lgp_signals_install();
+}
+
+void lgp_trainer_save(const lgp_trainer *t, const lgp_train_opts *o, int complete, int to_output) {
+    char err[1024], path[4096];
+    lgp_dist_check_same(t->hash(t->state), "the parameters");
+    if (lgp_dist_rank() != 0) return;
+    lgp_record rec;
+    if (t->record(t->state, &rec) != LGP_OK) lgp_die("out of memory");
+    char *meta = t->meta(t->state, complete);
+    if (o->ckpt_dir) {
+        if (lgp_snapshot_save(o->ckpt_dir, t->prefix, t->run->step, o->keep, &rec, meta, &o->out.w, path, sizeof path,
+                              err, sizeof err) != LGP_OK)
+            lgp_die("%s", err);
+        lgp_debug("snapshot %s", path);
+    }
+    if (to_output) {
+        if (!o->out.path) lgp_check_stdout_not_tty(o->out.force);
+        if (lgp_ckpt_save(o->out.path, &rec, meta, &o->out.w, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    }
+    free(meta);
+    lgp_record_free(&rec);
+}
+
+/* A run that ends before its last step: the state goes to a snapshot (or FILE.partial),
+ * never to the output, and the exit status is 1. */
+static _Noreturn void stop_early(const lgp_trainer *t, const lgp_train_opts *o, const char *why) {
+    char err[1024], where[4096] = "";
+    const lgp_run *run = t->run;
+    lgp_dist_check_same(t->hash(t->state), "the parameters");
+    if (lgp_dist_rank() == 0) {
+        lgp_record rec;
+        if (t->record(t->state, &rec) != LGP_OK) lgp_die("out of memory");
+        char *meta = t->meta(t->state, 0);
+        if (lgp_trainer_keep_partial(o->ckpt_dir, t->prefix, o->keep, o->out.path, run->step, &rec, meta, &o->out.w,
+                                     where, sizeof where, err, sizeof err) != LGP_OK)
+            lgp_die("%s at step %lld of %lld; saving the state failed: %s", why, (long long)run->step,
+                    (long long)run->sched.total_steps, err);
+        free(meta);
+        lgp_record_free(&rec);
+    }
+    if (!where[0])
+        lgp_die("%s at step %lld of %lld; nothing written (give --checkpoint-dir to keep the state)", why,
+                (long long)run->step, (long long)run->sched.total_steps);
+    char latest[4200];
+    if (o->ckpt_dir) snprintf(latest, sizeof latest, "%s/%s-latest.ckpt", o->ckpt_dir, t->prefix);
+    else snprintf(latest, sizeof latest, "%s", where);
+    lgp_die("%s at step %lld of %lld; state saved to %s; continue with --resume %s", why, (long long)run->step,
+            (long long)run->sched.total_steps, where, latest);
+}
+
+/* Name of the first tensor whose gradient is not finite, or NULL. */
+static const char *bad_grad(const lgp_trainer *t) {
+    for (size_t i = 0; i < t->table->count; i++)
+        if (lgp_first_nonfinite(t->grads + t->table->entries[i].offset, t->table->entries[i].numel) >= 0)
+            return t->table->entries[i].name;
+    return NULL;
+}
+
+/* --nan-policy rollback: back to the newest snapshot; the data stream goes on. */
+static void rollback(const lgp_trainer *t, const lgp_train_opts *o, const char *pre, const char *bad, int *in_a_row) {
+    char err[1024], path[4096];
+    long long at = (long long)t->run->step + 1;
+    if (++*in_a_row > LGP_MAX_ROLLBACKS)
+        lgp_die("step %lld: non-finite %s%s after %d rollbacks to the same snapshot; stopping (last snapshot intact)", at,
+                pre, bad, LGP_MAX_ROLLBACKS);
+    lgp_record live;
+    if (t->record(t->state, &live) != LGP_OK) lgp_die("out of memory");
+    int64_t step, opt_t;
+    if (lgp_rollback(o->ckpt_dir, t->prefix, &live, &step, &opt_t, path, sizeof path, err, sizeof err) != LGP_OK)
+        lgp_die("step %lld: non-finite %s%s; cannot roll back: %s", at, pre, bad, err);
+    lgp_record_free(&live);
+    t->run->step = step;
+    t->opt->t = opt_t;
+    lgp_warn("step %lld: non-finite %s%s; rolled back to %s (step %lld); the batches since then are passed over", at, pre,
+             bad, path, (long long)step);
+}
+
+/* The non-finite guard. 0: the step is good; 1: skipped; 2: rolled back. */
+static int guard(const lgp_trainer *t, const lgp_train_opts *o, const lgp_step_out *so, int *in_a_row) {
+    const char *bad = !isfinite(so->loss) ? "loss" : bad_grad(t);
+    if (!bad) return 0;
+    const char *pre = strcmp(bad, "loss") ? "gradient of " : "";
+    long long at = (long long)t->run->step + 1;
+    if (o->nan_policy == LGP_NAN_ROLLBACK) {
+        rollback(t, o, pre, bad, in_a_row);
+        return 2;
+    }
+    if (o->nan_policy == LGP_NAN_STOP) lgp_die("step %lld: non-finite %s%s; stopping (last snapshot intact)", at, pre, bad);
+    const char *broken = t->skip_check ? t->skip_check(t->state) : NULL;
+    if (broken) lgp_die("step %lld: non-finite %s%s reached %s; stopping (last snapshot intact)", at, pre, bad, broken);
+    lgp_warn("step %lld: non-finite %s%s; batch skipped", at, pre, bad);
+    return 1;
+}
+
+void lgp_train_loop(const lgp_trainer *t, const lgp_train_opts *o, lgp_reader *r, lgp_batch *b) {
+    char err[1024];
+    lgp_run *run = t->run;
+    lgp_record scratch;
+    lgp_record_init(&scratch);
+    if (run->consumed && lgp_batch_skip(b, r, &scratch, run->consumed, err, sizeof err) != LGP_OK)
+        lgp_die("%s: cannot skip to record %lld to resume%s%s", lgp_reader_name(r), (long long)run->consumed,
+                err[0] ? ": " : " (input too short)", err);
+    lgp_record_free(&scratch);
+    lgp_dist_check_same(t->hash(t->state), "the initial parameters");
+    lgp_trainlog log;
+    if (lgp_trainlog_open(&log, lgp_dist_rank() == 0 ? o->log : NULL, o->resume != NULL, o->log_every,
+                          run->sched.total_steps) != LGP_OK)
+        lgp_die_errno("%s: cannot open log", o->log);
+    int64_t skipped_nan = 0;
+    int rollbacks = 0, rollbacks_in_a_row = 0, injected = 0;
+    if (o->nan_policy == LGP_NAN_ROLLBACK) lgp_trainer_save(t, o, 0, 0); /* something to roll back to */
+    while (run->step < run->sched.total_steps) {
+        lgp_step_out so = {0};
+        int got = t->step(t->state, &so);
+        if (got <= 0) {
+            lgp_trainlog_close(&log);
+            lgp_batch_report(b);
+            char why[600];
+            if (got < 0) snprintf(why, sizeof why, "stopped by %s", lgp_signal_name(lgp_stop_requested));
+            else snprintf(why, sizeof why, "%s: input ended (%lld records used)", lgp_reader_name(r), (long long)b->consumed);
+            stop_early(t, o, why);
+        }
+        if (o->inject_nan && run->step + 1 == o->inject_nan && (o->inject_always || !injected++))
+            t->grads[0] = NAN; /* test hook for the guard */
+        so.gnorm = lgp_grad_clip(t->table, t->grads, run->clip);
+        int g = guard(t, o, &so, &rollbacks_in_a_row);
+        if (g) {
+            skipped_nan += g == 1;
+            rollbacks += g == 2;
+            continue;
+        }
+        const lgp_schedule *sc = &run->sched;
+        double lr = lgp_lr_schedule(run->step, sc->total_steps, sc->warmup_steps, sc->lr, sc->min_lr);
+        lgp_adamw_step(t->opt, t->params, t->grads, (float)lr); /* pitfall M1: the optimizer steps (docs/METHOD.md) */
+        run->step++;
+        int64_t spe = sc->steps_per_epoch;
+        lgp_trainlog_step(&log, run->step, spe ? (run->step - 1) / spe : 0, so.loss, lr * t->log_lr_scale, so.gnorm,
+                          so.images, so.extra[0] ? so.extra : NULL);
+        if (o->save_every && run->step % o->save_every == 0 && run->step < sc->total_steps) {
+            lgp_trainer_save(t, o, 0, 0);
+            rollbacks_in_a_row = 0;
+        }
+        if (lgp_stop_requested && run->step < sc->total_steps) {
+            char why[64];
+            snprintf(why, sizeof why, "stopped by %s", lgp_signal_name(lgp_stop_requested));
+            lgp_trainlog_close(&log);
+            stop_early(t, o, why);
+        }
+    }
+    if (lgp_trainlog_close(&log) != LGP_OK) lgp_fail_at_exit();
+    if (t->finish) t->finish(t->state);
+    lgp_trainer_save(t, o, 1, 1);
+    lgp_batch_report(b);
+    lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN, %d rollbacks%s",
+             (long long)run->step, (long long)run->consumed, (long long)b->skipped, (long long)skipped_nan, rollbacks,
+             lgp_dist_size() > 1 ? " (rank 0)" : "");
+}

@@ -1,0 +1,65 @@
+/* trainloop.h — the one training loop every trainer runs: skip the records a resumed
+ * run has used, then per step the trainer's forward/backward, the test hook for NaNs,
+ * gradient clipping, the non-finite guard (--nan-policy skip, stop or rollback), the
+ * scheduled AdamW step, the log, snapshots, a stop on SIGTERM/SIGINT, and at the end
+ * either the finished checkpoint on the output or, when the run ended early, its state
+ * as a snapshot only (trainer.h: lgp_trainer_keep_partial) and exit 1.
+ *
+ * A trainer fills lgp_trainer with what its objective does differently; the loop
+ * borrows everything in it. */
+#ifndef LGP_TRAINLOOP_H
+#define LGP_TRAINLOOP_H
+
+#include "formats/stream.h"
+#include "common/data/batch.h"
+#include "common/nn/optim.h"
+#include "common/train/runstate.h"
+#include "common/train/trainopts.h"
+#include "common/nn/vit.h"
+
+typedef struct {
+    double loss;     /* mean over the ranks */
+    double gnorm;    /* set by the loop (before clipping) */
+    int64_t images;  /* images in the step, for the log */
+    char extra[256]; /* more log members, ",\"name\":value..." (may be empty) */
+} lgp_step_out;
+
+typedef struct {
+    const char *prefix;      /* "mim", "cl": snapshot names DIR/<prefix>-step*.ckpt */
+    void *state;             /* the trainer's own */
+    lgp_run *run;            /* in the state */
+    lgp_adamw *opt;          /* in the state */
+    const lgp_params *table; /* parameters the optimizer updates, and their... */
+    float *params, *grads;   /* ...flat buffers */
+    double log_lr_scale;     /* the logged lr is the scheduled one times this */
+    /* One optimizer step's forward/backward over the batch(es), gradients averaged over
+     * the ranks, run->consumed updated. 1: done; 0: the data ended on some rank; -1: a
+     * signal came while this process waited for input. */
+    int (*step)(void *state, lgp_step_out *out);
+    /* The state as a checkpoint record borrowing its buffers, and its metadata. */
+    int (*record)(const void *state, lgp_record *rec);
+    char *(*meta)(const void *state, int complete);
+    /* Hash of everything the ranks must agree on. */
+    uint64_t (*hash)(const void *state);
+    /* Optional: after a skipped non-finite step, NULL if the state is still sound, else
+     * what is not (lgp-cl-train: the BatchNorm statistics). */
+    const char *(*skip_check)(const void *state);
+    /* Optional: just before the final checkpoint (lgp-mim-train's --recon-png). */
+    void (*finish)(void *state);
+} lgp_trainer;
+
+/* Program start of every trainer, before its options: OpenMP threads that sleep
+ * instead of spinning (re-exec), program name, MPI. */
+void lgp_trainer_init(int *argc, char ***argv);
+/* After the options: every output path checked before any work (rank 0; the other ranks
+ * are quiet), threads, and SIGTERM/SIGINT handled as a request to save and stop. */
+void lgp_trainer_ready(const lgp_train_opts *o, const char *recon_png);
+
+/* Runs the loop to the end of the schedule. Returns only when every step was trained
+ * and the checkpoint written; every other end exits the process with a message (1). */
+void lgp_train_loop(const lgp_trainer *t, const lgp_train_opts *o, lgp_reader *r, lgp_batch *b);
+
+/* Writes the state to the snapshot folder (if any) and, when to_output, to the output. */
+void lgp_trainer_save(const lgp_trainer *t, const lgp_train_opts *o, int complete, int to_output);
+
+#endif

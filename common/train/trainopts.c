@@ -1,0 +1,109 @@
+/* trainopts.c — see trainopts.h. */
+#include "common/train/trainopts.h"
+
+#include "formats/checkpoint.h"
+#include "common/lgp.h"
+#include "common/util/log.h"
+#include "common/train/trainer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void lgp_train_opts_init(lgp_train_opts *o, const lgp_adamw_hparams *hp) {
+    memset(o, 0, sizeof *o);
+    o->batch = 256;
+    o->warmup_epochs = 40;
+    o->warmup_steps = -1;
+    o->keep = 3;
+    o->log_every = 50;
+    o->input = "-";
+    o->hp = *hp;
+    lgp_output_opts_init(&o->out);
+    lgp_modelcfg_overrides_init(&o->ov);
+}
+
+static int parse_floats(const char *flag, const char *s, double *v) {
+    int n = 0;
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == 4) lgp_usage_die("%s: at most 4 values", flag);
+        v[n++] = lgp_opt_double(flag, t, -1e6, 1e6);
+    }
+    return n;
+}
+
+int lgp_train_opt(lgp_train_opts *o, int c, const char *arg, const char *help) {
+    if (lgp_common_opt(c, help) || lgp_output_opt(&o->out, c, arg)) return 1;
+    if (lgp_modelcfg_opt(&o->ov, c, arg)) {
+        o->given_model = 1;
+        return 1;
+    }
+    switch (c) {
+    case LGP_TOPT_MODEL: o->model = arg, o->given_model = 1; return 1;
+    case LGP_TOPT_INIT: o->init = arg; return 1;
+    case LGP_TOPT_BATCH: o->batch = (int)lgp_opt_int("--batch", arg, 2, 1 << 16), o->given |= LGP_GIVEN_BATCH; return 1;
+    case LGP_TOPT_EPOCHS:
+        o->epochs = lgp_opt_double("--epochs", arg, 1e-9, 1e7), o->given |= LGP_GIVEN_LENGTH;
+        if (o->steps) lgp_usage_die("--epochs and --steps exclude each other");
+        return 1;
+    case LGP_TOPT_STEPS:
+        o->steps = lgp_opt_int("--steps", arg, 1, INT64_MAX / 2), o->given |= LGP_GIVEN_LENGTH;
+        if (o->epochs > 0) lgp_usage_die("--epochs and --steps exclude each other");
+        return 1;
+    case LGP_TOPT_SPE: o->samples_per_epoch = lgp_opt_int("--samples-per-epoch", arg, 1, INT64_MAX / 2); return 1;
+    case LGP_TOPT_WE:
+        o->warmup_epochs = lgp_opt_double("--warmup-epochs", arg, 0, 1e7), o->given |= LGP_GIVEN_WARMUP;
+        return 1;
+    case LGP_TOPT_WS:
+        o->warmup_steps = lgp_opt_int("--warmup-steps", arg, 0, INT64_MAX / 2), o->given |= LGP_GIVEN_WARMUP;
+        return 1;
+    case LGP_TOPT_WD: o->hp.weight_decay = (float)lgp_opt_double("--weight-decay", arg, 0, 10); return 1;
+    case LGP_TOPT_B1: o->hp.beta1 = (float)lgp_opt_double("--beta1", arg, 0, 0.999999); return 1;
+    case LGP_TOPT_B2: o->hp.beta2 = (float)lgp_opt_double("--beta2", arg, 0, 0.999999); return 1;
+    case LGP_TOPT_CLIP: o->clip = lgp_opt_double("--clip-grad", arg, 0, 1e9); return 1;
+    case LGP_TOPT_SEED: o->seed = lgp_opt_u64("--seed", arg), o->given_seed = 1; return 1;
+    case LGP_TOPT_CKD: o->ckpt_dir = arg; return 1;
+    case LGP_TOPT_SAVE: o->save_every = lgp_opt_int("--save-every", arg, 0, INT64_MAX / 2); return 1;
+    case LGP_TOPT_KEEP: o->keep = (int)lgp_opt_int("--keep", arg, 1, 1000000); return 1;
+    case LGP_TOPT_RESUME: o->resume = arg; return 1;
+    case LGP_TOPT_NAN:
+        if ((o->nan_policy = lgp_nan_policy_parse(arg)) < 0)
+            lgp_usage_die("--nan-policy: 'skip', 'stop' or 'rollback', not '%s'", arg);
+        return 1;
+    case LGP_TOPT_LOG: o->log = arg; return 1;
+    case LGP_TOPT_LOGE: o->log_every = lgp_opt_int("--log-every", arg, 1, INT64_MAX / 2); return 1;
+    case LGP_TOPT_THR: o->threads = (int)lgp_opt_int("--threads", arg, 1, 1024); return 1;
+    case LGP_TOPT_STRICT: o->strict = 1; return 1;
+    case LGP_TOPT_MEAN: o->nmean = parse_floats("--mean", arg, o->mean); return 1;
+    case LGP_TOPT_STD:
+        o->nstd = parse_floats("--std", arg, o->std);
+        for (int k = 0; k < o->nstd; k++)
+            if (!(o->std[k] > 0)) lgp_usage_die("--std: %g is not > 0 (every input would become non-finite)", o->std[k]);
+        return 1;
+    case LGP_TOPT_INJ: { /* "K" the first attempt at step K, "K+" every attempt */
+        char k[32];
+        size_t n = strlen(arg);
+        o->inject_always = n > 1 && n < sizeof k && arg[n - 1] == '+';
+        snprintf(k, sizeof k, "%.*s", (int)(n - (size_t)o->inject_always), arg);
+        o->inject_nan = lgp_opt_int("--inject-nan-at", k, 1, INT64_MAX / 2);
+        return 1;
+    }
+    case LGP_TOPT_PARTIAL: lgp_ckpt_allow_partial = 1; return 1;
+    default: return 0;
+    }
+}
+
+void lgp_train_opts_finish(lgp_train_opts *o, int argc, char **argv, int optind_) {
+    if (optind_ < argc) o->input = argv[optind_++];
+    if (optind_ < argc) lgp_usage_die("extra operand '%s'", argv[optind_]);
+    if (o->save_every && !o->ckpt_dir) lgp_usage_die("--save-every needs --checkpoint-dir");
+    if (o->nan_policy == LGP_NAN_ROLLBACK && !o->ckpt_dir) lgp_usage_die("--nan-policy rollback needs --checkpoint-dir");
+}
+
+void lgp_train_opts_check_outputs(const lgp_train_opts *o, const char *recon_png) {
+    lgp_output_precheck(&o->out);
+    lgp_check_output_dir("--checkpoint-dir", o->ckpt_dir);
+    lgp_check_output_path("--recon-png", recon_png);
+    lgp_check_output_path("--log", o->log);
+}

@@ -1,0 +1,77 @@
+/* trainopts.h — the options every trainer reads the same way (lgp-mim-train,
+ * lgp-cl-train, and the trainers to come): model, start and resume, schedule length,
+ * optimizer, snapshots, NaN policy, log, normalisation and output. Each trainer adds
+ * its own long options with codes outside 0x5000-0x50ff and passes everything else to
+ * lgp_train_opt. The struct owns nothing (strings point into argv). */
+#ifndef LGP_TRAINOPTS_H
+#define LGP_TRAINOPTS_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "common/util/cli.h"
+#include "common/model/modelcfg.h"
+#include "common/nn/optim.h"
+
+typedef struct {
+    const char *model, *init, *resume, *input, *ckpt_dir, *log;
+    lgp_modelcfg_overrides ov;
+    double epochs, warmup_epochs, clip, mean[4], std[4];
+    int batch, keep, threads, strict, nan_policy, nmean, nstd;
+    int64_t steps, warmup_steps, samples_per_epoch, save_every, log_every;
+    int64_t inject_nan; /* test hook: a NaN gradient at this step (--inject-nan-at K or K+) */
+    int inject_always;
+    int given_model, given_seed; /* --model or a size option; --seed (a --resume checks them) */
+    unsigned given;              /* LGP_GIVEN_* (trainer.h): schedule options given */
+    uint64_t seed;
+    lgp_adamw_hparams hp;
+    lgp_output_opts out;
+} lgp_train_opts;
+
+/* Defaults shared by the trainers; hp is the trainer's AdamW default. */
+void lgp_train_opts_init(lgp_train_opts *o, const lgp_adamw_hparams *hp);
+
+enum {
+    LGP_TOPT_MODEL = 0x5001, LGP_TOPT_INIT, LGP_TOPT_BATCH, LGP_TOPT_EPOCHS, LGP_TOPT_STEPS, LGP_TOPT_SPE,
+    LGP_TOPT_WE, LGP_TOPT_WS, LGP_TOPT_WD, LGP_TOPT_B1, LGP_TOPT_B2, LGP_TOPT_CLIP, LGP_TOPT_SEED,
+    LGP_TOPT_CKD, LGP_TOPT_SAVE, LGP_TOPT_KEEP, LGP_TOPT_RESUME, LGP_TOPT_NAN, LGP_TOPT_LOG,
+    LGP_TOPT_LOGE, LGP_TOPT_THR, LGP_TOPT_STRICT, LGP_TOPT_MEAN, LGP_TOPT_STD, LGP_TOPT_INJ,
+    LGP_TOPT_PARTIAL,
+};
+#define LGP_TRAIN_LONGOPTS                                                                          \
+    LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS, LGP_MODELCFG_LONGOPTS,                                \
+    {"model", 1, 0, LGP_TOPT_MODEL}, {"init", 1, 0, LGP_TOPT_INIT}, {"batch", 1, 0, LGP_TOPT_BATCH},  \
+    {"epochs", 1, 0, LGP_TOPT_EPOCHS}, {"steps", 1, 0, LGP_TOPT_STEPS},                              \
+    {"samples-per-epoch", 1, 0, LGP_TOPT_SPE}, {"warmup-epochs", 1, 0, LGP_TOPT_WE},                  \
+    {"warmup-steps", 1, 0, LGP_TOPT_WS}, {"weight-decay", 1, 0, LGP_TOPT_WD},                         \
+    {"beta1", 1, 0, LGP_TOPT_B1}, {"beta2", 1, 0, LGP_TOPT_B2}, {"clip-grad", 1, 0, LGP_TOPT_CLIP},   \
+    {"seed", 1, 0, LGP_TOPT_SEED}, {"checkpoint-dir", 1, 0, LGP_TOPT_CKD},                            \
+    {"save-every", 1, 0, LGP_TOPT_SAVE}, {"keep", 1, 0, LGP_TOPT_KEEP},                               \
+    {"resume", 1, 0, LGP_TOPT_RESUME}, {"nan-policy", 1, 0, LGP_TOPT_NAN}, {"log", 1, 0, LGP_TOPT_LOG}, \
+    {"log-every", 1, 0, LGP_TOPT_LOGE}, {"threads", 1, 0, LGP_TOPT_THR},                              \
+    {"strict", 0, 0, LGP_TOPT_STRICT}, {"mean", 1, 0, LGP_TOPT_MEAN}, {"std", 1, 0, LGP_TOPT_STD},    \
+    {"inject-nan-at", 1, 0, LGP_TOPT_INJ}, {"allow-partial", 0, 0, LGP_TOPT_PARTIAL}
+
+/* --help lines for the shared state and output options. */
+#define LGP_TRAIN_STATE_HELP(prefix, what)                                                   \
+    "  --checkpoint-dir DIR  snapshots DIR/" prefix "-stepNNNNNNNN.ckpt and DIR/" prefix "-latest.ckpt\n" \
+    "  --save-every N        snapshot every N steps (default 0: only at the end/on signal)\n" \
+    "  --keep N              keep the newest N snapshots (default 3)\n"                      \
+    "  --resume FILE         continue a run exactly (" what "); add it to the run's own\n"   \
+    "                        command line: its start is passed over, options that differ\n" \
+    "                        from the run's are an error\n"                                  \
+    "  --allow-partial       accept an unfinished start checkpoint (complete: false)\n"      \
+    "  --nan-policy skip|stop|rollback  on a non-finite loss or gradient: skip the batch\n"  \
+    "                        (default), stop with exit 1, or reload the newest snapshot of\n" \
+    "                        --checkpoint-dir and go on with the data after the bad batch\n" \
+    "                        (gives up after 3 in a row); no checkpoint ever holds NaN\n"
+
+/* Handles one getopt code of the shared options (and the common and output ones);
+ * returns 1 if it was one. Dies with a usage error on a bad value. */
+int lgp_train_opt(lgp_train_opts *o, int c, const char *arg, const char *help);
+/* After the getopt loop: the operand (input) and the rules across options. */
+void lgp_train_opts_finish(lgp_train_opts *o, int argc, char **argv, int optind_);
+/* Every output path checked before any work (rank 0). */
+void lgp_train_opts_check_outputs(const lgp_train_opts *o, const char *recon_png);
+
+#endif
