@@ -64,11 +64,7 @@ static const char help[] =
     LGP_TRAIN_STATE_HELP("cl", "weights, momentum, BN statistics, optimizer, schedule,\n"
                          "                        data position")
     "  --log FILE.jsonl      one JSON object per logged step (loss, ctr, mim, collapse, m)\n"
-    "  --log-every N         plain progress line every N steps (default 50)\n"
-    "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"
-    "  --strict              a bad record is fatal (default: skip with a message)\n"
-    LGP_OUTPUT_HELP
-    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    LGP_TRAIN_RUN_HELP
     "\n"
     "example:\n"
     "  { lgp-graft --lr-layer-wise 1.5e-5,1.5e-5,1.5e-4 stage1.ckpt;\n"
@@ -239,11 +235,7 @@ static void setup(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
 typedef struct {
     lgp_cl_state s;
     lgp_cl_engine e;
-    lgp_batch b;
-    lgp_batch_cfg bc;
-    lgp_reader *r;
-    lgp_record scratch;
-    lgp_grad_sync gs;
+    lgp_train_io io;
 } cl;
 
 /* FNV-1a over everything the ranks must agree on: online and momentum weights, BN stats. */
@@ -275,26 +267,26 @@ static int step(void *p, lgp_step_out *out) {
     cl *x = p;
     lgp_cl_state *s = &x->s;
     char err[1024];
-    int rc = lgp_batch_fill(&x->b, &x->bc, x->r, &x->scratch, err, sizeof err);
+    int rc = lgp_batch_fill(&x->io.b, &x->io.bc, x->io.r, &x->io.scratch, err, sizeof err);
     if (rc == LGP_FATAL) {
-        if (lgp_reader_interrupted(x->r)) return -1; /* SIGTERM while waiting for input */
+        if (lgp_reader_interrupted(x->io.r)) return -1; /* SIGTERM while waiting for input */
         lgp_die("%s", err);
     }
     /* The step has collectives (keys, SyncBN): whether every rank has a full batch
      * (drop_last) is agreed before it. */
-    double short_ranks = x->b.n < x->b.cap ? 1 : 0;
+    double short_ranks = x->io.b.n < x->io.b.cap ? 1 : 0;
     lgp_dist_sum_d(&short_ranks, 1);
     if (short_ranks > 0) return 0;
     static uint64_t ids[1 << 16];
     int epoch_same = 1;
-    for (int i = 0; i < x->b.n; i++) {
-        ids[i] = (uint64_t)x->b.index[i];
-        epoch_same &= x->b.epoch[i] == x->b.epoch[0];
+    for (int i = 0; i < x->io.b.n; i++) {
+        ids[i] = (uint64_t)x->io.b.index[i];
+        epoch_same &= x->io.b.epoch[i] == x->io.b.epoch[0];
     }
     if (!epoch_same)
-        for (int i = 0; i < x->b.n; i++) ids[i] |= (uint64_t)x->b.epoch[i] << 40;
+        for (int i = 0; i < x->io.b.n; i++) ids[i] |= (uint64_t)x->io.b.epoch[i] << 40;
     double m = lgp_cl_momentum_at(s), collapse, ctr, mim;
-    double loss = lgp_cl_engine_step(&x->e, x->b.x[0], x->b.x[1], x->b.n, m, ids, epoch_same ? (uint64_t)x->b.epoch[0] : 0,
+    double loss = lgp_cl_engine_step(&x->e, x->io.b.x[0], x->io.b.x[1], x->io.b.n, m, ids, epoch_same ? (uint64_t)x->io.b.epoch[0] : 0,
                                      &collapse, &ctr, &mim);
     /* One small reduction after the step: a stop request on any rank stops them all at
      * this step; the losses become global means (collapse: the mean of the ranks' local
@@ -304,7 +296,7 @@ static int step(void *p, lgp_step_out *out) {
     double w = lgp_dist_size();
     if (f[0] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
     lgp_grad_sync_finish(x->e.grads);
-    s->run.consumed = x->b.consumed;
+    s->run.consumed = x->io.b.consumed;
     out->loss = f[1] / w;
     out->images = (int64_t)s->run.sched.batch * s->run.sched.world;
     snprintf(out->extra, sizeof out->extra, ",\"ctr\":%.9g,\"mim\":%.9g,\"collapse\":%.6g,\"moco_m\":%.9g", f[2] / w,
@@ -322,32 +314,21 @@ int main(int argc, char **argv) {
     lgp_trainer_ready(&o.t, NULL);
     char err[1024];
     static cl x;
-    if (lgp_reader_open(&x.r, o.t.input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    lgp_train_io_open(&x.io, o.t.input);
     lgp_cl_state *s = &x.s;
-    setup(s, &o, x.r); /* reads a start checkpoint off the input first */
-    lgp_trainer_input(x.r, lgp_dist_size());
-    const lgp_vit_config *cfg = &s->m.cfg;
-    x.bc = (lgp_batch_cfg){.img_size = cfg->img_size, .in_chans = cfg->in_chans, .nviews = 2,
-                           .view_names = {"view0", "view1"}, .on_bad_fatal = o.t.strict, .max_bad = -1};
-    memcpy(x.bc.mean, s->run.mean, sizeof x.bc.mean);
-    memcpy(x.bc.std, s->run.std, sizeof x.bc.std);
-    if (lgp_batch_init(&x.b, &x.bc, s->run.sched.batch) != LGP_OK ||
-        lgp_cl_engine_init(&x.e, s, s->run.sched.batch, err, sizeof err) != LGP_OK)
+    setup(s, &o, x.io.r); /* reads a start checkpoint off the input first */
+    lgp_train_io_ready(&x.io, &s->m.cfg, 2, 0, &s->run, o.t.strict, &s->m.params, s->m.grads);
+    if (lgp_cl_engine_init(&x.e, s, s->run.sched.batch, err, sizeof err) != LGP_OK)
         lgp_die("cannot allocate batch %d: %s", s->run.sched.batch, err);
-    lgp_grad_sync_init(&x.gs, &s->m.params, s->m.grads);
-    x.e.grads = &x.gs;
-    lgp_record_init(&x.scratch);
+    x.e.grads = &x.io.gs;
     lgp_trainer t = {.prefix = "cl", .state = &x, .run = &s->run, .opt = &s->opt, .table = &s->m.params,
                      .params = s->m.params.data, .grads = s->m.grads,
                      .log_lr_scale = s->co.groups.blr[s->co.groups.n - 1], .step = step, .record = state_record,
                      .meta = state_meta, .hash = state_hash, .skip_check = bn_check};
-    lgp_train_loop(&t, &o.t, x.r, &x.b);
-    lgp_grad_sync_report(&x.gs, s->run.step);
-    lgp_record_free(&x.scratch);
-    lgp_batch_free(&x.b);
+    lgp_train_loop(&t, &o.t, &x.io);
+    lgp_train_io_close(&x.io, s->run.step);
     lgp_cl_engine_free(&x.e);
     lgp_cl_state_free(s);
-    lgp_reader_close(x.r);
     lgp_dist_finalize();
     return LGP_EXIT_OK;
 }

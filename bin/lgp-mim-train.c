@@ -59,11 +59,7 @@ static const char help[] =
     LGP_TRAIN_STATE_HELP("mim", "weights, optimizer, schedule, data position")
     "  --recon-png FILE      PNG grid (original | masked | reconstruction) of the last batch\n"
     "  --log FILE.jsonl      one JSON object per logged step\n"
-    "  --log-every N         plain progress line every N steps (default 50)\n"
-    "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"
-    "  --strict              a bad record is fatal (default: skip with a message)\n"
-    LGP_OUTPUT_HELP
-    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    LGP_TRAIN_RUN_HELP
     "\n"
     "example:\n"
     "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz |\n"
@@ -206,11 +202,7 @@ static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
 typedef struct {
     lgp_mim_state s;
     lgp_mae mae;
-    lgp_batch b;
-    lgp_batch_cfg bc;
-    lgp_reader *r;
-    lgp_record scratch;
-    lgp_grad_sync gs;
+    lgp_train_io io;
     const struct opts *o;
 } mim;
 
@@ -236,43 +228,43 @@ static int step(void *p, lgp_step_out *out) {
     x->mae.loss_scale = 1.0f / (float)s->run.sched.accum;
     double f[2] = {0, 0}; /* stop requested, loss */
     for (int k = 0; k < s->run.sched.accum; k++) {
-        if (lgp_batch_fill(&x->b, &x->bc, x->r, &x->scratch, err, sizeof err) == LGP_FATAL) {
-            if (lgp_reader_interrupted(x->r)) return -1; /* SIGTERM while waiting for input */
+        if (lgp_batch_fill(&x->io.b, &x->io.bc, x->io.r, &x->io.scratch, err, sizeof err) == LGP_FATAL) {
+            if (lgp_reader_interrupted(x->io.r)) return -1; /* SIGTERM while waiting for input */
             lgp_die("%s", err);
         }
         /* drop_last: a partial batch ends training. Agreed before the backward, which
          * starts collectives (the bucketed all-reduce). */
-        double short_ranks = x->b.n < x->b.cap ? 1 : 0;
+        double short_ranks = x->io.b.n < x->io.b.cap ? 1 : 0;
         lgp_dist_sum_d(&short_ranks, 1);
         if (short_ranks > 0) return 0;
         int epoch_same = 1;
-        for (int i = 0; i < x->b.n; i++) {
-            ids[i] = (uint64_t)x->b.index[i];
-            epoch_same &= x->b.epoch[i] == x->b.epoch[0];
+        for (int i = 0; i < x->io.b.n; i++) {
+            ids[i] = (uint64_t)x->io.b.index[i];
+            epoch_same &= x->io.b.epoch[i] == x->io.b.epoch[0];
         }
         if (!epoch_same) /* keep ids unique across an epoch boundary */
-            for (int i = 0; i < x->b.n; i++) ids[i] |= (uint64_t)x->b.epoch[i] << 40;
-        const uint8_t *masks = x->b.mask_count == x->b.n ? x->b.mask : NULL;
-        if (x->b.mask_count && !masks) lgp_die("%s: batch mixes records with and without 'mask'", lgp_reader_name(x->r));
+            for (int i = 0; i < x->io.b.n; i++) ids[i] |= (uint64_t)x->io.b.epoch[i] << 40;
+        const uint8_t *masks = x->io.b.mask_count == x->io.b.n ? x->io.b.mask : NULL;
+        if (x->io.b.mask_count && !masks) lgp_die("%s: batch mixes records with and without 'mask'", lgp_reader_name(x->io.r));
         if (k == s->run.sched.accum - 1) {
-            lgp_grad_sync_arm(&x->gs, &x->mae.enc);
-            lgp_grad_sync_arm(&x->gs, &x->mae.dec);
+            lgp_grad_sync_arm(&x->io.gs, &x->mae.enc);
+            lgp_grad_sync_arm(&x->io.gs, &x->mae.dec);
         }
         float l;
-        int rc = lgp_mae_forward_backward(&x->mae, x->b.x[0], x->b.n, masks, s->run.seed,
-                                          epoch_same ? (uint64_t)x->b.epoch[0] : 0, ids, &l, err, sizeof err);
+        int rc = lgp_mae_forward_backward(&x->mae, x->io.b.x[0], x->io.b.n, masks, s->run.seed,
+                                          epoch_same ? (uint64_t)x->io.b.epoch[0] : 0, ids, &l, err, sizeof err);
         lgp_grad_sync_disarm(&x->mae.enc);
         lgp_grad_sync_disarm(&x->mae.dec);
-        if (rc != LGP_OK) lgp_die("%s: %s", lgp_reader_name(x->r), err);
+        if (rc != LGP_OK) lgp_die("%s: %s", lgp_reader_name(x->io.r), err);
         f[1] += l / s->run.sched.accum;
     }
-    lgp_grad_sync_finish(&x->gs);
+    lgp_grad_sync_finish(&x->io.gs);
     /* One small reduction per step keeps the ranks in lock step: a signal on any rank
      * stops all of them after this step. */
     f[0] = lgp_stop_requested ? 1 : 0;
     lgp_dist_sum_d(f, 2);
     if (f[0] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
-    s->run.consumed = x->b.consumed;
+    s->run.consumed = x->io.b.consumed;
     out->loss = f[1] / lgp_dist_size();
     out->images = (int64_t)s->run.sched.batch * s->run.sched.accum;
     return 1;
@@ -281,7 +273,7 @@ static int step(void *p, lgp_step_out *out) {
 static void finish(void *p) {
     mim *x = p;
     char err[1024];
-    if (x->o->recon_png && lgp_mae_recon_png(&x->mae, &x->b, x->s.run.mean, x->s.run.std, x->o->recon_png, err,
+    if (x->o->recon_png && lgp_mae_recon_png(&x->mae, &x->io.b, x->s.run.mean, x->s.run.std, x->o->recon_png, err,
                                               sizeof err) != LGP_OK)
         lgp_die("%s", err);
 }
@@ -297,30 +289,19 @@ int main(int argc, char **argv) {
     char err[1024];
     static mim x;
     x.o = &o;
-    if (lgp_reader_open(&x.r, o.t.input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
-    lgp_trainer_input(x.r, lgp_dist_size());
-    setup(&x.s, &o, x.r);
+    lgp_train_io_open(&x.io, o.t.input);
+    setup(&x.s, &o, x.io.r);
     lgp_mim_state *s = &x.s;
-    const lgp_vit_config *cfg = &s->m.cfg;
-    x.bc = (lgp_batch_cfg){.img_size = cfg->img_size, .in_chans = cfg->in_chans, .nviews = 1, .view_names = {"view0"},
-                           .n_patches = lgp_vit_num_patches(cfg), .on_bad_fatal = o.t.strict, .max_bad = -1};
-    memcpy(x.bc.mean, s->run.mean, sizeof x.bc.mean);
-    memcpy(x.bc.std, s->run.std, sizeof x.bc.std);
-    if (lgp_batch_init(&x.b, &x.bc, s->run.sched.batch) != LGP_OK ||
-        lgp_mae_init(&x.mae, &s->m, s->run.sched.batch, err, sizeof err) != LGP_OK)
+    lgp_train_io_ready(&x.io, &s->m.cfg, 1, lgp_vit_num_patches(&s->m.cfg), &s->run, o.t.strict, &s->m.params, s->m.grads);
+    if (lgp_mae_init(&x.mae, &s->m, s->run.sched.batch, err, sizeof err) != LGP_OK)
         lgp_die("cannot allocate batch %d: %s", s->run.sched.batch, err);
-    lgp_record_init(&x.scratch);
-    lgp_grad_sync_init(&x.gs, &s->m.params, s->m.grads);
     lgp_trainer t = {.prefix = "mim", .state = &x, .run = &s->run, .opt = &s->opt, .table = &s->m.params,
                      .params = s->m.params.data, .grads = s->m.grads, .log_lr_scale = 1, .step = step,
                      .record = state_record, .meta = state_meta, .hash = state_hash, .finish = finish};
-    lgp_train_loop(&t, &o.t, x.r, &x.b);
-    lgp_grad_sync_report(&x.gs, s->run.step);
-    lgp_record_free(&x.scratch);
-    lgp_batch_free(&x.b);
+    lgp_train_loop(&t, &o.t, &x.io);
+    lgp_train_io_close(&x.io, s->run.step);
     lgp_mae_free(&x.mae);
     lgp_mim_state_free(s);
-    lgp_reader_close(x.r);
     lgp_dist_finalize();
     return LGP_EXIT_OK;
 }

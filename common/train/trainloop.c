@@ -126,8 +126,38 @@ static int guard(const lgp_trainer *t, const lgp_train_opts *o, const lgp_step_o
     return 1;
 }
 
-void lgp_train_loop(const lgp_trainer *t, const lgp_train_opts *o, lgp_reader *r, lgp_batch *b) {
+void lgp_train_io_open(lgp_train_io *io, const char *input) {
     char err[1024];
+    memset(io, 0, sizeof *io);
+    if (lgp_reader_open(&io->r, input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+}
+
+void lgp_train_io_ready(lgp_train_io *io, const lgp_vit_config *cfg, int nviews, int n_patches, const lgp_run *run,
+                        int strict, const lgp_params *table, float *grads) {
+    lgp_trainer_input(io->r, lgp_dist_size());
+    io->bc = (lgp_batch_cfg){.img_size = cfg->img_size, .in_chans = cfg->in_chans, .nviews = nviews,
+                             .view_names = {"view0", "view1"}, .n_patches = n_patches, .on_bad_fatal = strict,
+                             .max_bad = -1};
+    memcpy(io->bc.mean, run->mean, sizeof io->bc.mean);
+    memcpy(io->bc.std, run->std, sizeof io->bc.std);
+    if (lgp_batch_init(&io->b, &io->bc, run->sched.batch) != LGP_OK)
+        lgp_die("cannot allocate a batch of %d images", run->sched.batch);
+    lgp_record_init(&io->scratch);
+    lgp_grad_sync_init(&io->gs, table, grads);
+}
+
+void lgp_train_io_close(lgp_train_io *io, int64_t steps) {
+    lgp_grad_sync_report(&io->gs, steps);
+    lgp_record_free(&io->scratch);
+    lgp_batch_free(&io->b);
+    lgp_reader_close(io->r);
+    memset(io, 0, sizeof *io);
+}
+
+void lgp_train_loop(const lgp_trainer *t, const lgp_train_opts *o, lgp_train_io *io) {
+    char err[1024];
+    lgp_reader *r = io->r;
+    lgp_batch *b = &io->b;
     lgp_run *run = t->run;
     lgp_record scratch;
     lgp_record_init(&scratch);

@@ -12,10 +12,31 @@
 
 #include "formats/stream.h"
 #include "common/data/batch.h"
+#include "common/train/gradsync.h"
 #include "common/nn/optim.h"
 #include "common/train/runstate.h"
 #include "common/train/trainopts.h"
 #include "common/nn/vit.h"
+
+/* The input side every trainer has: the reader, its batches (views normalised with the
+ * run's mean/std), a scratch record, and the gradient all-reduce of the trainable table. */
+typedef struct {
+    lgp_reader *r;
+    lgp_batch_cfg bc;
+    lgp_batch b;
+    lgp_record scratch;
+    lgp_grad_sync gs;
+} lgp_train_io;
+
+/* Opens the input stream (a start checkpoint may be read off it before _ready). */
+void lgp_train_io_open(lgp_train_io *io, const char *input);
+/* Once the model is known: reads on through concatenated streams, stops waiting on
+ * SIGTERM (one process), batches of run->sched.batch records with nviews views of the
+ * model's size (and masks of n_patches when > 0), the all-reduce over table/grads. */
+void lgp_train_io_ready(lgp_train_io *io, const lgp_vit_config *cfg, int nviews, int n_patches, const lgp_run *run,
+                        int strict, const lgp_params *table, float *grads);
+/* Reports the all-reduce overlap over steps, frees everything, closes the input. */
+void lgp_train_io_close(lgp_train_io *io, int64_t steps);
 
 typedef struct {
     double loss;     /* mean over the ranks */
@@ -57,7 +78,7 @@ void lgp_trainer_ready(const lgp_train_opts *o, const char *recon_png);
 
 /* Runs the loop to the end of the schedule. Returns only when every step was trained
  * and the checkpoint written; every other end exits the process with a message (1). */
-void lgp_train_loop(const lgp_trainer *t, const lgp_train_opts *o, lgp_reader *r, lgp_batch *b);
+void lgp_train_loop(const lgp_trainer *t, const lgp_train_opts *o, lgp_train_io *io);
 
 /* Writes the state to the snapshot folder (if any) and, when to_output, to the output. */
 void lgp_trainer_save(const lgp_trainer *t, const lgp_train_opts *o, int complete, int to_output);

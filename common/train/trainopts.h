@@ -66,6 +66,14 @@ enum {
     "                        --checkpoint-dir and go on with the data after the bad batch\n" \
     "                        (gives up after 3 in a row); no checkpoint ever holds NaN\n"
 
+/* --help lines for the log, threads, strictness, output and common options. */
+#define LGP_TRAIN_RUN_HELP                                                                   \
+    "  --log-every N         plain progress line every N steps (default 50)\n"             \
+    "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"               \
+    "  --strict              a damaged record is fatal (default: skip with a message)\n"   \
+    LGP_OUTPUT_HELP                                                                          \
+    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+
 /* Handles one getopt code of the shared options (and the common and output ones);
  * returns 1 if it was one. Dies with a usage error on a bad value. */
 int lgp_train_opt(lgp_train_opts *o, int c, const char *arg, const char *help);
