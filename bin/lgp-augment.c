@@ -2,7 +2,7 @@
  * record, deterministic per (seed, epoch, sample index). */
 #include "common/data/augment.h"
 #include "common/util/cli.h"
-#include "common/util/filter.h"
+#include "common/util/filterloop.h"
 #include "common/lgp.h"
 #include "common/util/log.h"
 #include "formats/json.h"
@@ -156,17 +156,17 @@ static int process(void *ctx, lgp_record *r, uint64_t index, char *err, size_t e
     return lgp_augment_record(r, &o->rc, o->seed, o->epoch, index, o->flags, err, errlen);
 }
 
-static void progress(void *ctx, const lgp_filter_loop_counts *k) {
+static void progress(void *ctx, const lgp_filterloop_counts *k) {
     (void)ctx;
     lgp_progress_line("%lld images, %.0f img/s", k->out, k->out / (lgp_now() - k->t0 + 1e-9));
 }
 
 static void run(struct opts *o) {
-    lgp_filter_loop f = {.input = o->input, .out = &o->out, .strict = o->strict, .batch = BATCH,
-                         .threads = o->threads, .start = o->start, .flags = LGP_FILTER_LOOP_POSITION_FATAL,
+    lgp_filterloop f = {.input = o->input, .out = &o->out, .strict = o->strict, .batch = BATCH,
+                         .threads = o->threads, .start = o->start, .flags = LGP_FILTERLOOP_POSITION_FATAL,
                          .ctx = o, .make_meta = make_meta, .process = process, .progress = progress};
-    lgp_filter_loop_counts k;
-    lgp_filter_loop_run(&f, &k);
+    lgp_filterloop_counts k;
+    lgp_filterloop_run(&f, &k);
     lgp_info("records in %lld, out %lld, skipped %lld (%.1f s)", k.in, k.out, k.skipped, lgp_now() - k.t0);
 }
 

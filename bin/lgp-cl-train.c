@@ -1,6 +1,6 @@
 /* lgp-cl-train — stage 2: MoCo v3 on a stream of two-view records, grafted on the MIM
  * layers (from lgp-graft) or from scratch (the plain-CL baseline). The loop, options,
- * snapshots and NaN policy are the shared trainer's (trainloop.h); this file is what
+ * snapshots and NaN policy are the shared trainer's (trainer.h); this file is what
  * MoCo v3 does differently: its start, its step and its state. */
 #include "common/data/batch.h"
 #include "common/train/clstate.h"
@@ -11,8 +11,8 @@
 #include "common/model/modelcfg.h"
 #include "common/util/signals.h"
 #include "common/util/threads.h"
+#include "common/train/schedule.h"
 #include "common/train/trainer.h"
-#include "common/train/trainloop.h"
 #include "common/train/trainopts.h"
 #include "formats/checkpoint.h"
 
@@ -61,10 +61,10 @@ static const char help[] =
     "  --clip-grad X         global-norm clipping (default 0: off)\n"
     "  --seed S              init seed of a baseline / new heads (default 0)\n"
     "state and output:\n"
-    LGP_TRAIN_STATE_HELP("cl", "weights, momentum, BN statistics, optimizer, schedule,\n"
+    LGP_TRAINOPTS_STATE_HELP("cl", "weights, momentum, BN statistics, optimizer, schedule,\n"
                          "                        data position")
     "  --log FILE.jsonl      one JSON object per logged step (loss, ctr, mim, collapse, m)\n"
-    LGP_TRAIN_RUN_HELP
+    LGP_TRAINOPTS_RUN_HELP
     "\n"
     "example:\n"
     "  { lgp-graft --lr-layer-wise 1.5e-5,1.5e-5,1.5e-4 stage1.ckpt;\n"
@@ -83,26 +83,26 @@ static const char help[] =
     "See lgp-cl-train(1).\n";
 
 struct opts {
-    lgp_train_opts t; /* the options every trainer shares (trainopts.h) */
+    lgp_trainopts t; /* the options every trainer shares (trainopts.h) */
     lgp_cl_opts co;   /* heads, tau, momentum, MIM weight, lr groups */
 };
 
 static void parse(int argc, char **argv, struct opts *o) {
     enum { O_MLP = 0x4001, O_MOCO, O_LW, O_BLR, O_FREEZE, O_TAU, O_M, O_MIM };
     static const struct option lo[] = {
-        LGP_TRAIN_LONGOPTS, {"mlp-dim", 1, 0, O_MLP}, {"moco-dim", 1, 0, O_MOCO}, {"lr-layer-wise", 1, 0, O_LW},
+        LGP_TRAINOPTS_LONGOPTS, {"mlp-dim", 1, 0, O_MLP}, {"moco-dim", 1, 0, O_MOCO}, {"lr-layer-wise", 1, 0, O_LW},
         {"blr", 1, 0, O_BLR}, {"freeze-below", 1, 0, O_FREEZE}, {"tau", 1, 0, O_TAU}, {"moco-m", 1, 0, O_M},
         {"mim-weight", 1, 0, O_MIM}, {0, 0, 0, 0},
     };
     char err[512];
     int c;
     while ((c = getopt_long(argc, argv, "qvo:", lo, NULL)) != -1) {
-        if (lgp_train_opt(&o->t, c, optarg, help)) continue;
+        if (lgp_trainopts_parse(&o->t, c, optarg, help)) continue;
         switch (c) {
         case O_MLP: o->co.mlp_dim = (int)lgp_opt_int("--mlp-dim", optarg, 1, 65536); break;
         case O_MOCO: o->co.moco_dim = (int)lgp_opt_int("--moco-dim", optarg, 1, 65536); break;
         case O_LW:
-            if (lgp_cl_groups_parse(&o->co.groups, optarg, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+            if (lgp_groups_parse(&o->co.groups, optarg, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
             break;
         case O_BLR: o->co.groups.n = 1, o->co.groups.blr[0] = lgp_opt_double("--blr", optarg, 0, 1e3); break;
         case O_FREEZE:
@@ -115,7 +115,7 @@ static void parse(int argc, char **argv, struct opts *o) {
         default: lgp_usage_die("unexpected option");
         }
     }
-    lgp_train_opts_finish(&o->t, argc, argv, optind);
+    lgp_trainopts_finish(&o->t, argc, argv, optind);
 }
 
 /* Is the current stream of r a checkpoint (lgp-graft / lgp-cl-train output)? */
@@ -198,7 +198,7 @@ static void start(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
 /* The schedule the options and the stream ask for. */
 static int asked_schedule(const struct opts *o, lgp_reader *r, lgp_schedule *sc, char *err, size_t errlen) {
     /* A stream's count is this rank's shard (tar-images --shard): the epoch is world times it. */
-    int64_t spe = o->t.samples_per_epoch ? o->t.samples_per_epoch : lgp_stream_records_per_epoch(lgp_reader_meta(r));
+    int64_t spe = o->t.samples_per_epoch ? o->t.samples_per_epoch : lgp_schedule_records_per_epoch(lgp_reader_meta(r));
     if (!o->t.samples_per_epoch && spe > 0) spe *= lgp_dist_size();
     /* blr 1: the peak is global batch/256 and each group's lr_scale is its base lr (docs/METHOD.md pitfall M10). */
     return lgp_schedule_make_dist(sc, o->t.steps, o->t.epochs, spe, o->t.warmup_epochs, o->t.warmup_steps, o->t.batch, 1,
@@ -224,7 +224,7 @@ static void setup(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
     if (asked_schedule(o, r, &s->run.sched, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
     s->run.clip = o->t.clip;
     lgp_run_take_classes(&s->run, lgp_reader_meta(r));
-    const lgp_cl_groups *g = &s->co.groups;
+    const lgp_groups *g = &s->co.groups;
     lgp_info("%s: %zu parameters, heads %d/%d; %lld steps of %d x %d ranks images, %d lr group%s (last %.3g), "
              "warmup %lld", s->run.init, s->m.params.total, s->co.mlp_dim, s->co.moco_dim, (long long)s->run.sched.total_steps,
              s->run.sched.batch, s->run.sched.world, g->n, g->n == 1 ? "" : "s", g->blr[g->n - 1] * s->run.sched.lr,
@@ -235,7 +235,7 @@ static void setup(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
 typedef struct {
     lgp_cl_state s;
     lgp_cl_engine e;
-    lgp_train_io io;
+    lgp_trainer_io io;
 } cl;
 
 /* FNV-1a over everything the ranks must agree on: online and momentum weights, BN stats. */
@@ -257,13 +257,13 @@ static char *state_meta(const void *p, int complete) { return lgp_cl_state_meta(
 /* A skipped non-finite step must not have reached the BatchNorm statistics. */
 static const char *bn_check(const void *p) {
     const lgp_cl_state *s = &((const cl *)p)->s;
-    return lgp_first_nonfinite(s->stats, s->nstats) >= 0 || lgp_first_nonfinite(s->mstats, s->nstats) >= 0
+    return lgp_trainer_first_nonfinite(s->stats, s->nstats) >= 0 || lgp_trainer_first_nonfinite(s->mstats, s->nstats) >= 0
                ? "the BatchNorm statistics"
                : NULL;
 }
 
 /* Forward/backward of one batch on every rank, gradients averaged over the ranks. */
-static int step(void *p, lgp_step_out *out) {
+static int step(void *p, lgp_trainer_step_out *out) {
     cl *x = p;
     lgp_cl_state *s = &x->s;
     char err[1024];
@@ -295,7 +295,7 @@ static int step(void *p, lgp_step_out *out) {
     lgp_dist_sum_d(f, 5);
     double w = lgp_dist_size();
     if (f[0] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
-    lgp_grad_sync_finish(x->e.grads);
+    lgp_gradsync_finish(x->e.grads);
     s->run.consumed = x->io.b.consumed;
     out->loss = f[1] / w;
     out->images = (int64_t)s->run.sched.batch * s->run.sched.world;
@@ -308,16 +308,16 @@ int main(int argc, char **argv) {
     lgp_trainer_init(&argc, &argv);
     static const lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
     struct opts o;
-    lgp_train_opts_init(&o.t, &hp);
+    lgp_trainopts_init(&o.t, &hp);
     lgp_cl_opts_init(&o.co);
     parse(argc, argv, &o);
     lgp_trainer_ready(&o.t, NULL);
     char err[1024];
     static cl x;
-    lgp_train_io_open(&x.io, o.t.input);
+    lgp_trainer_io_open(&x.io, o.t.input);
     lgp_cl_state *s = &x.s;
     setup(s, &o, x.io.r); /* reads a start checkpoint off the input first */
-    lgp_train_io_ready(&x.io, &s->m.cfg, 2, 0, &s->run, o.t.strict, &s->m.params, s->m.grads);
+    lgp_trainer_io_ready(&x.io, &s->m.cfg, 2, 0, &s->run, o.t.strict, &s->m.params, s->m.grads);
     if (lgp_cl_engine_init(&x.e, s, s->run.sched.batch, err, sizeof err) != LGP_OK)
         lgp_die("cannot allocate batch %d: %s", s->run.sched.batch, err);
     x.e.grads = &x.io.gs;
@@ -325,8 +325,8 @@ int main(int argc, char **argv) {
                      .params = s->m.params.data, .grads = s->m.grads,
                      .log_lr_scale = s->co.groups.blr[s->co.groups.n - 1], .step = step, .record = state_record,
                      .meta = state_meta, .hash = state_hash, .skip_check = bn_check};
-    lgp_train_loop(&t, &o.t, &x.io);
-    lgp_train_io_close(&x.io, s->run.step);
+    lgp_trainer_run(&t, &o.t, &x.io);
+    lgp_trainer_io_close(&x.io, s->run.step);
     lgp_cl_engine_free(&x.e);
     lgp_cl_state_free(s);
     lgp_dist_finalize();

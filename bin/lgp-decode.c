@@ -1,7 +1,7 @@
 /* lgp-decode — decode the `jpeg`/`png` bytes of tar-images records into `image` u8
  * [H, W, C] pixels, optionally resized (shorter side, antialiased) and center-cropped. */
 #include "common/util/cli.h"
-#include "common/util/filter.h"
+#include "common/util/filterloop.h"
 #include "common/lgp.h"
 #include "common/util/log.h"
 #include "common/data/resize.h"
@@ -225,7 +225,7 @@ static int process_record(void *ctx, lgp_record *r, uint64_t index, char *err, s
 }
 
 /* Every 256 records written (the loop calls after every record, skipped ones too). */
-static void progress(void *ctx, const lgp_filter_loop_counts *k) {
+static void progress(void *ctx, const lgp_filterloop_counts *k) {
     struct tally *u = ctx;
     if (k->out == u->shown) return;
     u->shown = k->out;
@@ -234,10 +234,10 @@ static void progress(void *ctx, const lgp_filter_loop_counts *k) {
 
 static void run(const struct opts *o) {
     struct tally u = {o, 0, 0, 0};
-    lgp_filter_loop f = {.input = o->input, .out = &o->out, .strict = o->strict, .batch = 1, .threads = 1,
+    lgp_filterloop f = {.input = o->input, .out = &o->out, .strict = o->strict, .batch = 1, .threads = 1,
                          .ctx = &u, .make_meta = make_meta, .process = process_record, .progress = progress};
-    lgp_filter_loop_counts k;
-    lgp_filter_loop_run(&f, &k);
+    lgp_filterloop_counts k;
+    lgp_filterloop_run(&f, &k);
     if (u.npass) lgp_info("decoded %lld, skipped %lld, passed through %lld", u.ndec, k.skipped, u.npass);
     else lgp_info("decoded %lld, skipped %lld", u.ndec, k.skipped);
 }

@@ -80,7 +80,7 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_MLP: o->co.mlp_dim = (int)lgp_opt_int("--mlp-dim", optarg, 1, 65536); break;
         case O_MOCO: o->co.moco_dim = (int)lgp_opt_int("--moco-dim", optarg, 1, 65536); break;
         case O_LW:
-            if (lgp_cl_groups_parse(&o->co.groups, optarg, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+            if (lgp_groups_parse(&o->co.groups, optarg, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
             break;
         case O_BLR:
             o->co.groups.n = 1;

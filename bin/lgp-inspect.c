@@ -201,8 +201,8 @@ int main(int argc, char **argv) {
         default: lgp_usage_die("unexpected option");
         }
     }
-    lgp_check_output_path("--to-safetensors", o.to_st);
-    if (o.out && strcmp(o.out, "-") != 0) lgp_check_output_path("-o", o.out);
+    lgp_output_check_path("--to-safetensors", o.to_st);
+    if (o.out && strcmp(o.out, "-") != 0) lgp_output_check_path("-o", o.out);
     if (o.from_st) {
         if (optind != argc) lgp_usage_die("--from-safetensors takes no FILE operand (use -o)");
         return from_safetensors(&o);

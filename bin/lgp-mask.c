@@ -1,7 +1,7 @@
 /* lgp-mask — attach an MAE random mask (or a BEiT block mask) to every record,
  * deterministic per (seed, epoch, sample index). */
 #include "common/util/cli.h"
-#include "common/util/filter.h"
+#include "common/util/filterloop.h"
 #include "common/lgp.h"
 #include "common/util/log.h"
 #include "common/data/mask.h"
@@ -154,11 +154,11 @@ static int process(void *ctx, lgp_record *r, uint64_t index, char *err, size_t e
 }
 
 static void run(struct opts *o) {
-    lgp_filter_loop f = {.input = o->input, .out = &o->out, .strict = o->strict, .batch = 1, .threads = 1,
-                         .start = o->start, .flags = LGP_FILTER_LOOP_POSITION_FATAL | LGP_FILTER_LOOP_POSITION_SKIP,
+    lgp_filterloop f = {.input = o->input, .out = &o->out, .strict = o->strict, .batch = 1, .threads = 1,
+                         .start = o->start, .flags = LGP_FILTERLOOP_POSITION_FATAL | LGP_FILTERLOOP_POSITION_SKIP,
                          .ctx = o, .make_meta = make_meta, .process = process};
-    lgp_filter_loop_counts k;
-    lgp_filter_loop_run(&f, &k);
+    lgp_filterloop_counts k;
+    lgp_filterloop_run(&f, &k);
     lgp_info("records in %lld, out %lld, skipped %lld", k.in, k.out, k.skipped);
 }
 

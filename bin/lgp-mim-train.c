@@ -1,5 +1,5 @@
 /* lgp-mim-train — stage 1: masked image modeling (MAE) on a stream of views. The loop,
- * options, snapshots and NaN policy are the shared trainer's (trainloop.h); this file
+ * options, snapshots and NaN policy are the shared trainer's (trainer.h); this file
  * is what MAE does differently: its model, mask geometry and step. */
 #include "common/data/batch.h"
 #include "common/util/dist.h"
@@ -12,8 +12,8 @@
 #include "common/train/recon.h"
 #include "common/util/signals.h"
 #include "common/util/threads.h"
+#include "common/train/schedule.h"
 #include "common/train/trainer.h"
-#include "common/train/trainloop.h"
 #include "common/train/trainopts.h"
 
 #include <getopt.h>
@@ -56,10 +56,10 @@ static const char help[] =
     "  --clip-grad X         global-norm clipping (default 0: off)\n"
     "  --seed S              initialisation and mask seed (default 0)\n"
     "state and output:\n"
-    LGP_TRAIN_STATE_HELP("mim", "weights, optimizer, schedule, data position")
+    LGP_TRAINOPTS_STATE_HELP("mim", "weights, optimizer, schedule, data position")
     "  --recon-png FILE      PNG grid (original | masked | reconstruction) of the last batch\n"
     "  --log FILE.jsonl      one JSON object per logged step\n"
-    LGP_TRAIN_RUN_HELP
+    LGP_TRAINOPTS_RUN_HELP
     "\n"
     "example:\n"
     "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz |\n"
@@ -73,7 +73,7 @@ static const char help[] =
     "See lgp-mim-train(1).\n";
 
 struct opts {
-    lgp_train_opts t; /* the options every trainer shares (trainopts.h) */
+    lgp_trainopts t; /* the options every trainer shares (trainopts.h) */
     const char *recon_png;
     double mask_ratio, blr, lr, min_lr;
     int norm_pix, accum, given_ratio;
@@ -82,12 +82,12 @@ struct opts {
 static void parse(int argc, char **argv, struct opts *o) {
     enum { O_MASK = 0x4001, O_NONORM, O_ACCUM, O_BLR, O_LR, O_MINLR, O_PNG };
     static const struct option lo[] = {
-        LGP_TRAIN_LONGOPTS, {"mask-ratio", 1, 0, O_MASK}, {"no-norm-pix", 0, 0, O_NONORM}, {"accum", 1, 0, O_ACCUM},
+        LGP_TRAINOPTS_LONGOPTS, {"mask-ratio", 1, 0, O_MASK}, {"no-norm-pix", 0, 0, O_NONORM}, {"accum", 1, 0, O_ACCUM},
         {"blr", 1, 0, O_BLR}, {"lr", 1, 0, O_LR}, {"min-lr", 1, 0, O_MINLR}, {"recon-png", 1, 0, O_PNG}, {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "qvo:", lo, NULL)) != -1) {
-        if (lgp_train_opt(&o->t, c, optarg, help)) continue;
+        if (lgp_trainopts_parse(&o->t, c, optarg, help)) continue;
         switch (c) {
         case O_MASK: o->mask_ratio = lgp_opt_double("--mask-ratio", optarg, 0.0, 0.99), o->given_ratio = 1; break;
         case O_NONORM: o->norm_pix = 0; break;
@@ -99,7 +99,7 @@ static void parse(int argc, char **argv, struct opts *o) {
         default: lgp_usage_die("unexpected option");
         }
     }
-    lgp_train_opts_finish(&o->t, argc, argv, optind);
+    lgp_trainopts_finish(&o->t, argc, argv, optind);
 }
 
 /* The model config the options ask for (a fresh run builds it; a resume compares). */
@@ -135,7 +135,7 @@ static void mask_geometry(lgp_vit_config *cfg, const struct opts *o, lgp_reader 
 static int asked_schedule(const struct opts *o, lgp_reader *r, lgp_schedule *sc, char *err, size_t errlen) {
     /* A stream announces its own shard's count; the epoch is every rank's shards together. */
     int64_t spe = o->t.samples_per_epoch;
-    if (!spe && (spe = lgp_stream_records_per_epoch(lgp_reader_meta(r))) > 0) spe *= lgp_dist_size();
+    if (!spe && (spe = lgp_schedule_records_per_epoch(lgp_reader_meta(r))) > 0) spe *= lgp_dist_size();
     return lgp_schedule_make_dist(sc, o->t.steps, o->t.epochs, spe, o->t.warmup_epochs, o->t.warmup_steps, o->t.batch,
                                   o->accum, lgp_dist_size(), o->blr, o->lr, o->min_lr, err, errlen);
 }
@@ -164,7 +164,7 @@ static void check_resume(const lgp_mim_state *s, const struct opts *o, lgp_reade
 
 static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
     char err[1024];
-    const lgp_train_opts *t = &o->t;
+    const lgp_trainopts *t = &o->t;
     if (t->resume) {
         if (lgp_mim_state_resume(s, t->resume, err, sizeof err) != LGP_OK) lgp_die("%s", err);
         if (s->run.sched.world != lgp_dist_size())
@@ -202,7 +202,7 @@ static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
 typedef struct {
     lgp_mim_state s;
     lgp_mae mae;
-    lgp_train_io io;
+    lgp_trainer_io io;
     const struct opts *o;
 } mim;
 
@@ -219,7 +219,7 @@ static char *state_meta(const void *p, int complete) { return lgp_mim_state_meta
 
 /* One optimizer step over accum micro-batches, gradients averaged over the ranks (the
  * last micro-batch's backward starts each block's all-reduce as soon as it is done). */
-static int step(void *p, lgp_step_out *out) {
+static int step(void *p, lgp_trainer_step_out *out) {
     mim *x = p;
     lgp_mim_state *s = &x->s;
     char err[1024];
@@ -247,18 +247,18 @@ static int step(void *p, lgp_step_out *out) {
         const uint8_t *masks = x->io.b.mask_count == x->io.b.n ? x->io.b.mask : NULL;
         if (x->io.b.mask_count && !masks) lgp_die("%s: batch mixes records with and without 'mask'", lgp_reader_name(x->io.r));
         if (k == s->run.sched.accum - 1) {
-            lgp_grad_sync_arm(&x->io.gs, &x->mae.enc);
-            lgp_grad_sync_arm(&x->io.gs, &x->mae.dec);
+            lgp_gradsync_arm(&x->io.gs, &x->mae.enc);
+            lgp_gradsync_arm(&x->io.gs, &x->mae.dec);
         }
         float l;
         int rc = lgp_mae_forward_backward(&x->mae, x->io.b.x[0], x->io.b.n, masks, s->run.seed,
                                           epoch_same ? (uint64_t)x->io.b.epoch[0] : 0, ids, &l, err, sizeof err);
-        lgp_grad_sync_disarm(&x->mae.enc);
-        lgp_grad_sync_disarm(&x->mae.dec);
+        lgp_gradsync_disarm(&x->mae.enc);
+        lgp_gradsync_disarm(&x->mae.dec);
         if (rc != LGP_OK) lgp_die("%s: %s", lgp_reader_name(x->io.r), err);
         f[1] += l / s->run.sched.accum;
     }
-    lgp_grad_sync_finish(&x->io.gs);
+    lgp_gradsync_finish(&x->io.gs);
     /* One small reduction per step keeps the ranks in lock step: a signal on any rank
      * stops all of them after this step. */
     f[0] = lgp_stop_requested ? 1 : 0;
@@ -273,7 +273,7 @@ static int step(void *p, lgp_step_out *out) {
 static void finish(void *p) {
     mim *x = p;
     char err[1024];
-    if (x->o->recon_png && lgp_mae_recon_png(&x->mae, &x->io.b, x->s.run.mean, x->s.run.std, x->o->recon_png, err,
+    if (x->o->recon_png && lgp_recon_png(&x->mae, &x->io.b, x->s.run.mean, x->s.run.std, x->o->recon_png, err,
                                               sizeof err) != LGP_OK)
         lgp_die("%s", err);
 }
@@ -282,24 +282,24 @@ int main(int argc, char **argv) {
     lgp_trainer_init(&argc, &argv);
     static const lgp_adamw_hparams hp = LGP_ADAMW_MAE;
     struct opts o = {.mask_ratio = 0.75, .norm_pix = 1, .accum = 1, .blr = 1.5e-4};
-    lgp_train_opts_init(&o.t, &hp);
+    lgp_trainopts_init(&o.t, &hp);
     o.t.model = "fmnist";
     parse(argc, argv, &o);
     lgp_trainer_ready(&o.t, o.recon_png);
     char err[1024];
     static mim x;
     x.o = &o;
-    lgp_train_io_open(&x.io, o.t.input);
+    lgp_trainer_io_open(&x.io, o.t.input);
     setup(&x.s, &o, x.io.r);
     lgp_mim_state *s = &x.s;
-    lgp_train_io_ready(&x.io, &s->m.cfg, 1, lgp_vit_num_patches(&s->m.cfg), &s->run, o.t.strict, &s->m.params, s->m.grads);
+    lgp_trainer_io_ready(&x.io, &s->m.cfg, 1, lgp_vit_num_patches(&s->m.cfg), &s->run, o.t.strict, &s->m.params, s->m.grads);
     if (lgp_mae_init(&x.mae, &s->m, s->run.sched.batch, err, sizeof err) != LGP_OK)
         lgp_die("cannot allocate batch %d: %s", s->run.sched.batch, err);
     lgp_trainer t = {.prefix = "mim", .state = &x, .run = &s->run, .opt = &s->opt, .table = &s->m.params,
                      .params = s->m.params.data, .grads = s->m.grads, .log_lr_scale = 1, .step = step,
                      .record = state_record, .meta = state_meta, .hash = state_hash, .finish = finish};
-    lgp_train_loop(&t, &o.t, &x.io);
-    lgp_train_io_close(&x.io, s->run.step);
+    lgp_trainer_run(&t, &o.t, &x.io);
+    lgp_trainer_io_close(&x.io, s->run.step);
     lgp_mae_free(&x.mae);
     lgp_mim_state_free(s);
     lgp_dist_finalize();

@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
     }
     if (optind != argc) lgp_usage_die("extra operand '%s'", argv[optind]);
     if (!o.test) lgp_usage_die("--test FILE is required");
-    lgp_check_output_path("--json", o.json);
+    lgp_output_check_path("--json", o.json);
     if (!strcmp(o.test, "-") && !strcmp(o.train, "-")) lgp_usage_die("train and test cannot both be stdin");
     if (lgp_shots_parse(&o.p.shots, o.shots_text, err, sizeof err) != LGP_OK) lgp_usage_die("--shots: %s", err);
     evaluate(&o);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int lgp_png_write(const char *path, const uint8_t *pix, int h, int w, int c, char *err, size_t errlen) {
+int lgp_pngwrite(const char *path, const uint8_t *pix, int h, int w, int c, char *err, size_t errlen) {
     lgp_atomic at;
     if (lgp_atomic_open(&at, path, err, errlen) != LGP_OK) return LGP_FATAL;
     FILE *f = fdopen(dup(at.fd), "wb");

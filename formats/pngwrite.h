@@ -6,6 +6,6 @@
 #include <stdint.h>
 
 /* pix [h, w, c] HWC, c = 1 or 3. LGP_OK or LGP_FATAL with "path: reason". */
-int lgp_png_write(const char *path, const uint8_t *pix, int h, int w, int c, char *err, size_t errlen);
+int lgp_pngwrite(const char *path, const uint8_t *pix, int h, int w, int c, char *err, size_t errlen);
 
 #endif

@@ -438,3 +438,102 @@ void lgp_add_inplace(float *y, const float *x, size_t n) {
     add_inplace_impl(y, x, n);
     prof_end(LGP_OP_ELTWISE, t0, 0.0);
 }
+
+/* ---- BatchNorm1d and ReLU ---- */
+
+void lgp_relu_forward(float *out, const float *inp, size_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+
+void lgp_relu_backward(float *dinp, const float *dout, const float *out, size_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        if (out[i] > 0.0f) dinp[i] += dout[i];
+}
+
+/* Per-channel sums of a[B,C] in double, rows in order (reproducible), parallel over
+ * channel blocks: s[0..C) = Σ_b a[b,c]; s[C..2C) = Σ_b a[b,c]·w[b,c] with w = b, or
+ * w = a when b is NULL (Σx² for the forward, Σdy·xhat for the backward). */
+static void colsums2(double *s, const float *a, const float *b, int B, int C) {
+    enum { BLK = 64 };
+    int nblk = (C + BLK - 1) / BLK;
+#pragma omp parallel for schedule(static) if ((size_t)B * C > PAR_MIN)
+    for (int k = 0; k < nblk; k++) {
+        int c0 = k * BLK, c1 = c0 + BLK < C ? c0 + BLK : C;
+        double s1[BLK] = {0}, s2[BLK] = {0};
+        for (int r = 0; r < B; r++) {
+            const float *ar = a + (size_t)r * C, *br = b ? b + (size_t)r * C : ar;
+            for (int c = c0; c < c1; c++) {
+                s1[c - c0] += ar[c];
+                s2[c - c0] += (double)ar[c] * br[c];
+            }
+        }
+        for (int c = c0; c < c1; c++) {
+            s[c] = s1[c - c0];
+            s[C + c] = s2[c - c0];
+        }
+    }
+}
+
+double lgp_bn_forward(float *xhat, float *out, float *mean, float *rstd, double *sums,
+                      const float *x, const float *gamma, const float *beta, float *rm,
+                      float *rv, int B, int C, float eps, float momentum,
+                      const lgp_bn_sync *sync) {
+    colsums2(sums, x, NULL, B, C);
+    sums[2 * C] = B;
+    if (sync && sync->allreduce) sync->allreduce(sums, 2 * (size_t)C + 1, sync->ctx);
+    double N = sums[2 * C];
+    LGP_ASSERT(N > 1);
+    for (int c = 0; c < C; c++) {
+        double mu = sums[c] / N, var = sums[C + c] / N - mu * mu;
+        if (var < 0) var = 0; /* rounding of E[x²] - E[x]² */
+        mean[c] = (float)mu;
+        rstd[c] = (float)(1.0 / sqrt(var + eps));
+        if (rm) rm[c] = (1.0f - momentum) * rm[c] + momentum * (float)mu;
+        if (rv) rv[c] = (1.0f - momentum) * rv[c] + momentum * (float)(var * N / (N - 1));
+    }
+#pragma omp parallel for schedule(static) if ((size_t)B * C > PAR_MIN)
+    for (int r = 0; r < B; r++) {
+        const float *xr = x + (size_t)r * C;
+        float *hr = xhat + (size_t)r * C, *orow = out ? out + (size_t)r * C : NULL;
+        for (int c = 0; c < C; c++) {
+            float h = (xr[c] - mean[c]) * rstd[c];
+            hr[c] = h;
+            if (orow) orow[c] = h * gamma[c] + beta[c];
+        }
+    }
+    return N;
+}
+
+void lgp_bn_forward_eval(float *out, const float *x, const float *gamma, const float *beta,
+                         const float *rm, const float *rv, int B, int C, float eps) {
+#pragma omp parallel for schedule(static) if ((size_t)B * C > PAR_MIN)
+    for (int r = 0; r < B; r++)
+        for (int c = 0; c < C; c++) {
+            float h = (x[(size_t)r * C + c] - rm[c]) / sqrtf(rv[c] + eps);
+            out[(size_t)r * C + c] = gamma ? h * gamma[c] + beta[c] : h;
+        }
+}
+
+void lgp_bn_backward(float *dx, float *dgamma, float *dbeta, double *sums, const float *dy,
+                     const float *xhat, const float *rstd, const float *gamma, double N, int B,
+                     int C, const lgp_bn_sync *sync) {
+    colsums2(sums, dy, xhat, B, C); /* Σdy | Σdy·xhat */
+    if (dgamma)
+        for (int c = 0; c < C; c++) {
+            dbeta[c] += (float)sums[c];
+            dgamma[c] += (float)sums[C + c];
+        }
+    if (sync && sync->allreduce) sync->allreduce(sums, 2 * (size_t)C, sync->ctx);
+#pragma omp parallel for schedule(static) if ((size_t)B * C > PAR_MIN)
+    for (int r = 0; r < B; r++) {
+        const float *dyr = dy + (size_t)r * C, *hr = xhat + (size_t)r * C;
+        float *dxr = dx + (size_t)r * C;
+        for (int c = 0; c < C; c++) {
+            float k = (gamma ? gamma[c] : 1.0f) * rstd[c];
+            float mdy = (float)(sums[c] / N), mdyh = (float)(sums[C + c] / N);
+            dxr[c] += k * (dyr[c] - mdy - hr[c] * mdyh);
+        }
+    }
+}

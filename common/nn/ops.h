@@ -90,4 +90,44 @@ void lgp_prof_enable(int on);            /* also clears the table */
 const lgp_op_stat *lgp_prof_stats(void); /* [LGP_OP_COUNT] */
 const char *lgp_prof_name(int op);
 
+/* ---- BatchNorm1d and ReLU (the MoCo v3 heads' layers) ----
+ * BatchNorm across MPI ranks (SyncBN): every BN reduction is a per-channel sum (forward
+ * Σx, Σx², count; backward Σdy, Σdy·x̂) held in a double buffer; when an lgp_bn_sync
+ * is given, its callback all-reduces (sums) that buffer in place before it is used, so
+ * the statistics are those of the global batch. γ/β gradients use the local sums, as
+ * PyTorch's SyncBatchNorm does (DDP then averages them). */
+#define LGP_BN_EPS 1e-5f
+#define LGP_BN_MOMENTUM 0.1f
+
+/* Sum-reduces buf[0..n) across ranks in place (e.g. MPI_Allreduce MPI_SUM on doubles). */
+typedef struct {
+    void (*allreduce)(double *buf, size_t n, void *ctx);
+    void *ctx;
+} lgp_bn_sync;
+
+/* relu: out[n] = max(inp, 0) (may alias); backward dinp[n] += dout where out > 0. */
+void lgp_relu_forward(float *out, const float *inp, size_t n);
+void lgp_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* BatchNorm1d over x[B,C] in training mode (batch statistics, biased variance).
+ * xhat[B,C] = (x - mean) * rstd (cached for backward, may alias x); out[B,C] = xhat*γ+β,
+ * or NULL when affine is off (gamma = beta = NULL; the output is then xhat itself).
+ * mean[C], rstd[C] cached. sums[2C+1] double scratch (Σx | Σx² | count). If rm/rv
+ * are given the running stats move by momentum with the UNBIASED variance (PyTorch).
+ * Returns the global count N (> 1, asserted, as PyTorch refuses N = 1). */
+double lgp_bn_forward(float *xhat, float *out, float *mean, float *rstd, double *sums,
+                      const float *x, const float *gamma, const float *beta, float *rm,
+                      float *rv, int B, int C, float eps, float momentum,
+                      const lgp_bn_sync *sync);
+/* Eval mode: normalises with running stats (no caching needed for the heads' use). */
+void lgp_bn_forward_eval(float *out, const float *x, const float *gamma, const float *beta,
+                         const float *rm, const float *rv, int B, int C, float eps);
+/* dx[B,C] += γ·rstd·(dy - Σdy/N - xhat·Σ(dy·xhat)/N); dgamma[C] += Σ dy·xhat,
+ * dbeta[C] += Σ dy (local sums; NULL when affine is off, then γ = 1). N is the count
+ * returned by the forward. sums[2C] double scratch. dx may NOT alias dy. */
+void lgp_bn_backward(float *dx, float *dgamma, float *dbeta, double *sums, const float *dy,
+                     const float *xhat, const float *rstd, const float *gamma, double N, int B,
+                     int C, const lgp_bn_sync *sync);
+
+
 #endif

@@ -77,7 +77,7 @@ static int extend_table(lgp_vit_model *m, const lgp_mlp *proj, const lgp_mlp *pr
 static int alloc_state(lgp_cl_state *s, const lgp_vit_config *cfg, int with_dec, uint64_t seed,
                        const lgp_adamw_hparams *hp, char *err, size_t errlen) {
     char e2[512];
-    int rc = lgp_cl_groups_check(&s->co.groups, cfg->depth, err, errlen);
+    int rc = lgp_groups_check(&s->co.groups, cfg->depth, err, errlen);
     if (rc != LGP_OK) return rc; /* LGP_USAGE: the groups do not fit this model */
     unsigned fl = with_dec ? LGP_VIT_WITH_DECODER : 0;
     if (lgp_vit_model_init(&s->m, cfg, fl | LGP_VIT_WITH_GRADS, seed, err, errlen) != LGP_OK ||
@@ -98,7 +98,7 @@ static int alloc_state(lgp_cl_state *s, const lgp_vit_config *cfg, int with_dec,
     if (!s->stats || !s->mstats) return snprintf(err, errlen, "out of memory"), LGP_FATAL;
     lgp_mlp_init_params(&s->proj, s->m.params.data, s->stats, seed);
     lgp_mlp_init_params(&s->pred, s->m.params.data, s->stats, seed);
-    lgp_cl_groups_apply(&s->co.groups, &s->m.params, cfg->depth);
+    lgp_groups_apply(&s->co.groups, &s->m.params, cfg->depth);
     if (lgp_adamw_init(&s->opt, &s->m.params, hp, e2, sizeof e2) != LGP_OK)
         return snprintf(err, errlen, "%s", e2), LGP_FATAL;
     lgp_modelcfg_default_norm(cfg->in_chans, s->run.mean, s->run.std);
@@ -118,7 +118,7 @@ int lgp_cl_state_new(lgp_cl_state *s, const lgp_vit_config *cfg, const lgp_cl_op
     default_dims(&s->co, cfg->width);
     int rc = alloc_state(s, cfg, o->mim_weight > 0 || o->keep_decoder, seed, hp, err, errlen);
     if (rc != LGP_OK) return rc;
-    lgp_cl_init_moco(&s->m, seed);
+    lgp_groups_moco_init(&s->m, seed);
     lgp_cl_state_sync_momentum(s);
     snprintf(s->run.init, sizeof s->run.init, "random MoCo v3 init (seed %llu)", (unsigned long long)seed);
     return LGP_OK;
@@ -200,7 +200,7 @@ static void meta_moco(lgp_json *m, const lgp_cl_state *s) {
     lgp_json_set_num(mo, "mim_weight", s->co.mim_weight);
     lgp_json_set(mo, "decoder", lgp_json_new_bool(s->m.with_decoder));
     lgp_json_set(m, "moco", mo);
-    lgp_json_set(m, "lr_groups", lgp_cl_groups_json(&s->co.groups, &s->m.params, s->m.cfg.depth,
+    lgp_json_set(m, "lr_groups", lgp_groups_json(&s->co.groups, &s->m.params, s->m.cfg.depth,
                                             s->run.sched.batch * (s->run.sched.world > 0 ? s->run.sched.world : 1)));
 }
 
@@ -229,7 +229,7 @@ static int meta_to_opts(lgp_cl_opts *co, const lgp_json *m, const lgp_record *re
     co->tau = o->tau > 0 ? o->tau : lgp_json_get_num(mo, "tau", 0.2);
     co->m0 = o->m0 > 0 ? o->m0 : lgp_json_get_num(mo, "m0", 0.99);
     if (o->groups.n) co->groups = o->groups;
-    else if (g && lgp_cl_groups_from_json(&co->groups, g, err, errlen) != LGP_OK) return LGP_FATAL;
+    else if (g && lgp_groups_from_json(&co->groups, g, err, errlen) != LGP_OK) return LGP_FATAL;
     if (o->freeze_set) co->groups.freeze_below = o->groups.freeze_below;
     return LGP_OK;
 }
@@ -447,21 +447,21 @@ double lgp_cl_engine_step(lgp_cl_engine *e, const float *x0, const float *x1, in
      * through a block (view 1, or the MAE term) starts its all-reduce. */
     lgp_vit_zero_grad(&s->m);
     double lc = online_view(e, x0, B, e->kg[1], e->q0);
-    if (e->grads && !e->with_mae) lgp_grad_sync_arm(e->grads, &e->enc.s);
+    if (e->grads && !e->with_mae) lgp_gradsync_arm(e->grads, &e->enc.s);
     lc += online_view(e, x1, B, e->kg[0], NULL);
-    lgp_grad_sync_disarm(&e->enc.s);
+    lgp_gradsync_disarm(&e->enc.s);
     double lm = 0;
     if (e->with_mae) {
         if (e->grads) {
-            lgp_grad_sync_arm(e->grads, &e->mae.enc);
-            lgp_grad_sync_arm(e->grads, &e->mae.dec);
+            lgp_gradsync_arm(e->grads, &e->mae.enc);
+            lgp_gradsync_arm(e->grads, &e->mae.dec);
         }
         float l = 0;
         char err[256];
         e->mae.loss_scale = (float)s->co.mim_weight;
         if (lgp_mae_forward_backward(&e->mae, x0, B, NULL, s->run.seed, epoch, ids, &l, err, sizeof err) != LGP_OK) l = NAN;
-        lgp_grad_sync_disarm(&e->mae.enc);
-        lgp_grad_sync_disarm(&e->mae.dec);
+        lgp_gradsync_disarm(&e->mae.enc);
+        lgp_gradsync_disarm(&e->mae.dec);
         lm = l;
     }
     if (collapse) *collapse = lgp_moco_collapse_std(e->q0, B, s->co.moco_dim);

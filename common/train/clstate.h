@@ -3,7 +3,7 @@
  *
  * Layout. The online model's parameter table (vit.h) is the ViT table (encoder, plus the
  * MAE decoder only when --mim-weight needs it) EXTENDED with the projector ("head.*",
- * C→F→F→E) and predictor ("predictor.*", E→F→E) of heads.h, block index = depth, so one
+ * C→F→F→E) and predictor ("predictor.*", E→F→E) of mlp.h, block index = depth, so one
  * flat buffer per role (params, grads, AdamW m, v) covers everything and AdamW, the grad
  * norm, the groups (groups.h) and the checkpoint names all walk one table. The momentum
  * model has the same table; only its encoder and projector are used. BN running stats
@@ -33,12 +33,12 @@
 #include "common/nn/encoder.h"
 #include "common/train/gradsync.h"
 #include "common/train/groups.h"
-#include "common/nn/heads.h"
+#include "common/nn/mlp.h"
 #include "common/nn/mae.h"
 #include "common/nn/moco.h"
 #include "common/nn/optim.h"
 #include "common/train/runstate.h"
-#include "common/train/trainer.h"
+#include "common/train/schedule.h"
 #include "common/nn/vit.h"
 
 typedef struct {
@@ -46,7 +46,7 @@ typedef struct {
     double tau, m0;         /* 0.2, 0.99 */
     double mim_weight;      /* > 0: keep/create the MAE decoder, add W·MAE loss */
     int keep_decoder;       /* keep/create the MAE decoder even without mim_weight */
-    lgp_cl_groups groups;   /* n == 0: keep what the start checkpoint says (default 1.5e-4) */
+    lgp_groups groups;   /* n == 0: keep what the start checkpoint says (default 1.5e-4) */
     int freeze_set;         /* groups.freeze_below given on the command line */
     int reinit_above;       /* graft: re-initialise blocks >= K and the final norm; -1 off */
 } lgp_cl_opts;
@@ -115,9 +115,9 @@ typedef struct {
     lgp_mae mae;           /* only with mim_weight > 0 */
     int with_mae;
     int world, rank;       /* data-parallel ranks (dist.h); 1, 0 without MPI */
-    lgp_bn_sync sync;      /* SyncBN over the ranks (heads.h) */
+    lgp_bn_sync sync;      /* SyncBN over the ranks (ops.h) */
     const lgp_bn_sync *bn; /* &sync when world > 1, else NULL */
-    lgp_grad_sync *grads;  /* set by the caller: the step's last backward starts each
+    lgp_gradsync *grads;  /* set by the caller: the step's last backward starts each
                               block's gradient all-reduce (gradsync.h); NULL: none */
     float *k[2];           /* [B, E] momentum keys of view 0 / 1 (this rank's) */
     float *kg[2];          /* [world*B, E] keys of every rank in rank order (= k when world 1) */

@@ -19,7 +19,7 @@ static int block_of(const char *name, int *kind) {
     return end != p && *end == '.' && l >= 0 && l < LGP_VIT_MAX_DEPTH ? (int)l : -1;
 }
 
-void lgp_grad_sync_init(lgp_grad_sync *s, const lgp_params *p, float *grads) {
+void lgp_gradsync_init(lgp_gradsync *s, const lgp_params *p, float *grads) {
     memset(s, 0, sizeof *s);
     s->grads = grads, s->total = p->total;
     const char *env = getenv("LGP_GRAD_OVERLAP");
@@ -48,7 +48,7 @@ void lgp_grad_sync_init(lgp_grad_sync *s, const lgp_params *p, float *grads) {
 }
 
 static void block_done(void *ctx, const lgp_block_tensors *g) {
-    lgp_grad_sync *s = ctx;
+    lgp_gradsync *s = ctx;
     size_t at = (size_t)(g->norm1_w - s->grads);
     for (int i = 0; i < s->n; i++)
         if (at >= s->b[i].off && at < s->b[i].off + s->b[i].n && !s->b[i].started) {
@@ -59,17 +59,17 @@ static void block_done(void *ctx, const lgp_block_tensors *g) {
     lgp_dist_progress();
 }
 
-void lgp_grad_sync_arm(lgp_grad_sync *s, lgp_vit_stack *st) {
+void lgp_gradsync_arm(lgp_gradsync *s, lgp_vit_stack *st) {
     if (!st || !s->overlap) return;
     st->grads_done = block_done;
     st->grads_done_ctx = s;
 }
 
-void lgp_grad_sync_disarm(lgp_vit_stack *st) {
+void lgp_gradsync_disarm(lgp_vit_stack *st) {
     if (st) st->grads_done = NULL, st->grads_done_ctx = NULL;
 }
 
-void lgp_grad_sync_finish(lgp_grad_sync *s) {
+void lgp_gradsync_finish(lgp_gradsync *s) {
     int world = lgp_dist_size();
     if (world == 1) return;
     size_t at = 0;
@@ -87,7 +87,7 @@ void lgp_grad_sync_finish(lgp_grad_sync *s) {
     for (size_t i = 0; i < s->total; i++) s->grads[i] *= k;
 }
 
-void lgp_grad_sync_report(const lgp_grad_sync *s, int64_t steps) {
+void lgp_gradsync_report(const lgp_gradsync *s, int64_t steps) {
     if (lgp_dist_size() == 1 || steps <= 0) return;
     double all = (double)(s->early + s->late);
     lgp_debug("communication: %.3f MB and %.4f s blocked per step on rank %d (%d ranks; %.1f MB, %.2f s in all); "

@@ -6,7 +6,7 @@
  * table, vit.h) and the gaps between them. A trainer arms the stacks of the LAST backward
  * pass of a step (the one after which a block's gradient no longer changes); as block
  * L's backward ends, its bucket's MPI_Iallreduce starts while the blocks below still
- * compute. lgp_grad_sync_finish starts the gaps and whatever was not started, waits for
+ * compute. lgp_gradsync_finish starts the gaps and whatever was not started, waits for
  * all of it and divides by the world size: the same sums as one all-reduce of the whole
  * buffer, only started earlier. Every rank issues the same calls in the same order, as
  * MPI requires, because every rank runs the same passes.
@@ -27,18 +27,18 @@ typedef struct {
         size_t off, n;
         int started;
     } b[2 * LGP_VIT_MAX_DEPTH]; /* sorted by offset */
-} lgp_grad_sync;
+} lgp_gradsync;
 
 /* Buckets from the parameter table of the buffer grads[p->total]. */
-void lgp_grad_sync_init(lgp_grad_sync *s, const lgp_params *p, float *grads);
+void lgp_gradsync_init(lgp_gradsync *s, const lgp_params *p, float *grads);
 /* Hooks stack st (may be NULL) so that its backward starts each block's bucket;
  * disarm removes the hook. */
-void lgp_grad_sync_arm(lgp_grad_sync *s, lgp_vit_stack *st);
-void lgp_grad_sync_disarm(lgp_vit_stack *st);
+void lgp_gradsync_arm(lgp_gradsync *s, lgp_vit_stack *st);
+void lgp_gradsync_disarm(lgp_vit_stack *st);
 /* Reduces the rest, waits, scales by 1/world; ready for the next step. */
-void lgp_grad_sync_finish(lgp_grad_sync *s);
+void lgp_gradsync_finish(lgp_gradsync *s);
 /* -v line (several ranks only): bytes and blocked seconds of all of this rank's
  * communication per step, and the share of the gradient started during backward. */
-void lgp_grad_sync_report(const lgp_grad_sync *s, int64_t steps);
+void lgp_gradsync_report(const lgp_gradsync *s, int64_t steps);
 
 #endif

@@ -32,7 +32,7 @@ static int load_stage1(lgp_cl_state *s, const lgp_record *rec, char *err, size_t
 static int reinit_above(lgp_cl_state *s, int K, char *err, size_t errlen) {
     lgp_vit_model fresh;
     if (lgp_vit_model_init(&fresh, &s->m.cfg, 0, s->run.seed, err, errlen) != LGP_OK) return LGP_FATAL;
-    lgp_cl_init_moco(&fresh, s->run.seed);
+    lgp_groups_moco_init(&fresh, s->run.seed);
     int L = s->m.cfg.depth;
     for (size_t i = 0; i < fresh.params.count; i++) {
         const lgp_param *f = &fresh.params.entries[i];

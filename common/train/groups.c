@@ -9,7 +9,7 @@
 #include "common/lgp.h"
 #include "common/util/rng.h"
 
-int lgp_cl_groups_parse(lgp_cl_groups *g, const char *list, char *err, size_t errlen) {
+int lgp_groups_parse(lgp_groups *g, const char *list, char *err, size_t errlen) {
     char buf[1024], *save = NULL;
     if (strlen(list) >= sizeof buf) return snprintf(err, errlen, "--lr-layer-wise: list too long"), LGP_FATAL;
     snprintf(buf, sizeof buf, "%s", list);
@@ -28,7 +28,7 @@ int lgp_cl_groups_parse(lgp_cl_groups *g, const char *list, char *err, size_t er
     return LGP_OK;
 }
 
-int lgp_cl_groups_check(const lgp_cl_groups *g, int depth, char *err, size_t errlen) {
+int lgp_groups_check(const lgp_groups *g, int depth, char *err, size_t errlen) {
     if (g->n < 1 || g->n > depth || depth % g->n)
         return snprintf(err, errlen, "--lr-layer-wise: %d values do not split %d blocks into equal groups", g->n, depth),
                LGP_USAGE;
@@ -37,7 +37,7 @@ int lgp_cl_groups_check(const lgp_cl_groups *g, int depth, char *err, size_t err
     return LGP_OK;
 }
 
-int lgp_cl_group_of(const lgp_cl_groups *g, int block, int depth) {
+int lgp_groups_of(const lgp_groups *g, int block, int depth) {
     if (block < 0) return 0;
     if (block >= depth) return g->n - 1;
     return block / (depth / g->n);
@@ -47,12 +47,12 @@ static int is_embedding(const char *name) {
     return strcmp(name, "pos_embed") == 0 || strncmp(name, "patch_embed.", 12) == 0;
 }
 
-void lgp_cl_groups_apply(const lgp_cl_groups *g, lgp_params *p, int depth) {
+void lgp_groups_apply(const lgp_groups *g, lgp_params *p, int depth) {
     LGP_ASSERT(g->n >= 1 && depth % g->n == 0);
     for (size_t i = 0; i < p->count; i++) {
         lgp_param *e = &p->entries[i];
         int cls = strcmp(e->name, "cls_token") == 0;
-        e->lr_scale = (float)g->blr[lgp_cl_group_of(g, e->block, depth)];
+        e->lr_scale = (float)g->blr[lgp_groups_of(g, e->block, depth)];
         /* pitfall M7: decay every tensor of ndim >= 2, the cls token included; none on 1-D ones. */
         e->flags = (e->flags & ~(unsigned)LGP_PARAM_NO_WD) | (e->ndim < 2 ? LGP_PARAM_NO_WD : 0);
         if (is_embedding(e->name)) e->flags |= LGP_PARAM_FROZEN; /* pitfall M3: stop-grad-conv1, fixed pos */
@@ -61,7 +61,7 @@ void lgp_cl_groups_apply(const lgp_cl_groups *g, lgp_params *p, int depth) {
     }
 }
 
-lgp_json *lgp_cl_groups_json(const lgp_cl_groups *g, const lgp_params *p, int depth, int batch) {
+lgp_json *lgp_groups_json(const lgp_groups *g, const lgp_params *p, int depth, int batch) {
     lgp_json *j = lgp_json_new_obj(), *lw = lgp_json_new_arr(), *gs = lgp_json_new_arr(), *fr = lgp_json_new_arr();
     for (int k = 0; k < g->n; k++) lgp_json_push(lw, lgp_json_new_num(g->blr[k]));
     lgp_json_set(j, "layer_wise", lw);
@@ -81,7 +81,7 @@ lgp_json *lgp_cl_groups_json(const lgp_cl_groups *g, const lgp_params *p, int de
         lgp_json_set(o, "heads", lgp_json_new_bool(k == g->n - 1));
         int nt = 0;
         for (size_t i = 0; i < p->count; i++)
-            nt += !(p->entries[i].flags & LGP_PARAM_FROZEN) && lgp_cl_group_of(g, p->entries[i].block, depth) == k;
+            nt += !(p->entries[i].flags & LGP_PARAM_FROZEN) && lgp_groups_of(g, p->entries[i].block, depth) == k;
         lgp_json_set_num(o, "tensors", nt);
         lgp_json_push(gs, o);
     }
@@ -92,7 +92,7 @@ lgp_json *lgp_cl_groups_json(const lgp_cl_groups *g, const lgp_params *p, int de
     return j;
 }
 
-int lgp_cl_groups_from_json(lgp_cl_groups *g, const lgp_json *j, char *err, size_t errlen) {
+int lgp_groups_from_json(lgp_groups *g, const lgp_json *j, char *err, size_t errlen) {
     const lgp_json *lw = lgp_json_get(j, "layer_wise");
     if (!lw || lw->type != LGP_JSON_ARR || lw->n < 1 || lw->n > LGP_CL_MAX_GROUPS)
         return snprintf(err, errlen, "metadata: lr_groups.layer_wise missing or malformed"), LGP_FATAL;
@@ -106,7 +106,7 @@ int lgp_cl_groups_from_json(lgp_cl_groups *g, const lgp_json *j, char *err, size
     return LGP_OK;
 }
 
-void lgp_cl_init_moco(lgp_vit_model *m, uint64_t seed) {
+void lgp_groups_moco_init(lgp_vit_model *m, uint64_t seed) {
     int C = m->cfg.width;
     for (size_t i = 0; i < m->params.count; i++) {
         const lgp_param *e = &m->params.entries[i];

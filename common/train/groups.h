@@ -15,7 +15,7 @@
  * token and blocks 0..K-1. Weight decay: every tensor with ndim >= 2, the cls token
  * included (pitfall M7); none on 1-D tensors (biases, LayerNorm and BatchNorm γ/β).
  *
- * Memory: lgp_cl_groups is plain data; functions edit the caller's table in place. */
+ * Memory: lgp_groups is plain data; functions edit the caller's table in place. */
 #ifndef LGP_GROUPS_H
 #define LGP_GROUPS_H
 
@@ -31,30 +31,30 @@ typedef struct {
     int n;                         /* groups, 1..depth, depth % n == 0 */
     double blr[LGP_CL_MAX_GROUPS]; /* base lr per 256 images of each group */
     int freeze_below;              /* K: blocks < K and the cls token frozen; 0 none */
-} lgp_cl_groups;
+} lgp_groups;
 
 /* "1.5e-5,1.5e-5,1.5e-4" → g (freeze_below untouched). LGP_OK or LGP_FATAL. */
-int lgp_cl_groups_parse(lgp_cl_groups *g, const char *list, char *err, size_t errlen);
+int lgp_groups_parse(lgp_groups *g, const char *list, char *err, size_t errlen);
 /* Checks n against depth and freeze_below against [0, depth]: LGP_OK, or LGP_USAGE (the
  * options do not fit this model). */
-int lgp_cl_groups_check(const lgp_cl_groups *g, int depth, char *err, size_t errlen);
+int lgp_groups_check(const lgp_groups *g, int depth, char *err, size_t errlen);
 /* Group of a table entry with block index `block` (-1 embeddings, >= depth the rest). */
-int lgp_cl_group_of(const lgp_cl_groups *g, int block, int depth);
+int lgp_groups_of(const lgp_groups *g, int block, int depth);
 /* Sets lr_scale, LGP_PARAM_FROZEN and LGP_PARAM_NO_WD on every entry as described above.
  * Entries with block >= depth that are not "norm.*" (heads, decoder) go to the last
  * group. Call it on a freshly built table (it only adds FROZEN). */
-void lgp_cl_groups_apply(const lgp_cl_groups *g, lgp_params *p, int depth);
+void lgp_groups_apply(const lgp_groups *g, lgp_params *p, int depth);
 /* {"layer_wise":[..],"freeze_below":K,"rule":"...","groups":[{"blr","blocks":[a,b],
  *  "cls","heads","tensors","lr_peak"}],"frozen":[names]} for the checkpoint metadata.
  * batch: images per step (lr_peak = blr·batch/256), 0 to leave lr_peak out. */
-lgp_json *lgp_cl_groups_json(const lgp_cl_groups *g, const lgp_params *p, int depth, int batch);
+lgp_json *lgp_groups_json(const lgp_groups *g, const lgp_params *p, int depth, int batch);
 /* Reads "layer_wise" and "freeze_below" back. LGP_OK or LGP_FATAL. */
-int lgp_cl_groups_from_json(lgp_cl_groups *g, const lgp_json *j, char *err, size_t errlen);
+int lgp_groups_from_json(lgp_groups *g, const lgp_json *j, char *err, size_t errlen);
 
 /* MoCo v3 ViT init on top of lgp_vit_init_weights (whose linears are already xavier-
  * uniform and whose patch embedding is U(±sqrt(6/(c·P·P + C)))): qkv redrawn from
  * U(±sqrt(6/(C + C))) (q, k, v treated as separate C×C matrices) and the cls token from
  * N(0, 1e-6²). Draws: lgp_rng(seed, entry index, 1, LGP_RNG_INIT). Encoder entries only. */
-void lgp_cl_init_moco(lgp_vit_model *m, uint64_t seed);
+void lgp_groups_moco_init(lgp_vit_model *m, uint64_t seed);
 
 #endif

@@ -14,7 +14,7 @@
 #include "common/nn/mae.h"
 #include "common/nn/optim.h"
 #include "common/train/runstate.h"
-#include "common/train/trainer.h"
+#include "common/train/schedule.h"
 #include "common/nn/vit.h"
 
 typedef struct {

@@ -33,7 +33,7 @@ static void patch_values(float *out, const lgp_mae *st, const float *orig, int b
     for (int q = 0; q < Q; q++) out[q] = cfg->norm_pix ? (float)(pred[q] * sqrt(var + 1e-6) + mu) : pred[q];
 }
 
-int lgp_mae_recon_png(const lgp_mae *st, const lgp_batch *b, const float *mean, const float *std,
+int lgp_recon_png(const lgp_mae *st, const lgp_batch *b, const float *mean, const float *std,
                       const char *path, char *err, size_t errlen) {
     const lgp_vit_config *cfg = &st->m->cfg;
     int S = cfg->img_size, P = cfg->patch, c = cfg->in_chans, Q = lgp_vit_patch_dim(cfg), G = S / P;
@@ -59,7 +59,7 @@ int lgp_mae_recon_png(const lgp_mae *st, const lgp_batch *b, const float *mean, 
                         row[(size_t)(x0 + 2 * S * SCALE + 2 * SCALE) * c + ch] = to_u8(pv[q], mean[ch], std[ch]);
                     }
         }
-    int rc = lgp_png_write(path, pix, H, W, c, err, errlen);
+    int rc = lgp_pngwrite(path, pix, H, W, c, err, errlen);
     free(orig);
     free(pv);
     free(pix);

@@ -8,7 +8,7 @@
 #include "common/data/batch.h"
 #include "common/nn/mae.h"
 
-int lgp_mae_recon_png(const lgp_mae *st, const lgp_batch *b, const float *mean, const float *std,
+int lgp_recon_png(const lgp_mae *st, const lgp_batch *b, const float *mean, const float *std,
                       const char *path, char *err, size_t errlen);
 
 #endif

@@ -17,7 +17,7 @@
 
 #include "formats/json.h"
 #include "common/nn/optim.h"
-#include "common/train/trainer.h"
+#include "common/train/schedule.h"
 #include "common/nn/vit.h"
 
 typedef struct {

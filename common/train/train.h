@@ -1,5 +1,5 @@
 /* train.h — the train/ layer of common/ (docs/LAYERS.md): training: the trainer skeleton
- * -- options (trainopts.h), loop (trainloop.h), schedule, snapshots, rollback (trainer.h),
+ * -- options (trainopts.h), loop (trainer.h), schedule, snapshots, rollback (trainer.h),
  * run state and metadata (runstate.h), train log (trainlog.h) -- the gradient all-reduce
  * (gradsync.h), the MAE and MoCo v3 states (mimstate.h, clstate.h), grafting (graft.h), lr
  * groups (groups.h), reconstructions (recon.h).
@@ -14,9 +14,10 @@
 #include "common/train/mimstate.h"
 #include "common/train/recon.h"
 #include "common/train/runstate.h"
-#include "common/train/trainer.h"
+#include "common/train/schedule.h"
+#include "common/train/snapshot.h"
 #include "common/train/trainlog.h"
-#include "common/train/trainloop.h"
+#include "common/train/trainer.h"
 #include "common/train/trainopts.h"
 
 #endif

@@ -2,202 +2,236 @@
 #include "common/train/trainer.h"
 
 #include "formats/checkpoint.h"
-#include "formats/json.h"
+#include "common/util/dist.h"
+#include "common/train/gradsync.h"
 #include "common/lgp.h"
+#include "common/util/log.h"
 #include "common/util/signals.h"
+#include "common/util/threads.h"
+#include "common/train/schedule.h"
+#include "common/train/snapshot.h"
+#include "common/train/trainlog.h"
 
-#include <dirent.h>
-#include <signal.h>
-#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-int lgp_schedule_make_dist(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
-                           double warmup_epochs, int64_t warmup_steps, int batch, int accum, int world,
-                           double blr, double lr_abs, double min_lr, char *err, size_t errlen) {
-    memset(s, 0, sizeof *s);
-    s->batch = batch;
-    s->accum = accum;
-    s->world = world;
-    int64_t per_step = (int64_t)batch * accum * world;
-    if (samples_per_epoch > 0) s->steps_per_epoch = samples_per_epoch / per_step;
-    if (steps > 0) s->total_steps = steps;
-    else if (epochs > 0 && s->steps_per_epoch > 0) s->total_steps = (int64_t)llround(epochs * (double)s->steps_per_epoch);
-    else if (epochs > 0)
-        return snprintf(err, errlen, "--epochs needs the number of records per epoch: the input does not announce it; "
-                                     "give --samples-per-epoch N or --steps N"), LGP_FATAL;
-    else return snprintf(err, errlen, "give --steps N or --epochs E"), LGP_FATAL;
-    if (s->total_steps < 1)
-        return snprintf(err, errlen, "the schedule has no step (epoch of %lld records < batch %lld)",
-                        (long long)samples_per_epoch, (long long)per_step), LGP_FATAL;
-    if (warmup_steps >= 0) s->warmup_steps = warmup_steps;
-    else s->warmup_steps = (int64_t)llround(warmup_epochs * (double)s->steps_per_epoch);
-    if (s->warmup_steps > s->total_steps) s->warmup_steps = s->total_steps;
-    s->blr = blr;
-    s->lr = lr_abs > 0 ? lr_abs : blr * (double)per_step / 256.0;
-    s->min_lr = min_lr;
-    return LGP_OK;
-}
-
-int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
-                      double warmup_epochs, int64_t warmup_steps, int batch, int accum,
-                      double blr, double lr_abs, double min_lr, char *err, size_t errlen) {
-    return lgp_schedule_make_dist(s, steps, epochs, samples_per_epoch, warmup_epochs, warmup_steps, batch,
-                                  accum, 1, blr, lr_abs, min_lr, err, errlen);
-}
-
-int64_t lgp_stream_records_per_epoch(const char *meta_json) {
-    lgp_json *m = lgp_json_parse(meta_json, strlen(meta_json), NULL, 0);
-    int64_t n = lgp_json_get_i64_def(m, "records_per_epoch", lgp_json_get_i64_def(m, "count", -1));
-    lgp_json_free(m);
-    return n > 0 ? n : -1;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Removes all but the newest `keep` snapshots of prefix in dir (names sort by step). */
-static void prune(const char *dir, const char *prefix, int keep) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    char **names = NULL, pat[128];
-    size_t n = 0, cap = 0;
-    snprintf(pat, sizeof pat, "%s-step", prefix);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        const char *t = strstr(e->d_name, ".tmp.");
-        if (e->d_name[0] == '.' && t && strncmp(e->d_name + 1, pat, strlen(pat)) == 0) {
-            /* A temporary left by a writer that was killed: remove it once its owner is gone. */
-            long pid = strtol(t + 5, NULL, 10);
-            if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-                char p[4096];
-                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-                unlink(p);
-            }
-            continue;
-        }
-        if (strncmp(e->d_name, pat, strlen(pat)) || l < 5 || strcmp(e->d_name + l - 5, ".ckpt")) continue;
-        if (n == cap) names = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (n) qsort(names, n, sizeof *names, cmp_str);
-    for (size_t i = 0; i + (size_t)keep < n; i++) {
-        char p[4096];
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-}
-
-int lgp_snapshot_save(const char *dir, const char *prefix, int64_t step, int keep,
-                      const lgp_record *rec, const char *meta_json, const lgp_writer_opts *o,
-                      char *path_out, size_t cap, char *err, size_t errlen) {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return snprintf(err, errlen, "%s: cannot create folder: %s", dir, strerror(errno)), LGP_FATAL;
-    char name[128], link[4096], tmp[4200];
-    snprintf(name, sizeof name, "%s-step%08lld.ckpt", prefix, (long long)step);
-    snprintf(path_out, cap, "%s/%s", dir, name);
-    if (lgp_ckpt_save(path_out, rec, meta_json, o, err, errlen) != LGP_OK) return LGP_FATAL;
-    snprintf(link, sizeof link, "%s/%s-latest.ckpt", dir, prefix);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", link, (long)getpid());
-    unlink(tmp);
-    if (symlink(name, tmp) != 0 || rename(tmp, link) != 0) {
-        unlink(tmp);
-        return snprintf(err, errlen, "%s: cannot update: %s", link, strerror(errno)), LGP_FATAL;
-    }
-    if (keep > 0) prune(dir, prefix, keep);
-    return LGP_OK;
-}
-
-int64_t lgp_first_nonfinite(const float *x, size_t n) {
+int64_t lgp_trainer_first_nonfinite(const float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return (int64_t)i;
     return -1;
 }
 
-int lgp_rollback(const char *dir, const char *prefix, const lgp_record *live, int64_t *step, int64_t *opt_t,
-                 char *path_out, size_t cap, char *err, size_t errlen) {
-    snprintf(path_out, cap, "%s/%s-latest.ckpt", dir, prefix);
-    lgp_record rec;
-    lgp_record_init(&rec);
-    char *meta = NULL;
-    int rc = lgp_ckpt_load(path_out, &rec, &meta, err, errlen);
-    lgp_json *m = rc == LGP_OK ? lgp_json_parse(meta, strlen(meta), NULL, 0) : NULL;
-    if (rc == LGP_OK && !m) {
-        snprintf(err, errlen, "%s: unreadable __meta__", path_out);
-        rc = LGP_FATAL;
-    }
-    /* Every tensor of the live state must come back, or the state would be a mix. */
-    for (size_t i = 0; rc == LGP_OK && i < live->n; i++) {
-        const lgp_tensor *d = &live->t[i], *s = lgp_record_get(&rec, d->name);
-        if (!s || s->dtype != d->dtype || s->nbytes != d->nbytes) {
-            snprintf(err, errlen, "%s: %s %s", path_out, d->name, s ? "has another shape" : "missing");
-            rc = LGP_FATAL;
-        }
-    }
-    if (rc == LGP_OK) {
-        for (size_t i = 0; i < live->n; i++)
-            memcpy(live->t[i].data, lgp_record_get(&rec, live->t[i].name)->data, live->t[i].nbytes);
-        *step = lgp_json_get_i64_def(m, "step", 0);
-        *opt_t = lgp_json_get_i64_def(lgp_json_get(m, "optim"), "t", *step);
-    }
-    lgp_json_free(m);
-    free(meta);
-    lgp_record_free(&rec);
-    return rc;
-}
-
-int lgp_nan_policy_parse(const char *s) {
-    return !strcmp(s, "skip") ? LGP_NAN_SKIP : !strcmp(s, "stop") ? LGP_NAN_STOP : !strcmp(s, "rollback") ? LGP_NAN_ROLLBACK : -1;
-}
-
-int lgp_schedule_check_resume(const lgp_schedule *stored, const lgp_schedule *asked, unsigned given,
-                              char *err, size_t errlen) {
-    struct {
-        unsigned bit;
-        const char *flag;
-        double want, have;
-    } c[] = {
-        {LGP_GIVEN_LENGTH, "--steps/--epochs (total steps)", (double)asked->total_steps, (double)stored->total_steps},
-        {LGP_GIVEN_BATCH, "--batch", asked->batch, stored->batch},
-        {LGP_GIVEN_ACCUM, "--accum", asked->accum, stored->accum},
-        {LGP_GIVEN_LR, "--lr/--blr (peak lr)", asked->lr, stored->lr},
-        {LGP_GIVEN_MIN_LR, "--min-lr", asked->min_lr, stored->min_lr},
-        {LGP_GIVEN_WARMUP, "--warmup-steps/--warmup-epochs (warmup steps)", (double)asked->warmup_steps,
-         (double)stored->warmup_steps},
-    };
-    for (size_t i = 0; i < LGP_ARRAY_LEN(c); i++) {
-        if (!(given & c[i].bit)) continue;
-        double d = fabs(c[i].want - c[i].have), scale = fabs(c[i].have) > 1 ? fabs(c[i].have) : 1;
-        if (d > 1e-9 * scale)
-            return snprintf(err, errlen, "--resume: %s %.9g differs from the resumed run's %.9g; a resumed run keeps its "
-                                         "schedule (give the same options, or none)",
-                            c[i].flag, c[i].want, c[i].have), LGP_FATAL;
-    }
-    return LGP_OK;
-}
-
-void lgp_trainer_input(lgp_reader *r, int world) {
+/* Reads on through concatenated streams and (one process) stops waiting for a slow
+ * producer when SIGTERM/SIGINT arrives. */
+static void trainer_input(lgp_reader *r, int world) {
     lgp_reader_set_concat(r, 1);
     /* With several ranks a rank that stopped reading alone would leave the others in a
      * collective; there the stop is agreed after each step instead. */
     if (world == 1) lgp_reader_set_stop_flag(r, &lgp_stop_requested);
 }
 
-int lgp_trainer_keep_partial(const char *dir, const char *prefix, int keep, const char *out_path, int64_t step,
-                             const lgp_record *rec, const char *meta_json, const lgp_writer_opts *o, char *where,
-                             size_t cap, char *err, size_t errlen) {
-    where[0] = 0;
-    if (dir) return lgp_snapshot_save(dir, prefix, step, keep, rec, meta_json, o, where, cap, err, errlen);
-    if (!out_path) return LGP_OK;
-    snprintf(where, cap, "%s.partial", out_path);
-    int rc = lgp_ckpt_save(where, rec, meta_json, o, err, errlen);
-    if (rc != LGP_OK) where[0] = 0;
-    return rc;
+void lgp_trainer_init(int *argc, char ***argv) {
+    /* OpenMP threads that sleep instead of spinning leave the cores to OpenBLAS. */
+    lgp_threads_passive_reexec(*argv);
+    lgp_proginit(*argc, *argv);
+    lgp_dist_init(argc, argv);
+}
+
+void lgp_trainer_ready(const lgp_trainopts *o, const char *recon_png) {
+    if (lgp_dist_rank() == 0) lgp_trainopts_check_outputs(o, recon_png);
+    else { /* only rank 0 reports progress; warnings still come from every rank */
+        lgp_log_level = LGP_LOG_QUIET;
+        lgp_progress = 0;
+    }
+    lgp_threads_set(o->threads);
+    lgp_signals_install();
+}
+
+void lgp_trainer_save(const lgp_trainer *t, const lgp_trainopts *o, int complete, int to_output) {
+    char err[1024], path[4096];
+    lgp_dist_check_same(t->hash(t->state), "the parameters");
+    if (lgp_dist_rank() != 0) return;
+    lgp_record rec;
+    if (t->record(t->state, &rec) != LGP_OK) lgp_die("out of memory");
+    char *meta = t->meta(t->state, complete);
+    if (o->ckpt_dir) {
+        if (lgp_snapshot_save(o->ckpt_dir, t->prefix, t->run->step, o->keep, &rec, meta, &o->out.w, path, sizeof path,
+                              err, sizeof err) != LGP_OK)
+            lgp_die("%s", err);
+        lgp_debug("snapshot %s", path);
+    }
+    if (to_output) {
+        if (!o->out.path) lgp_check_stdout_not_tty(o->out.force);
+        if (lgp_ckpt_save(o->out.path, &rec, meta, &o->out.w, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    }
+    free(meta);
+    lgp_record_free(&rec);
+}
+
+/* A run that ends before its last step: the state goes to a snapshot (or FILE.partial),
+ * never to the output, and the exit status is 1. */
+static _Noreturn void stop_early(const lgp_trainer *t, const lgp_trainopts *o, const char *why) {
+    char err[1024], where[4096] = "";
+    const lgp_run *run = t->run;
+    lgp_dist_check_same(t->hash(t->state), "the parameters");
+    if (lgp_dist_rank() == 0) {
+        lgp_record rec;
+        if (t->record(t->state, &rec) != LGP_OK) lgp_die("out of memory");
+        char *meta = t->meta(t->state, 0);
+        if (lgp_snapshot_keep_partial(o->ckpt_dir, t->prefix, o->keep, o->out.path, run->step, &rec, meta, &o->out.w,
+                                     where, sizeof where, err, sizeof err) != LGP_OK)
+            lgp_die("%s at step %lld of %lld; saving the state failed: %s", why, (long long)run->step,
+                    (long long)run->sched.total_steps, err);
+        free(meta);
+        lgp_record_free(&rec);
+    }
+    if (!where[0])
+        lgp_die("%s at step %lld of %lld; nothing written (give --checkpoint-dir to keep the state)", why,
+                (long long)run->step, (long long)run->sched.total_steps);
+    char latest[4200];
+    if (o->ckpt_dir) snprintf(latest, sizeof latest, "%s/%s-latest.ckpt", o->ckpt_dir, t->prefix);
+    else snprintf(latest, sizeof latest, "%s", where);
+    lgp_die("%s at step %lld of %lld; state saved to %s; continue with --resume %s", why, (long long)run->step,
+            (long long)run->sched.total_steps, where, latest);
+}
+
+/* Name of the first tensor whose gradient is not finite, or NULL. */
+static const char *bad_grad(const lgp_trainer *t) {
+    for (size_t i = 0; i < t->table->count; i++)
+        if (lgp_trainer_first_nonfinite(t->grads + t->table->entries[i].offset, t->table->entries[i].numel) >= 0)
+            return t->table->entries[i].name;
+    return NULL;
+}
+
+/* --nan-policy rollback: back to the newest snapshot; the data stream goes on. */
+static void rollback(const lgp_trainer *t, const lgp_trainopts *o, const char *pre, const char *bad, int *in_a_row) {
+    char err[1024], path[4096];
+    long long at = (long long)t->run->step + 1;
+    if (++*in_a_row > LGP_MAX_ROLLBACKS)
+        lgp_die("step %lld: non-finite %s%s after %d rollbacks to the same snapshot; stopping (last snapshot intact)", at,
+                pre, bad, LGP_MAX_ROLLBACKS);
+    lgp_record live;
+    if (t->record(t->state, &live) != LGP_OK) lgp_die("out of memory");
+    int64_t step, opt_t;
+    if (lgp_snapshot_rollback(o->ckpt_dir, t->prefix, &live, &step, &opt_t, path, sizeof path, err, sizeof err) != LGP_OK)
+        lgp_die("step %lld: non-finite %s%s; cannot roll back: %s", at, pre, bad, err);
+    lgp_record_free(&live);
+    t->run->step = step;
+    t->opt->t = opt_t;
+    lgp_warn("step %lld: non-finite %s%s; rolled back to %s (step %lld); the batches since then are passed over", at, pre,
+             bad, path, (long long)step);
+}
+
+/* The non-finite guard. 0: the step is good; 1: skipped; 2: rolled back. */
+static int guard(const lgp_trainer *t, const lgp_trainopts *o, const lgp_trainer_step_out *so, int *in_a_row) {
+    const char *bad = !isfinite(so->loss) ? "loss" : bad_grad(t);
+    if (!bad) return 0;
+    const char *pre = strcmp(bad, "loss") ? "gradient of " : "";
+    long long at = (long long)t->run->step + 1;
+    if (o->nan_policy == LGP_NAN_ROLLBACK) {
+        rollback(t, o, pre, bad, in_a_row);
+        return 2;
+    }
+    if (o->nan_policy == LGP_NAN_STOP) lgp_die("step %lld: non-finite %s%s; stopping (last snapshot intact)", at, pre, bad);
+    const char *broken = t->skip_check ? t->skip_check(t->state) : NULL;
+    if (broken) lgp_die("step %lld: non-finite %s%s reached %s; stopping (last snapshot intact)", at, pre, bad, broken);
+    lgp_warn("step %lld: non-finite %s%s; batch skipped", at, pre, bad);
+    return 1;
+}
+
+void lgp_trainer_io_open(lgp_trainer_io *io, const char *input) {
+    char err[1024];
+    memset(io, 0, sizeof *io);
+    if (lgp_reader_open(&io->r, input, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+}
+
+void lgp_trainer_io_ready(lgp_trainer_io *io, const lgp_vit_config *cfg, int nviews, int n_patches, const lgp_run *run,
+                        int strict, const lgp_params *table, float *grads) {
+    trainer_input(io->r, lgp_dist_size());
+    io->bc = (lgp_batch_cfg){.img_size = cfg->img_size, .in_chans = cfg->in_chans, .nviews = nviews,
+                             .view_names = {"view0", "view1"}, .n_patches = n_patches, .on_bad_fatal = strict,
+                             .max_bad = -1};
+    memcpy(io->bc.mean, run->mean, sizeof io->bc.mean);
+    memcpy(io->bc.std, run->std, sizeof io->bc.std);
+    if (lgp_batch_init(&io->b, &io->bc, run->sched.batch) != LGP_OK)
+        lgp_die("cannot allocate a batch of %d images", run->sched.batch);
+    lgp_record_init(&io->scratch);
+    lgp_gradsync_init(&io->gs, table, grads);
+}
+
+void lgp_trainer_io_close(lgp_trainer_io *io, int64_t steps) {
+    lgp_gradsync_report(&io->gs, steps);
+    lgp_record_free(&io->scratch);
+    lgp_batch_free(&io->b);
+    lgp_reader_close(io->r);
+    memset(io, 0, sizeof *io);
+}
+
+void lgp_trainer_run(const lgp_trainer *t, const lgp_trainopts *o, lgp_trainer_io *io) {
+    char err[1024];
+    lgp_reader *r = io->r;
+    lgp_batch *b = &io->b;
+    lgp_run *run = t->run;
+    lgp_record scratch;
+    lgp_record_init(&scratch);
+    if (run->consumed && lgp_batch_skip(b, r, &scratch, run->consumed, err, sizeof err) != LGP_OK)
+        lgp_die("%s: cannot skip to record %lld to resume%s%s", lgp_reader_name(r), (long long)run->consumed,
+                err[0] ? ": " : " (input too short)", err);
+    lgp_record_free(&scratch);
+    lgp_dist_check_same(t->hash(t->state), "the initial parameters");
+    lgp_trainlog log;
+    if (lgp_trainlog_open(&log, lgp_dist_rank() == 0 ? o->log : NULL, o->resume != NULL, o->log_every,
+                          run->sched.total_steps) != LGP_OK)
+        lgp_die_errno("%s: cannot open log", o->log);
+    int64_t skipped_nan = 0;
+    int rollbacks = 0, rollbacks_in_a_row = 0, injected = 0;
+    if (o->nan_policy == LGP_NAN_ROLLBACK) lgp_trainer_save(t, o, 0, 0); /* something to roll back to */
+    while (run->step < run->sched.total_steps) {
+        lgp_trainer_step_out so = {0};
+        int got = t->step(t->state, &so);
+        if (got <= 0) {
+            lgp_trainlog_close(&log);
+            lgp_batch_report(b);
+            char why[600];
+            if (got < 0) snprintf(why, sizeof why, "stopped by %s", lgp_signal_name(lgp_stop_requested));
+            else snprintf(why, sizeof why, "%s: input ended (%lld records used)", lgp_reader_name(r), (long long)b->consumed);
+            stop_early(t, o, why);
+        }
+        if (o->inject_nan && run->step + 1 == o->inject_nan && (o->inject_always || !injected++))
+            t->grads[0] = NAN; /* test hook for the guard */
+        so.gnorm = lgp_grad_clip(t->table, t->grads, run->clip);
+        int g = guard(t, o, &so, &rollbacks_in_a_row);
+        if (g) {
+            skipped_nan += g == 1;
+            rollbacks += g == 2;
+            continue;
+        }
+        const lgp_schedule *sc = &run->sched;
+        double lr = lgp_lr_schedule(run->step, sc->total_steps, sc->warmup_steps, sc->lr, sc->min_lr);
+        lgp_adamw_step(t->opt, t->params, t->grads, (float)lr); /* pitfall M1: the optimizer steps (docs/METHOD.md) */
+        run->step++;
+        int64_t spe = sc->steps_per_epoch;
+        lgp_trainlog_step(&log, run->step, spe ? (run->step - 1) / spe : 0, so.loss, lr * t->log_lr_scale, so.gnorm,
+                          so.images, so.extra[0] ? so.extra : NULL);
+        if (o->save_every && run->step % o->save_every == 0 && run->step < sc->total_steps) {
+            lgp_trainer_save(t, o, 0, 0);
+            rollbacks_in_a_row = 0;
+        }
+        if (lgp_stop_requested && run->step < sc->total_steps) {
+            char why[64];
+            snprintf(why, sizeof why, "stopped by %s", lgp_signal_name(lgp_stop_requested));
+            lgp_trainlog_close(&log);
+            stop_early(t, o, why);
+        }
+    }
+    if (lgp_trainlog_close(&log) != LGP_OK) lgp_fail_at_exit();
+    if (t->finish) t->finish(t->state);
+    lgp_trainer_save(t, o, 1, 1);
+    lgp_batch_report(b);
+    lgp_info("trained %lld steps; %lld records used, %lld skipped as bad, %lld batches skipped for NaN, %d rollbacks%s",
+             (long long)run->step, (long long)run->consumed, (long long)b->skipped, (long long)skipped_nan, rollbacks,
+             lgp_dist_size() > 1 ? " (rank 0)" : "");
 }

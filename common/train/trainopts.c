@@ -4,12 +4,16 @@
 #include "formats/checkpoint.h"
 #include "common/lgp.h"
 #include "common/util/log.h"
-#include "common/train/trainer.h"
+#include "common/train/schedule.h"
 
 #include <stdio.h>
 #include <string.h>
 
-void lgp_train_opts_init(lgp_train_opts *o, const lgp_adamw_hparams *hp) {
+int lgp_trainopts_nan_policy(const char *s) {
+    return !strcmp(s, "skip") ? LGP_NAN_SKIP : !strcmp(s, "stop") ? LGP_NAN_STOP : !strcmp(s, "rollback") ? LGP_NAN_ROLLBACK : -1;
+}
+
+void lgp_trainopts_init(lgp_trainopts *o, const lgp_adamw_hparams *hp) {
     memset(o, 0, sizeof *o);
     o->batch = 256;
     o->warmup_epochs = 40;
@@ -33,7 +37,7 @@ static int parse_floats(const char *flag, const char *s, double *v) {
     return n;
 }
 
-int lgp_train_opt(lgp_train_opts *o, int c, const char *arg, const char *help) {
+int lgp_trainopts_parse(lgp_trainopts *o, int c, const char *arg, const char *help) {
     if (lgp_common_opt(c, help) || lgp_output_opt(&o->out, c, arg)) return 1;
     if (lgp_modelcfg_opt(&o->ov, c, arg)) {
         o->given_model = 1;
@@ -68,7 +72,7 @@ int lgp_train_opt(lgp_train_opts *o, int c, const char *arg, const char *help) {
     case LGP_TOPT_KEEP: o->keep = (int)lgp_opt_int("--keep", arg, 1, 1000000); return 1;
     case LGP_TOPT_RESUME: o->resume = arg; return 1;
     case LGP_TOPT_NAN:
-        if ((o->nan_policy = lgp_nan_policy_parse(arg)) < 0)
+        if ((o->nan_policy = lgp_trainopts_nan_policy(arg)) < 0)
             lgp_usage_die("--nan-policy: 'skip', 'stop' or 'rollback', not '%s'", arg);
         return 1;
     case LGP_TOPT_LOG: o->log = arg; return 1;
@@ -94,16 +98,16 @@ int lgp_train_opt(lgp_train_opts *o, int c, const char *arg, const char *help) {
     }
 }
 
-void lgp_train_opts_finish(lgp_train_opts *o, int argc, char **argv, int optind_) {
+void lgp_trainopts_finish(lgp_trainopts *o, int argc, char **argv, int optind_) {
     if (optind_ < argc) o->input = argv[optind_++];
     if (optind_ < argc) lgp_usage_die("extra operand '%s'", argv[optind_]);
     if (o->save_every && !o->ckpt_dir) lgp_usage_die("--save-every needs --checkpoint-dir");
     if (o->nan_policy == LGP_NAN_ROLLBACK && !o->ckpt_dir) lgp_usage_die("--nan-policy rollback needs --checkpoint-dir");
 }
 
-void lgp_train_opts_check_outputs(const lgp_train_opts *o, const char *recon_png) {
+void lgp_trainopts_check_outputs(const lgp_trainopts *o, const char *recon_png) {
     lgp_output_precheck(&o->out);
-    lgp_check_output_dir("--checkpoint-dir", o->ckpt_dir);
-    lgp_check_output_path("--recon-png", recon_png);
-    lgp_check_output_path("--log", o->log);
+    lgp_output_check_dir("--checkpoint-dir", o->ckpt_dir);
+    lgp_output_check_path("--recon-png", recon_png);
+    lgp_output_check_path("--log", o->log);
 }

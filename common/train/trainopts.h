@@ -2,7 +2,7 @@
  * lgp-cl-train, and the trainers to come): model, start and resume, schedule length,
  * optimizer, snapshots, NaN policy, log, normalisation and output. Each trainer adds
  * its own long options with codes outside 0x5000-0x50ff and passes everything else to
- * lgp_train_opt. The struct owns nothing (strings point into argv). */
+ * lgp_trainopts_parse. The struct owns nothing (strings point into argv). */
 #ifndef LGP_TRAINOPTS_H
 #define LGP_TRAINOPTS_H
 
@@ -26,10 +26,15 @@ typedef struct {
     uint64_t seed;
     lgp_adamw_hparams hp;
     lgp_output_opts out;
-} lgp_train_opts;
+} lgp_trainopts;
+
+/* --nan-policy: what a step with a non-finite loss or gradient does. */
+enum { LGP_NAN_SKIP, LGP_NAN_STOP, LGP_NAN_ROLLBACK };
+/* "skip", "stop" or "rollback"; -1 otherwise. */
+int lgp_trainopts_nan_policy(const char *s);
 
 /* Defaults shared by the trainers; hp is the trainer's AdamW default. */
-void lgp_train_opts_init(lgp_train_opts *o, const lgp_adamw_hparams *hp);
+void lgp_trainopts_init(lgp_trainopts *o, const lgp_adamw_hparams *hp);
 
 enum {
     LGP_TOPT_MODEL = 0x5001, LGP_TOPT_INIT, LGP_TOPT_BATCH, LGP_TOPT_EPOCHS, LGP_TOPT_STEPS, LGP_TOPT_SPE,
@@ -38,7 +43,7 @@ enum {
     LGP_TOPT_LOGE, LGP_TOPT_THR, LGP_TOPT_STRICT, LGP_TOPT_MEAN, LGP_TOPT_STD, LGP_TOPT_INJ,
     LGP_TOPT_PARTIAL,
 };
-#define LGP_TRAIN_LONGOPTS                                                                          \
+#define LGP_TRAINOPTS_LONGOPTS                                                                          \
     LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS, LGP_MODELCFG_LONGOPTS,                                \
     {"model", 1, 0, LGP_TOPT_MODEL}, {"init", 1, 0, LGP_TOPT_INIT}, {"batch", 1, 0, LGP_TOPT_BATCH},  \
     {"epochs", 1, 0, LGP_TOPT_EPOCHS}, {"steps", 1, 0, LGP_TOPT_STEPS},                              \
@@ -53,7 +58,7 @@ enum {
     {"inject-nan-at", 1, 0, LGP_TOPT_INJ}, {"allow-partial", 0, 0, LGP_TOPT_PARTIAL}
 
 /* --help lines for the shared state and output options. */
-#define LGP_TRAIN_STATE_HELP(prefix, what)                                                   \
+#define LGP_TRAINOPTS_STATE_HELP(prefix, what)                                                   \
     "  --checkpoint-dir DIR  snapshots DIR/" prefix "-stepNNNNNNNN.ckpt and DIR/" prefix "-latest.ckpt\n" \
     "  --save-every N        snapshot every N steps (default 0: only at the end/on signal)\n" \
     "  --keep N              keep the newest N snapshots (default 3)\n"                      \
@@ -67,7 +72,7 @@ enum {
     "                        (gives up after 3 in a row); no checkpoint ever holds NaN\n"
 
 /* --help lines for the log, threads, strictness, output and common options. */
-#define LGP_TRAIN_RUN_HELP                                                                   \
+#define LGP_TRAINOPTS_RUN_HELP                                                                   \
     "  --log-every N         plain progress line every N steps (default 50)\n"             \
     "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"               \
     "  --strict              a damaged record is fatal (default: skip with a message)\n"   \
@@ -76,10 +81,10 @@ enum {
 
 /* Handles one getopt code of the shared options (and the common and output ones);
  * returns 1 if it was one. Dies with a usage error on a bad value. */
-int lgp_train_opt(lgp_train_opts *o, int c, const char *arg, const char *help);
+int lgp_trainopts_parse(lgp_trainopts *o, int c, const char *arg, const char *help);
 /* After the getopt loop: the operand (input) and the rules across options. */
-void lgp_train_opts_finish(lgp_train_opts *o, int argc, char **argv, int optind_);
+void lgp_trainopts_finish(lgp_trainopts *o, int argc, char **argv, int optind_);
 /* Every output path checked before any work (rank 0). */
-void lgp_train_opts_check_outputs(const lgp_train_opts *o, const char *recon_png);
+void lgp_trainopts_check_outputs(const lgp_trainopts *o, const char *recon_png);
 
 #endif

@@ -57,17 +57,17 @@ void lgp_output_precheck(const lgp_output_opts *o) {
         lgp_check_stdout_not_tty(o->force);
         return;
     }
-    lgp_check_output_path("-o", o->path);
+    lgp_output_check_path("-o", o->path);
 }
 
-void lgp_check_output_path(const char *flag, const char *path) {
+void lgp_output_check_path(const char *flag, const char *path) {
     if (!path) return;
     if (!*path) lgp_usage_die("%s: empty file name", flag);
     char err[PATH_MAX + 128];
     if (lgp_atomic_check(path, err, sizeof err) != LGP_OK) lgp_die("%s", err);
 }
 
-void lgp_check_output_dir(const char *flag, const char *dir) {
+void lgp_output_check_dir(const char *flag, const char *dir) {
     if (!dir) return;
     if (!*dir) lgp_usage_die("%s: empty folder name", flag);
     struct stat st;

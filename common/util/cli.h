@@ -33,20 +33,20 @@ int lgp_output_opt(lgp_output_opts *o, int c, const char *arg);
 /* Opens the writer (dies with a message on failure, refuses a terminal). */
 lgp_writer *lgp_output_open(const lgp_output_opts *o, const char *meta_json);
 /* Checks -o before any work: stdout must not be a terminal (without --force), a file
- * must pass lgp_check_output_path. */
+ * must pass lgp_output_check_path. */
 void lgp_output_precheck(const lgp_output_opts *o);
 /* Output paths are checked before any work, so a long run does not discover at the end
  * that it cannot write. Both return quietly for NULL (option not given); an empty name is
  * a usage error ("prog: FLAG: empty file name", exit 2); anything unusable dies with
  * "prog: PATH: cannot write: reason" and exit 1.
- * lgp_check_output_path: a file that lgp_atomic_open (or fopen for a log) can write:
+ * lgp_output_check_path: a file that lgp_atomic_open (or fopen for a log) can write:
  * a new name in a writable folder, a writable regular file (or a symlink to one), a
  * device or FIFO, /dev/stdout or /dev/fd/N open for writing; not a folder, a read-only
  * file or folder, a missing parent folder.
- * lgp_check_output_dir: a folder that exists and is writable, or can be created (one
+ * lgp_output_check_dir: a folder that exists and is writable, or can be created (one
  * level, like --checkpoint-dir: its parent exists and is writable). */
-void lgp_check_output_path(const char *flag, const char *path);
-void lgp_check_output_dir(const char *flag, const char *dir);
+void lgp_output_check_path(const char *flag, const char *path);
+void lgp_output_check_dir(const char *flag, const char *dir);
 /* Finishes (end record, flush, commit); dies with exit 1 on failure. */
 void lgp_output_close(lgp_writer *w);
 /* Writes a record; dies on failure. */

@@ -35,7 +35,7 @@ void lgp_dist_average_f(float *buf, size_t n);
 void lgp_dist_isum_f(float *buf, size_t n);
 void lgp_dist_progress(void);
 void lgp_dist_wait(void);
-/* The lgp_bn_sync callback shape (heads.h): sum a double buffer across ranks. */
+/* The lgp_bn_sync callback shape (nn/ops.h): sum a double buffer across ranks. */
 void lgp_dist_bn_allreduce(double *buf, size_t n, void *ctx);
 /* Gathers variable-size byte blobs to rank 0: every rank sends nbytes of send; on rank 0
  * *recv (malloc'd/grown here, *cap its size; the caller frees it) receives them

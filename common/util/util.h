@@ -1,6 +1,6 @@
 /* util.h — the util/ layer of common/ (docs/LAYERS.md): program support: messages and
  * option values (log.h), output options (cli.h), threads, signals, MPI (dist.h), capped
- * warnings (warncap.h), the filter-program record loop (filter.h), counter-based RNG
+ * warnings (warncap.h), the filter-program record loop (filterloop.h), counter-based RNG
  * (rng.h), string lists (strlist.h), version.
  * Includes every module header of the layer. */
 #ifndef LGP_UTIL_LAYER_H
@@ -8,7 +8,7 @@
 
 #include "common/util/cli.h"
 #include "common/util/dist.h"
-#include "common/util/filter.h"
+#include "common/util/filterloop.h"
 #include "common/util/log.h"
 #include "common/util/rng.h"
 #include "common/util/signals.h"

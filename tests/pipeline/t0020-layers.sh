@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The layering of docs/LAYERS.md holds: every #include of formats/ and common/ stays in
-# its layer or the layers below it, every common/ module sits in a layer folder, and
-# each layer's own header (common/nn/nn.h, ...) compiles on its own.
+# its layer or the layers below it, every common/ module sits in a layer folder, each
+# layer's own header (common/nn/nn.h, ...) compiles on its own, and a function prefix
+# (lgp_<word>_) is exported by one header only, so a grep leads to its file.
 . "$(dirname "$0")/lib.sh"
 ROOT="$TESTS_DIR/.."
 "$PYTHON" "$TESTS_DIR/ref/layers.py" "$ROOT" >layers.out 2>&1
@@ -22,4 +23,9 @@ echo '#include "common/eval/knn.h"' >fake/common/nn/x.h
 : >fake/common/eval/knn.h
 "$PYTHON" "$TESTS_DIR/ref/layers.py" fake >fake.out 2>&1
 [ $? -ne 0 ] && grep -q "layer nn includes common/eval/knn.h" fake.out; ok $? "a breach is reported"
+mkdir -p fake2/common/nn
+printf 'int lgp_vit_a(void);\n' >fake2/common/nn/vit.h
+printf '#include "common/nn/vit.h"\nint lgp_vit_b(void);\n' >fake2/common/nn/mae.h
+"$PYTHON" "$TESTS_DIR/ref/layers.py" fake2 >fake2.out 2>&1
+[ $? -ne 0 ] && grep -q "lgp_vit_\*: exported by common/nn/mae.h, common/nn/vit.h" fake2.out; ok $? "a prefix exported by two headers is reported"
 done_testing

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """layers.py ROOT — checks the include rules of docs/LAYERS.md: every #include "..." of a
 file under formats/ and common/<layer>/ names a file of a layer that layer may use, and
-every common/ module lives in a layer folder. Prints one line per breach; exit 1 if any."""
+every common/ module lives in a layer folder; and a grep for a function's prefix leads to
+one header: the lgp_<word> that starts an exported function name is declared in a single
+header of formats/ or common/. Prints one line per breach; exit 1 if any."""
 import os, re, sys
 
 root = sys.argv[1]
@@ -52,4 +54,24 @@ for top in ("formats", "common"):
                 other = layer_of(inc)
                 if other != me and other not in ALLOWED[me]:
                     print(f"{rel}:{n}: layer {me} includes {inc} (layer {other})"); bad += 1
+# exported functions: the identifier before "(" on a declaration line of a header
+decl = re.compile(r"^(?:[A-Za-z_][\w ]*?[\s*])?(lgp_[a-z0-9]+)(?:_\w*)?\s*\(")
+owner = {}
+for top in ("formats", "common"):
+    for dirpath, _, files in os.walk(os.path.join(root, top)):
+        for f in sorted(files):
+            if not f.endswith(".h"):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, f), root)
+            if os.path.splitext(f)[0] == os.path.basename(dirpath):
+                continue  # a layer's own header only includes the others
+            for line in open(os.path.join(dirpath, f), encoding="utf-8"):
+                if line.startswith((" ", "\t", "#", "/", "*", "}", "typedef")):
+                    continue
+                m = decl.match(line)
+                if m:
+                    owner.setdefault(m.group(1), set()).add(rel)
+for prefix, hs in sorted(owner.items()):
+    if len(hs) > 1:
+        print(f"{prefix}_*: exported by {', '.join(sorted(hs))} (a prefix belongs to one header)"); bad += 1
 sys.exit(1 if bad else 0)

@@ -268,25 +268,25 @@ static void test_cli_checks(void) {
         char *path; /* owned */
         int want;
     } cases[] = {
-        {lgp_check_output_path, "path: not given", NULL, 0},
-        {lgp_check_output_path, "path: a new name", strdup(at("ok.bin")), 0},
-        {lgp_check_output_path, "path: a folder", strdup(at("sub")), 1},
-        {lgp_check_output_path, "path: a missing folder", strdup(at("missing/x")), 1},
-        {lgp_check_output_path, "path: empty (usage error)", strdup(""), 2},
-        {lgp_check_output_dir, "dir: not given", NULL, 0},
-        {lgp_check_output_dir, "dir: an existing folder", strdup(at("sub")), 0},
-        {lgp_check_output_dir, "dir: a new folder in a writable one", strdup(at("sub/new")), 0},
-        {lgp_check_output_dir, "dir: a new folder with a trailing slash", strdup(at("sub/new2/")), 0},
-        {lgp_check_output_dir, "dir: its parent is missing", strdup(at("missing/new")), 1},
-        {lgp_check_output_dir, "dir: a regular file", strdup(at("plain")), 1},
-        {lgp_check_output_dir, "dir: under a regular file", strdup(at("plain/new")), 1},
-        {lgp_check_output_dir, "dir: empty (usage error)", strdup(""), 2},
+        {lgp_output_check_path, "path: not given", NULL, 0},
+        {lgp_output_check_path, "path: a new name", strdup(at("ok.bin")), 0},
+        {lgp_output_check_path, "path: a folder", strdup(at("sub")), 1},
+        {lgp_output_check_path, "path: a missing folder", strdup(at("missing/x")), 1},
+        {lgp_output_check_path, "path: empty (usage error)", strdup(""), 2},
+        {lgp_output_check_dir, "dir: not given", NULL, 0},
+        {lgp_output_check_dir, "dir: an existing folder", strdup(at("sub")), 0},
+        {lgp_output_check_dir, "dir: a new folder in a writable one", strdup(at("sub/new")), 0},
+        {lgp_output_check_dir, "dir: a new folder with a trailing slash", strdup(at("sub/new2/")), 0},
+        {lgp_output_check_dir, "dir: its parent is missing", strdup(at("missing/new")), 1},
+        {lgp_output_check_dir, "dir: a regular file", strdup(at("plain")), 1},
+        {lgp_output_check_dir, "dir: under a regular file", strdup(at("plain/new")), 1},
+        {lgp_output_check_dir, "dir: empty (usage error)", strdup(""), 2},
     };
     for (size_t i = 0; i < LGP_ARRAY_LEN(cases); i++) {
         is_int(child_status(cases[i].check, "--x", cases[i].path), cases[i].want, "cli check, %s", cases[i].what);
         free(cases[i].path);
     }
-    ok(access(at("sub/new"), F_OK) != 0, "lgp_check_output_dir creates nothing");
+    ok(access(at("sub/new"), F_OK) != 0, "lgp_output_check_dir creates nothing");
 }
 
 int main(void) {

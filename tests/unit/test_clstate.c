@@ -65,7 +65,7 @@ static int grafted(lgp_cl_state *s, int depth, const char *lw, int freeze, int r
     lgp_cl_opts_init(&o);
     o.mlp_dim = 32, o.moco_dim = 8;
     char err[512];
-    if (lw) LGP_ASSERT(lgp_cl_groups_parse(&o.groups, lw, err, sizeof err) == LGP_OK);
+    if (lw) LGP_ASSERT(lgp_groups_parse(&o.groups, lw, err, sizeof err) == LGP_OK);
     o.groups.freeze_below = freeze;
     o.reinit_above = reinit;
     lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
@@ -77,18 +77,18 @@ static int grafted(lgp_cl_state *s, int depth, const char *lw, int freeze, int r
 }
 
 static void test_groups(void) {
-    lgp_cl_groups g;
+    lgp_groups g;
     char err[256];
     memset(&g, 0, sizeof g);
-    ok(lgp_cl_groups_parse(&g, "1.5e-5,1.5e-5,1.5e-4", err, sizeof err) == LGP_OK && g.n == 3, "parse three values");
-    ok(lgp_cl_groups_check(&g, 12, err, sizeof err) == LGP_OK, "3 groups split 12 blocks");
-    ok(lgp_cl_groups_check(&g, 4, err, sizeof err) != LGP_OK, "3 groups do not split 4 blocks: %s", err);
-    ok(lgp_cl_groups_parse(&g, "1e-4,x", err, sizeof err) != LGP_OK, "a bad value is refused: %s", err);
+    ok(lgp_groups_parse(&g, "1.5e-5,1.5e-5,1.5e-4", err, sizeof err) == LGP_OK && g.n == 3, "parse three values");
+    ok(lgp_groups_check(&g, 12, err, sizeof err) == LGP_OK, "3 groups split 12 blocks");
+    ok(lgp_groups_check(&g, 4, err, sizeof err) != LGP_OK, "3 groups do not split 4 blocks: %s", err);
+    ok(lgp_groups_parse(&g, "1e-4,x", err, sizeof err) != LGP_OK, "a bad value is refused: %s", err);
     /* ViT-B's mapping (docs/METHOD.md §4.4 table): blocks 0-3 | 4-7 | 8-11 */
-    lgp_cl_groups_parse(&g, "1.5e-5,1.5e-5,1.5e-4", err, sizeof err);
+    lgp_groups_parse(&g, "1.5e-5,1.5e-5,1.5e-4", err, sizeof err);
     int want[14] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2}; /* block -1..12 */
     int good = 1;
-    for (int b = -1; b <= 12; b++) good &= lgp_cl_group_of(&g, b, 12) == want[b + 1];
+    for (int b = -1; b <= 12; b++) good &= lgp_groups_of(&g, b, 12) == want[b + 1];
     ok(good, "group of cls, blocks 0..11 and norm/heads as in LGP's param_groups_lrd_moco");
 
     lgp_cl_state s;
@@ -296,7 +296,7 @@ static int twin_write(const char *dir, const char *mode) {
         lgp_cl_opts o;
         lgp_cl_opts_init(&o);
         o.mlp_dim = 32, o.moco_dim = 8;
-        lgp_cl_groups_parse(&o.groups, "5e-4", err, sizeof err);
+        lgp_groups_parse(&o.groups, "5e-4", err, sizeof err);
         o.groups.freeze_below = 1;
         lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
         if (lgp_cl_state_new(&s, &c, &o, 9, &hp, err, sizeof err) != LGP_OK) return fprintf(stderr, "%s\n", err), 1;

@@ -9,7 +9,7 @@
  * views, momentum update, momentum projector, symmetrised loss, backward) and writes
  * every result to OUT. `test_moco bench B C F E ITERS` times that step on random data
  * (tests/ref/moco_twin.py bench is the torch counterpart). */
-#include "common/nn/heads.h"
+#include "common/nn/mlp.h"
 #include "common/lgp.h"
 #include "common/nn/moco.h"
 #include "common/util/rng.h"

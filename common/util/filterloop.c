@@ -1,5 +1,5 @@
-/* filter.c — see filter.h. */
-#include "common/util/filter.h"
+/* filterloop.c — see filterloop.h. */
+#include "common/util/filterloop.h"
 
 #include "common/lgp.h"
 #include "common/util/log.h"
@@ -11,7 +11,7 @@
 #define ERRLEN 1024
 
 typedef struct {
-    const lgp_filter_loop *f;
+    const lgp_filterloop *f;
     lgp_reader *rd;
     lgp_writer *w;
     lgp_record *recs; /* [batch] */
@@ -20,7 +20,7 @@ typedef struct {
     int *rcs;         /* [batch] the program's verdict */
     char *errs;       /* [batch][ERRLEN] */
     lgp_warncap msgs;
-    lgp_filter_loop_counts *k;
+    lgp_filterloop_counts *k;
 } loop;
 
 _Noreturn static void die_with(loop *l, const char *msg) {
@@ -30,7 +30,7 @@ _Noreturn static void die_with(loop *l, const char *msg) {
 
 /* Processes recs[0..n), then writes them or reports them, in input order. */
 static void flush(loop *l, int n) {
-    const lgp_filter_loop *f = l->f;
+    const lgp_filterloop *f = l->f;
     /* a batch runs in a parallel region even on one thread, as lgp-augment always did;
      * record by record runs outside one, so the program's own loops may go parallel */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(f->threads) if (f->batch > 1)
@@ -45,11 +45,11 @@ static void flush(loop *l, int n) {
         int fatal = l->rcs[i] == LGP_FATAL || (l->rcs[i] == LGP_BAD_RECORD && f->strict);
         if (fatal) {
             lgp_writer_abort(l->w);
-            if (f->flags & LGP_FILTER_LOOP_POSITION_FATAL) lgp_die("%s: record %lld '%s': %s", name, pos, key, err);
+            if (f->flags & LGP_FILTERLOOP_POSITION_FATAL) lgp_die("%s: record %lld '%s': %s", name, pos, key, err);
             lgp_die("%s: %s: %s", name, key, err);
         }
         if (l->rcs[i] == LGP_BAD_RECORD) {
-            if (f->flags & LGP_FILTER_LOOP_POSITION_SKIP)
+            if (f->flags & LGP_FILTERLOOP_POSITION_SKIP)
                 lgp_warncap_emit(&l->msgs, "%s: record %lld '%s': %s (skipped)", name, pos, key, err);
             else
                 lgp_warncap_emit(&l->msgs, "%s: %s: %s (skipped)", name, key, err);
@@ -64,7 +64,7 @@ static void flush(loop *l, int n) {
 /* Reads every record of every stream, a batch at a time; a damaged one keeps its place
  * (and index) in the batch so that the indices stay positions in the input. */
 static void read_all(loop *l) {
-    const lgp_filter_loop *f = l->f;
+    const lgp_filterloop *f = l->f;
     uint64_t next = f->start;
     int n = 0, rc;
     do {
@@ -88,7 +88,7 @@ static void read_all(loop *l) {
     flush(l, n);
 }
 
-void lgp_filter_loop_run(const lgp_filter_loop *f, lgp_filter_loop_counts *k) {
+void lgp_filterloop_run(const lgp_filterloop *f, lgp_filterloop_counts *k) {
     LGP_ASSERT(f->batch >= 1 && f->process && f->make_meta);
     char err[ERRLEN];
     loop l = {.f = f, .msgs = {"skipped-record", 0}, .k = k};

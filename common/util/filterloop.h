@@ -1,4 +1,4 @@
-/* filter.h — the record loop of the filter programs (lgp-decode, lgp-augment, lgp-mask):
+/* filterloop.h — the record loop of the filter programs (lgp-decode, lgp-augment, lgp-mask):
  * open the input, write an output header made from the input's, read every record of
  * every concatenated stream, let the program change it, write it or skip it, and close.
  * The policy lives here once: a damaged record (the reader's or the program's verdict)
@@ -13,12 +13,12 @@
  *
  * (The names say filter_loop: lgp_filter alone is resize.h's resampling filter.)
  *
- * Memory: lgp_filter_loop_run owns the reader, the writer and the batch of records; a callback
+ * Memory: lgp_filterloop_run owns the reader, the writer and the batch of records; a callback
  * borrows a record for the length of the call and may change it in place
  * (lgp_record_put/remove). make_meta returns a malloc'd string the loop frees. ctx is the
  * caller's, passed to every callback. */
-#ifndef LGP_FILTER_H
-#define LGP_FILTER_H
+#ifndef LGP_FILTERLOOP_H
+#define LGP_FILTERLOOP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,14 +29,14 @@
  * (P its 0-based position in the input, damaged records included) or else "INPUT: KEY:
  * why"; the reader names the records it finds damaged itself. */
 enum {
-    LGP_FILTER_LOOP_POSITION_FATAL = 1, /* in the fatal message */
-    LGP_FILTER_LOOP_POSITION_SKIP = 2,  /* in the skip warning */
+    LGP_FILTERLOOP_POSITION_FATAL = 1, /* in the fatal message */
+    LGP_FILTERLOOP_POSITION_SKIP = 2,  /* in the skip warning */
 };
 
 typedef struct {
     long long in, out, skipped; /* records read (damaged ones included) = out + skipped */
     double t0;                  /* lgp_now() when the loop started */
-} lgp_filter_loop_counts;
+} lgp_filterloop_counts;
 
 typedef struct {
     const char *input;                 /* path, "-" = stdin */
@@ -55,11 +55,11 @@ typedef struct {
      * Runs on several threads at once when batch > 1 and threads > 1. */
     int (*process)(void *ctx, lgp_record *r, uint64_t index, char *err, size_t errlen);
     /* Optional: after each full batch is written (a progress line). */
-    void (*progress)(void *ctx, const lgp_filter_loop_counts *k);
-} lgp_filter_loop;
+    void (*progress)(void *ctx, const lgp_filterloop_counts *k);
+} lgp_filterloop;
 
 /* Runs the loop to the end of the input; returns with the output closed and the counts
  * in *k (the program prints its own summary), or dies. */
-void lgp_filter_loop_run(const lgp_filter_loop *f, lgp_filter_loop_counts *k);
+void lgp_filterloop_run(const lgp_filterloop *f, lgp_filterloop_counts *k);
 
 #endif

@@ -1,4 +1,4 @@
-/* heads.h — the MoCo v3 projector and predictor: MLPs of bias-free Linear layers with
+/* mlp.h — the MoCo v3 projector and predictor: MLPs of bias-free Linear layers with
  * BatchNorm1d (training-mode batch statistics) and ReLU between them, built exactly like
  * moco/builder.py `_build_mlp` (docs/METHOD.md §4.6). They work on feature matrices [B, C] and
  * know nothing of the encoder.
@@ -19,27 +19,24 @@
  * m->nparams / m->nstats. Names in the table are the timm/MoCo names, so the table is
  * also the safetensors index (PyTorch's `num_batches_tracked` buffers are not kept).
  * lgp_head_tensor has the fields of vit.h's lgp_param (LGP_HT_NO_WD has the value of
- * LGP_PARAM_NO_WD) but heads.h stays independent of the encoder; LGP_HT_STAT entries
+ * LGP_PARAM_NO_WD) but mlp.h stays independent of the encoder; LGP_HT_STAT entries
  * belong in a separate stats table, not in the trained-parameter table.
+ *
+ * The layers between the linears are ops.h's BatchNorm (SyncBN across ranks) and ReLU.
  *
  * Activations live in an lgp_mlp_acts arena sized once for a maximum batch
  * (lgp_mlp_acts_init/_free); forward/backward do no allocation. Backward accumulates
  * into gradients and into dinp (the caller zeroes them once per step, as in ops.h).
- *
- * BatchNorm across MPI ranks (SyncBN): every BN reduction is a per-channel sum (forward
- * Σx, Σx², count; backward Σdy, Σdy·x̂) held in a double buffer; when an lgp_bn_sync
- * is given, its callback all-reduces (sums) that buffer in place before it is used, so
- * the statistics are those of the global batch. γ/β gradients use the local sums, as
- * PyTorch's SyncBatchNorm does (DDP then averages them). */
-#ifndef LGP_HEADS_H
-#define LGP_HEADS_H
+ */
+#ifndef LGP_MLP_H
+#define LGP_MLP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/nn/ops.h"
+
 #define LGP_MLP_MAX_LAYERS 3
-#define LGP_BN_EPS 1e-5f
-#define LGP_BN_MOMENTUM 0.1f
 
 /* ---- parameter table ---- */
 enum {
@@ -55,38 +52,6 @@ typedef struct {
     size_t numel;
     unsigned flags;   /* LGP_HT_* */
 } lgp_head_tensor;
-
-/* ---- layers (usable on their own) ---- */
-
-/* Sum-reduces buf[0..n) across ranks in place (e.g. MPI_Allreduce MPI_SUM on doubles). */
-typedef struct {
-    void (*allreduce)(double *buf, size_t n, void *ctx);
-    void *ctx;
-} lgp_bn_sync;
-
-/* relu: out[n] = max(inp, 0) (may alias); backward dinp[n] += dout where out > 0. */
-void lgp_relu_forward(float *out, const float *inp, size_t n);
-void lgp_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
-
-/* BatchNorm1d over x[B,C] in training mode (batch statistics, biased variance).
- * xhat[B,C] = (x - mean) * rstd (cached for backward, may alias x); out[B,C] = xhat*γ+β,
- * or NULL when affine is off (gamma = beta = NULL; the output is then xhat itself).
- * mean[C], rstd[C] cached. sums[2C+1] double scratch (Σx | Σx² | count). If rm/rv
- * are given the running stats move by momentum with the UNBIASED variance (PyTorch).
- * Returns the global count N (> 1, asserted, as PyTorch refuses N = 1). */
-double lgp_bn_forward(float *xhat, float *out, float *mean, float *rstd, double *sums,
-                      const float *x, const float *gamma, const float *beta, float *rm,
-                      float *rv, int B, int C, float eps, float momentum,
-                      const lgp_bn_sync *sync);
-/* Eval mode: normalises with running stats (no caching needed for the heads' use). */
-void lgp_bn_forward_eval(float *out, const float *x, const float *gamma, const float *beta,
-                         const float *rm, const float *rv, int B, int C, float eps);
-/* dx[B,C] += γ·rstd·(dy - Σdy/N - xhat·Σ(dy·xhat)/N); dgamma[C] += Σ dy·xhat,
- * dbeta[C] += Σ dy (local sums; NULL when affine is off, then γ = 1). N is the count
- * returned by the forward. sums[2C] double scratch. dx may NOT alias dy. */
-void lgp_bn_backward(float *dx, float *dgamma, float *dbeta, double *sums, const float *dy,
-                     const float *xhat, const float *rstd, const float *gamma, double N, int B,
-                     int C, const lgp_bn_sync *sync);
 
 /* ---- MLP head ---- */
 typedef struct {

@@ -1,9 +1,9 @@
-/* test_heads.c — the MoCo projector/predictor layers against a naive double-precision
+/* test_mlp.c — the MoCo projector/predictor layers against a naive double-precision
  * twin: forward values, and every gradient (Linear, BN with and without affine, ReLU,
  * whole heads) against central finite differences of the double twin; running stats
  * (unbiased variance); the parameter table; init; and SyncBN through the all-reduce
  * hook with two threads each holding half the batch. */
-#include "common/nn/heads.h"
+#include "common/nn/mlp.h"
 #include "common/lgp.h"
 #include "common/nn/ops.h"
 #include "common/util/rng.h"
