@@ -1,9 +1,9 @@
-/* train.h — the train/ layer of common/ (docs/LAYERS.md): training: the trainer skeleton
- * -- options (trainopts.h), loop (trainer.h), schedule, snapshots, rollback (trainer.h),
- * run state and metadata (runstate.h), train log (trainlog.h) -- the gradient all-reduce
- * (gradsync.h), the MAE and MoCo v3 states (mimstate.h, clstate.h), grafting (graft.h), lr
- * groups (groups.h), reconstructions (recon.h).
- * Includes every module header of the layer. */
+/* train.h — the train/ layer of common/ (docs/LAYERS.md): training. The trainer
+ * skeleton: options (trainopts.h), loop (trainer.h), schedule (schedule.h), snapshots
+ * and rollback (snapshot.h), run state and metadata (runstate.h), train log
+ * (trainlog.h); the gradient all-reduce (gradsync.h), the MAE and MoCo v3 states
+ * (mimstate.h, clstate.h), grafting (graft.h), lr groups (groups.h), reconstructions
+ * (recon.h). Includes every module header of the layer. */
 #ifndef LGP_TRAIN_LAYER_H
 #define LGP_TRAIN_LAYER_H
 

@@ -3,7 +3,7 @@
  * gradient clipping, the non-finite guard (--nan-policy skip, stop or rollback), the
  * scheduled AdamW step, the log, snapshots, a stop on SIGTERM/SIGINT, and at the end
  * either the finished checkpoint on the output or, when the run ended early, its state
- * as a snapshot only (trainer.h: lgp_snapshot_keep_partial) and exit 1.
+ * as a snapshot only (snapshot.h: lgp_snapshot_keep_partial) and exit 1.
  *
  * A trainer fills lgp_trainer with what its objective does differently; the loop
  * borrows everything in it. */

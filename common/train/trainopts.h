@@ -22,7 +22,7 @@ typedef struct {
     int64_t inject_nan; /* test hook: a NaN gradient at this step (--inject-nan-at K or K+) */
     int inject_always;
     int given_model, given_seed; /* --model or a size option; --seed (a --resume checks them) */
-    unsigned given;              /* LGP_GIVEN_* (trainer.h): schedule options given */
+    unsigned given;              /* LGP_GIVEN_* (schedule.h): schedule options given */
     uint64_t seed;
     lgp_adamw_hparams hp;
     lgp_output_opts out;
