@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The whole workflow of pipelines/lgp.mk (test profile: tiny model, 512 images, one
 # epoch per stage, embeddings of 3000 train / 1000 test images): every target runs,
-# every checkpoint and stream verifies, the table has every row. Then a stage that
+# every checkpoint and stream verifies, the table has every row, and the table, plots and
+# results.json come from one run and agree. Then a stage that
 # fails in the middle of a pipe fails its make target and leaves no artifact.
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$TESTS_DIR/.." && pwd)
 MK=(make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test LGP_BIN="$LGP_BUILD/bin" PYTHON="$PYTHON")
-"${MK[@]}" OUT=out -j2 table >table.out 2>make.err
-ok $? "make -f pipelines/lgp.mk PROFILE=test table"
+"${MK[@]}" OUT=out -j2 table plots >table.out 2>make.err
+ok $? "make -f pipelines/lgp.mk PROFILE=test table plots"
 [ $? -eq 0 ] || tail -n 5 make.err | sed 's/^/#   /'
 for f in out/mae/stage1.ckpt out/grafted/stage2.ckpt out/mocov3/stage2.ckpt out/joint/stage2.ckpt \
          out/*/train.emb out/*/test.emb; do
@@ -18,6 +19,34 @@ for r in "layer-grafted" "MAE only" "MoCo v3 only" "naive joint" "random-init" "
     ok $? "table row '$r' has 1%, 10% and kNN numbers"
 done
 [ -s out/mae/recon.png ]; ok $? "MAE reconstruction grid written"
+[ -s out/loss.png ] && [ -s out/accuracy-1pct.png ]; ok $? "plots written"
+# results.json: one row per (run, protocol, shots, probe seed), and the table says what
+# the rows say (both are made from the same probe files in one run).
+"$PYTHON" - out/results.json table.out >agree.out 2>&1 <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+names = {"grafted": "layer-grafted", "mae": "MAE only", "mocov3": "MoCo v3 only", "joint": "naive joint",
+         "random": "random-init", "pixels": "raw pixels"}
+cols = [("paper-lambda", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"), ("tuned-lambda", "10%"), ("knn", "all")]
+table = {}
+for line in open(sys.argv[2]):
+    for run, label in names.items():
+        if line.startswith("| " + label):
+            table[run] = [c.strip() for c in line.strip().strip("|").split("|")][1:6]
+bad = 0
+for run in names:
+    for (p, s), c in zip(cols, table.get(run, [""] * 5)):
+        v = [r["top1"] for r in rows if r["run"] == run and r["protocol"] == p and r["shots"] == s]
+        want = 2 if p != "knn" else 1  # PROBE_SEEDS=2 in the test profile
+        if len(v) != want or any(r["train_seed"] != 0 for r in rows):
+            print(run, p, s, "rows:", len(v)); bad += 1; continue
+        m = sum(v) / len(v)
+        if abs(float(c.split()[0]) - m) > 0.006:
+            print(run, p, s, "table", c, "rows mean", m); bad += 1
+sys.exit(1 if bad else 0)
+PY
+ok $? "results.json has every run x protocol x shots x probe seed, and the table agrees with it"
+sed 's/^/#   /' agree.out | head -n 5
 
 # A truncated training file: tar-images fails mid-pipe, the target fails, no checkpoint.
 head -c 2000000 "$FMNIST/train-images-idx3-ubyte.gz" >trunc-images-idx3-ubyte.gz
