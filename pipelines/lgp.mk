@@ -25,7 +25,11 @@ TEST ?= $(FMNIST)/t10k-images-idx3-ubyte.gz
 PROFILE ?= quick
 include $(HERE)profiles/$(PROFILE).mk
 
-OUT ?= pipelines/out/$(PROFILE)
+# One folder per training seed: `make ... SEED=S` is one resumable run of every row
+# with seed S (data order, augmentations, inits, probe subsets); `summary` merges them.
+OUT ?= pipelines/out/$(PROFILE)/seed$(SEED)
+SEEDS ?= 0 1 2
+RESULTS ?= pipelines/results/$(PROFILE)
 MODEL ?= fmnist
 SIZE ?= 28
 PATCH ?= 4
@@ -63,7 +67,7 @@ VIEWS_CL = $(TARIMG) --shuffle 10000 --epochs $(CL_EPOCHS) $(TRAIN) | $(DECODE) 
 TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED) --samples-per-epoch $(N_TRAIN)
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
-.PHONY: all table plots clean
+.PHONY: all table plots clean summary
 all: table
 
 # A stage whose snapshot folder holds a latest snapshot continues from it bit-exactly
@@ -147,6 +151,13 @@ table: $(OUT)/results.md
 
 plots: $(OUT)/results.md
 	bash $(HERE)plots.sh $(OUT)
+
+# Mean ± std over training seeds and paired differences by seed, from the seed runs that
+# exist (each made by `make ... SEED=S`); written to RESULTS.
+SEED_RESULTS = $(foreach s,$(SEEDS),pipelines/out/$(PROFILE)/seed$(s)/results.json)
+summary:
+	for f in $(SEED_RESULTS); do [ -e "$$f" ] || { echo "lgp.mk: $$f is missing: run the seed first (make ... SEED=N)" >&2; exit 1; }; done
+	$(PYTHON) $(HERE)summary.py --out $(RESULTS) $(SEED_RESULTS)
 
 clean:
 	rm -rf $(OUT)

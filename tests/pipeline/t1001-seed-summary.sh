@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# pipelines/summary.py over training seeds: each seed's score is its mean over probe
+# seeds; the table is mean ± std over training seeds; grafted minus each row is paired by
+# training seed; a seed given twice is refused; `make summary` names a missing seed run.
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$TESTS_DIR/.." && pwd)
+"$PYTHON" - <<'PY'
+import json
+for seed, (g, m) in enumerate([(80.0, 78.0), (82.0, 79.0), (81.0, 81.5)]):
+    rows = []
+    for run, base in (("grafted", g), ("mocov3", m)):
+        for ps, d in ((0, -0.5), (1, 0.5)):  # two probe seeds around the seed's score
+            rows.append({"run": run, "train_seed": seed, "protocol": "tuned-lambda", "shots": "1%", "probe_seed": ps, "top1": base + d})
+    json.dump({"profile": "t", "settings": f"SEED={seed}", "rows": rows}, open(f"s{seed}.json", "w"))
+PY
+"$PYTHON" "$ROOT/pipelines/summary.py" --out res s0.json s1.json s2.json >sum.out 2>&1
+ok $? "summary of three seeds"
+grep -q "^| layer-grafted | n/a | 81.00 ± 1.00 | n/a | n/a | n/a |$" res/results.md; ok $? "grafted: mean ± std over training seeds (81.00 ± 1.00)"
+grep -q "^| MoCo v3 only | n/a | 79.50 ± 1.80 |" res/results.md; ok $? "MoCo v3: 79.50 ± 1.80"
+grep -q "^| MoCo v3 only | tuned-lambda | 1% | +1.50 ± 1.80 | 2/3 |$" res/results.md; ok $? "paired by training seed: +1.50 ± 1.80 (diffs 2, 3, -0.5), won 2 of 3"
+"$PYTHON" -c 'import json,sys; d=json.load(open("res/results.json")); sys.exit(0 if d["train_seeds"]==[0,1,2] and len(d["rows"])==12 else 1)'
+ok $? "results.json: every row of every seed"
+"$PYTHON" "$ROOT/pipelines/summary.py" --out res2 s0.json s0.json >dup.out 2>&1
+[ $? -ne 0 ] && grep -q "expected the rows of one new training seed" dup.out; ok $? "a seed given twice is refused"
+make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test SEEDS="97" PYTHON="$PYTHON" summary >miss.out 2>&1
+[ $? -ne 0 ] && grep -q "seed97/results.json is missing: run the seed first" miss.out; ok $? "make summary names a missing seed run"
+done_testing
