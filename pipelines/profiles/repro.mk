@@ -13,3 +13,5 @@ CL_BLR ?= 1.5e-3
 LR_LAYER_WISE ?= 1.5e-4,1.5e-4,1.5e-3
 CL_AUG ?= --scale 0.2,1 --blur-sigma 0.1,0.25
 PROBE_SEEDS ?= 5
+# tuned lambda at 1% only: 10% would add hours of cross-validation (lgp.mk, TUNED)
+TUNED ?= 1pct
