@@ -12,7 +12,6 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DELETE_ON_ERROR:
-.SECONDARY:
 
 LGP_BIN ?=
 export PATH := $(if $(LGP_BIN),$(LGP_BIN):,)$(PATH)
@@ -143,6 +142,10 @@ $(OUT)/%/probe-knn.json: $(OUT)/%/train.emb $(OUT)/%/test.emb
 # fits per probe seed, cheap at 1% but hours at 10% of 60k with the paper's near-zero
 # lambdas (each fit runs to the 2000-iteration cap), so the big profiles tune 1% only.
 TUNED ?= 1pct 10pct
+# The embeddings are made by pattern rules only: keep them (they are not intermediate
+# leftovers). Every other file is named here, so one that is missing, such as a probe
+# added since a run, is made again.
+.SECONDARY: $(foreach r,$(RUNS),$(OUT)/$(r)/train.emb $(OUT)/$(r)/test.emb)
 PROBES := $(foreach r,$(RUNS),$(foreach p,1pct 10pct knn $(foreach t,$(TUNED),$(t)-tuned),$(OUT)/$(r)/probe-$(p).json))
 
 $(OUT)/results.md: $(PROBES)

@@ -137,7 +137,7 @@ def main():
           "logreg: row-centred, L2-normalised features, multinomial logistic regression without "
           "intercept, L-BFGS to a gradient-norm tolerance of 1e-6 relative (cap 2000 iterations); "
           "paper λ = 2.5e-4 / n; tuned λ = the best of 1e-8..1e-1 by 5-fold cross-validation inside "
-          "the labelled subset. Mean ± std over the probe seeds' subsets. kNN: k = 20, T = 0.07, all "
+          "the labelled subset. Mean ± sample std (n - 1) over the probe seeds' subsets. kNN: k = 20, T = 0.07, all "
           "training labels. Rows of results.json carry every number.")
     return 0
 
