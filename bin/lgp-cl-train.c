@@ -118,13 +118,16 @@ static void parse(int argc, char **argv, struct opts *o) {
     lgp_trainopts_finish(&o->t, argc, argv, optind);
 }
 
-/* Is the current stream of r a checkpoint (lgp-graft / lgp-cl-train output)? */
-static int stream_is_checkpoint(lgp_reader *r) {
-    const char *mt = lgp_reader_meta(r);
-    lgp_json *m = lgp_json_parse(mt, strlen(mt), NULL, 0);
-    int yes = strcmp(lgp_json_get_str(m, "kind", ""), "checkpoint") == 0;
-    lgp_json_free(m);
-    return yes;
+/* --resume with method options: they must be the resumed run's (lr groups, freezing,
+ * tau, momentum, head sizes), or the run would silently go on with other ones. */
+static void check_method(const lgp_cl_opts *asked, const lgp_cl_opts *have, const char *src) {
+    const lgp_groups *a = &asked->groups, *h = &have->groups;
+    int groups = a->n && (a->n != h->n || memcmp(a->blr, h->blr, sizeof(double) * (size_t)a->n));
+    if (groups || (asked->freeze_set && a->freeze_below != h->freeze_below) || (asked->tau > 0 && asked->tau != have->tau) ||
+        (asked->m0 > 0 && asked->m0 != have->m0) || (asked->mlp_dim && asked->mlp_dim != have->mlp_dim) ||
+        (asked->moco_dim && asked->moco_dim != have->moco_dim))
+        lgp_usage_die("--resume: the lr groups, --freeze-below, --tau, --moco-m or head sizes asked for differ from "
+                      "%s's; a resumed run keeps its method (give the same options, or none)", src);
 }
 
 /* A checkpoint fixes the model: --model and size options that ask for another are an
@@ -147,7 +150,7 @@ static void start(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
         if (lgp_vit_config_check(&cfg, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
         fb = &cfg;
     }
-    int on_input = stream_is_checkpoint(r);
+    int on_input = lgp_ckpt_is_stream(lgp_reader_meta(r));
     if (o->t.resume) {
         /* The same command line plus --resume continues the run: the start it names (a
          * checkpoint on the input, --init, --model) is passed over, the state is the
@@ -157,6 +160,10 @@ static void start(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
             lgp_die("%s: written by %d ranks; resume with the same number (this run has %d)", o->t.resume,
                     s->run.sched.world, lgp_dist_size());
         check_model(o, &s->m.cfg, o->t.resume);
+        check_method(&o->co, &s->co, o->t.resume);
+        if (o->t.given_seed && o->t.seed != s->run.seed)
+            lgp_usage_die("--resume: --seed %llu differs from the resumed run's %llu", (unsigned long long)o->t.seed,
+                          (unsigned long long)s->run.seed);
         if (on_input) {
             lgp_record rec;
             lgp_record_init(&rec);

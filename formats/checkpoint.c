@@ -142,3 +142,10 @@ int lgp_ckpt_check_complete(const char *meta_json, const char *src, char *err, s
                           "--resume, or give --allow-partial to use it anyway", src, step, total);
     return LGP_FATAL;
 }
+
+int lgp_ckpt_is_stream(const char *meta_json) {
+    lgp_json *m = lgp_json_parse(meta_json, strlen(meta_json), NULL, 0);
+    int yes = strcmp(lgp_json_get_str(m, "kind", ""), "checkpoint") == 0;
+    lgp_json_free(m);
+    return yes;
+}

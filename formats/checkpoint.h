@@ -26,6 +26,8 @@ int lgp_ckpt_load(const char *path, lgp_record *rec, char **meta_out, char *err,
 /* Reads one checkpoint stream from an open reader (e.g. the first stream on stdin, with
  * views following): the record, then the end record; leaves the reader after it. */
 int lgp_ckpt_read(lgp_reader *r, lgp_record *rec, char **meta_out, char *err, size_t errlen);
+/* Is the stream whose header is meta_json a checkpoint (header "kind": "checkpoint")? */
+int lgp_ckpt_is_stream(const char *meta_json);
 /* A trainer that stopped early writes "complete": false into its snapshots; such a
  * checkpoint is not a finished model. LGP_FATAL with "<src>: ... (--allow-partial to use
  * it anyway)" when meta_json says so and lgp_ckpt_allow_partial is 0 (programs set it

@@ -1,6 +1,8 @@
 /* batch.c — record stream → normalized float batches (see batch.h). */
 #include "common/data/batch.h"
 
+#include "formats/checkpoint.h"
+
 #include "common/util/log.h"
 #include "common/util/warncap.h"
 
@@ -120,11 +122,6 @@ static int damaged(lgp_batch *b, const lgp_batch_cfg *cfg, const char *where, ch
     return LGP_OK;
 }
 
-/* Is the reader's current stream a checkpoint rather than data? */
-static int stream_is_checkpoint(const lgp_reader *r) {
-    return strstr(lgp_reader_meta(r), "\"kind\":\"checkpoint\"") != NULL;
-}
-
 int lgp_batch_fill(lgp_batch *b, const lgp_batch_cfg *cfg, lgp_reader *r, lgp_record *scratch,
                    char *err, size_t errlen) {
     b->n = 0;
@@ -142,7 +139,7 @@ int lgp_batch_fill(lgp_batch *b, const lgp_batch_cfg *cfg, lgp_reader *r, lgp_re
         char why[512];
         if (take(b, cfg, scratch, b->n, pos, why, sizeof why) != 0) {
             /* A geometry mismatch is not damage: every later record has it too. */
-            if (stream_is_checkpoint(r)) snprintf(why, sizeof why, "a checkpoint where image records were expected");
+            if (lgp_ckpt_is_stream(lgp_reader_meta(r))) snprintf(why, sizeof why, "a checkpoint where image records were expected");
             snprintf(err, errlen, "%s: record %lld '%s': %s", lgp_reader_name(r), (long long)pos, scratch->key, why);
             return LGP_FATAL;
         }

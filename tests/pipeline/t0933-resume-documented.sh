@@ -44,5 +44,8 @@ expect_exit 2 "--resume with another --seed" -- lgp-mim-train --seed 5 "${R[@]}"
 expect_exit 2 "--resume with another --width" -- lgp-mim-train --width 64 "${R[@]}"
 expect_exit 0 "--resume alone (no options) continues" -- lgp-mim-train -q "${R[@]}"
 expect_exit 2 "lgp-cl-train --resume with another --batch" -- lgp-cl-train --batch 32 --resume d-cl-init/cl-step00000002.ckpt m.lgps
+expect_exit 2 "lgp-cl-train --resume with another --seed" -- lgp-cl-train --seed 5 --resume d-cl-init/cl-step00000002.ckpt m.lgps
+expect_exit 2 "lgp-cl-train --resume with other lr groups" -- lgp-cl-train --lr-layer-wise 1e-4 --resume d-cl-init/cl-step00000002.ckpt m.lgps
+expect_exit 2 "lgp-cl-train --resume with another --tau" -- lgp-cl-train --tau 0.5 --resume d-cl-init/cl-step00000002.ckpt m.lgps
 expect_exit 2 "lgp-cl-train --resume with another model" -- lgp-cl-train --model fmnist --resume d-cl-init/cl-step00000002.ckpt m.lgps
 done_testing
