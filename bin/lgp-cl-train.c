@@ -46,6 +46,10 @@ static const char help[] =
     "  --lr-layer-wise LIST  per-group base lrs per 256 images (overrides the checkpoint's)\n"
     "  --blr X               one group (baseline default 1.5e-4)\n"
     "  --freeze-below K      freeze cls and blocks 0..K-1\n"
+    "  --lr-heads X          base lr of the final norm and heads (default: the last\n"
+    "                        group's)\n"
+    "  --train-patch-embed   train the patch embedding (default frozen: MoCo v3's\n"
+    "                        stop-grad-conv1; a joint MIM+CL model trains it)\n"
     "  --tau T               temperature (default: the checkpoint's, else 0.2)\n"
     "  --moco-m M            momentum at step 0, cosine to 1 at the end (default 0.99)\n"
     "  --mim-weight W        add W x MAE loss on view 0 (needs the decoder: lgp-graft\n"
@@ -88,11 +92,11 @@ struct opts {
 };
 
 static void parse(int argc, char **argv, struct opts *o) {
-    enum { O_MLP = 0x4001, O_MOCO, O_LW, O_BLR, O_FREEZE, O_TAU, O_M, O_MIM };
+    enum { O_MLP = 0x4001, O_MOCO, O_LW, O_BLR, O_FREEZE, O_TAU, O_M, O_MIM, O_HEADS, O_PATCH };
     static const struct option lo[] = {
         LGP_TRAINOPTS_LONGOPTS, {"mlp-dim", 1, 0, O_MLP}, {"moco-dim", 1, 0, O_MOCO}, {"lr-layer-wise", 1, 0, O_LW},
         {"blr", 1, 0, O_BLR}, {"freeze-below", 1, 0, O_FREEZE}, {"tau", 1, 0, O_TAU}, {"moco-m", 1, 0, O_M},
-        {"mim-weight", 1, 0, O_MIM}, {0, 0, 0, 0},
+        {"mim-weight", 1, 0, O_MIM}, {"lr-heads", 1, 0, O_HEADS}, {"train-patch-embed", 0, 0, O_PATCH}, {0, 0, 0, 0},
     };
     char err[512];
     int c;
@@ -112,6 +116,8 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_TAU: o->co.tau = lgp_opt_double("--tau", optarg, 1e-4, 100); break;
         case O_M: o->co.m0 = lgp_opt_double("--moco-m", optarg, 1e-6, 1); break;
         case O_MIM: o->co.mim_weight = lgp_opt_double("--mim-weight", optarg, 0, 1e6); break;
+        case O_HEADS: o->co.groups.heads_set = 1, o->co.groups.heads_blr = lgp_opt_double("--lr-heads", optarg, 0, 1e3); break;
+        case O_PATCH: o->co.groups.train_patch = 1; break;
         default: lgp_usage_die("unexpected option");
         }
     }
@@ -122,11 +128,13 @@ static void parse(int argc, char **argv, struct opts *o) {
  * tau, momentum, head sizes), or the run would silently go on with other ones. */
 static void check_method(const lgp_cl_opts *asked, const lgp_cl_opts *have, const char *src) {
     const lgp_groups *a = &asked->groups, *h = &have->groups;
-    int groups = a->n && (a->n != h->n || memcmp(a->blr, h->blr, sizeof(double) * (size_t)a->n));
+    int groups = (a->n && (a->n != h->n || memcmp(a->blr, h->blr, sizeof(double) * (size_t)a->n))) ||
+                 (a->heads_set && (!h->heads_set || a->heads_blr != h->heads_blr)) || (a->train_patch && !h->train_patch);
     if (groups || (asked->freeze_set && a->freeze_below != h->freeze_below) || (asked->tau > 0 && asked->tau != have->tau) ||
         (asked->m0 > 0 && asked->m0 != have->m0) || (asked->mlp_dim && asked->mlp_dim != have->mlp_dim) ||
         (asked->moco_dim && asked->moco_dim != have->moco_dim))
-        lgp_usage_die("--resume: the lr groups, --freeze-below, --tau, --moco-m or head sizes asked for differ from "
+        lgp_usage_die("--resume: the lr groups (--lr-layer-wise, --lr-heads, --train-patch-embed), --freeze-below, --tau, "
+                      "--moco-m or head sizes asked for differ from "
                       "%s's; a resumed run keeps its method (give the same options, or none)", src);
 }
 

@@ -36,6 +36,9 @@ static const char help[] =
     "                        norm and heads the last; depth must be a multiple of the count\n"
     "  --blr X               one group for everything (default 1.5e-4; MoCo v3)\n"
     "  --freeze-below K      freeze the cls token and blocks 0..K-1 entirely (default 0)\n"
+    "  --lr-heads X          base lr of the final norm and heads (default: the last\n"
+    "                        group's), e.g. every block at 0.1x and the heads at 1x\n"
+    "  --train-patch-embed   train the patch embedding in stage 2 (default frozen)\n"
     "  --reinit-above K      re-initialise blocks K.. and the final norm (MoCo v3 init)\n"
     "  --keep-decoder        keep the MAE decoder (for lgp-cl-train --mim-weight)\n"
     "  --tau T               contrastive temperature recorded for lgp-cl-train (0.2)\n"
@@ -45,8 +48,9 @@ static const char help[] =
     LGP_OUTPUT_HELP
     "  -q, --quiet / -v, --verbose / --help / --version\n"
     "\n"
-    "The patch embedding and pos_embed are always frozen; weight decay applies to every\n"
-    "tensor of 2 or more dimensions and the cls token. lgp-inspect --meta shows the groups.\n"
+    "pos_embed (sin-cos) is always frozen, the patch embedding unless --train-patch-embed\n"
+    "(MoCo v3's stop-grad-conv1); weight decay applies to every tensor of 2 or more\n"
+    "dimensions and the cls token. lgp-inspect --meta shows the groups.\n"
     "\n"
     "example:\n"
     "  lgp-graft --lr-layer-wise 1.5e-5,1.5e-5,1.5e-4 stage1.ckpt -o stage2.ckpt\n"
@@ -63,13 +67,14 @@ struct opts {
 };
 
 static void parse(int argc, char **argv, struct opts *o) {
-    enum { O_MODEL = 0x4001, O_MLP, O_MOCO, O_LW, O_BLR, O_FREEZE, O_REINIT, O_KEEP, O_TAU, O_M, O_SEED, O_PARTIAL };
+    enum { O_MODEL = 0x4001, O_MLP, O_MOCO, O_LW, O_BLR, O_FREEZE, O_REINIT, O_KEEP, O_TAU, O_M, O_SEED, O_PARTIAL, O_HEADS, O_PATCH };
     static const struct option lo[] = {
         LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS, LGP_MODELCFG_LONGOPTS,
         {"model", 1, 0, O_MODEL}, {"mlp-dim", 1, 0, O_MLP}, {"moco-dim", 1, 0, O_MOCO},
         {"lr-layer-wise", 1, 0, O_LW}, {"blr", 1, 0, O_BLR}, {"freeze-below", 1, 0, O_FREEZE},
         {"reinit-above", 1, 0, O_REINIT}, {"keep-decoder", 0, 0, O_KEEP}, {"tau", 1, 0, O_TAU},
-        {"moco-m", 1, 0, O_M}, {"seed", 1, 0, O_SEED}, {"allow-partial", 0, 0, O_PARTIAL}, {0, 0, 0, 0},
+        {"moco-m", 1, 0, O_M}, {"seed", 1, 0, O_SEED}, {"allow-partial", 0, 0, O_PARTIAL},
+        {"lr-heads", 1, 0, O_HEADS}, {"train-patch-embed", 0, 0, O_PATCH}, {0, 0, 0, 0},
     };
     char err[512];
     int c;
@@ -93,6 +98,8 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_M: o->co.m0 = lgp_opt_double("--moco-m", optarg, 1e-6, 1); break;
         case O_SEED: o->seed = lgp_opt_u64("--seed", optarg); break;
         case O_PARTIAL: lgp_ckpt_allow_partial = 1; break;
+        case O_HEADS: o->co.groups.heads_set = 1, o->co.groups.heads_blr = lgp_opt_double("--lr-heads", optarg, 0, 1e3); break;
+        case O_PATCH: o->co.groups.train_patch = 1; break;
         default: lgp_usage_die("unexpected option");
         }
     }

@@ -39,6 +39,8 @@ static const char help[] =
     "  --folds N           folds for --lambda auto (default 5)\n"
     "  --tol X             stop at ||grad|| <= X*||grad at 0|| (default 1e-6)\n"
     "  --max-iter N        L-BFGS iteration cap (default 2000)\n"
+    "  --gap-tol X         stop at a relative duality gap <= X instead of --tol\n"
+    "                      (cyanure's rule: --gap-tol 1e-3 --max-iter 300)\n"
     "knn (cosine, votes exp(sim/T)):\n"
     "  --k N               neighbours (default 20)\n"
     "  --temperature T     (default 0.07)\n"
@@ -75,7 +77,9 @@ static void run_seed(lgp_probe_result *r, int mth, const lgp_probe_set *tr, cons
     int rc = lgp_probe_run(r, mth, tr, te, Pte, idx, m, K, &o->p, err, sizeof err);
     if (r->cv_done) log_cv(r);
     if (r->fitted && !r->converged)
-        lgp_warn("logreg: seed %llu: stopped after %d iterations at relative gradient %.2g (tol %g)", (unsigned long long)r->seed, r->iters, r->grad_rel, o->p.tol);
+        lgp_warn("logreg: seed %llu: stopped after %d iterations at relative gradient %.2g, duality gap %.2g (%s %g)",
+                 (unsigned long long)r->seed, r->iters, r->grad_rel, r->gap, o->p.gap_tol > 0 ? "gap-tol" : "tol",
+                 o->p.gap_tol > 0 ? o->p.gap_tol : o->p.tol);
     if (rc != LGP_OK) lgp_die("%s", err);
     lgp_info("%s: seed %llu: n_train %zu: top-1 %.2f%% top-5 %.2f%% (%.2f s)", lgp_probe_method_name(mth), (unsigned long long)r->seed, m, r->top1, r->top5, r->seconds);
 }
@@ -144,7 +148,7 @@ int main(int argc, char **argv) {
         {"shots-file", required_argument, 0, 'e'}, {"seed", required_argument, 0, 'f'},
         {"seeds", required_argument, 0, 'g'}, {"lambda", required_argument, 0, 'h'},
         {"folds", required_argument, 0, 'i'}, {"tol", required_argument, 0, 'j'},
-        {"max-iter", required_argument, 0, 'k'}, {"k", required_argument, 0, 'l'},
+        {"max-iter", required_argument, 0, 'k'}, {"gap-tol", required_argument, 0, 'G'}, {"k", required_argument, 0, 'l'},
         {"temperature", required_argument, 0, 'm'}, {"epochs", required_argument, 0, 'n'},
         {"batch-size", required_argument, 0, 'o'}, {"lr", required_argument, 0, 'p'},
         {"wd", required_argument, 0, 'r'}, {"momentum", required_argument, 0, 's'},
@@ -171,6 +175,7 @@ int main(int argc, char **argv) {
         case 'i': o.p.folds = (int)lgp_opt_int("--folds", optarg, 2, 100); break;
         case 'j': o.p.tol = lgp_opt_double("--tol", optarg, 0, 1); break;
         case 'k': o.p.max_iter = (int)lgp_opt_int("--max-iter", optarg, 1, 10000000); break;
+        case 'G': o.p.gap_tol = lgp_opt_double("--gap-tol", optarg, 1e-12, 1); break;
         case 'l': o.p.knn.k = (int)lgp_opt_int("--k", optarg, 1, 100000); break;
         case 'm': o.p.knn.temperature = lgp_opt_double("--temperature", optarg, 1e-6, 1e6); break;
         case 'n': o.p.lin.epochs = (int)lgp_opt_int("--epochs", optarg, 1, 1000000); break;

@@ -36,26 +36,34 @@ void lgp_logreg_preprocess(float *x, size_t n, size_t C) {
 }
 
 /* Per-row softmax cross-entropy on Z [n, K]: loss[i] = logsumexp(z_i) − z_{i,y_i},
- * and Z becomes P − onehot(y) (the gradient of the loss with respect to the logits). */
-static void softmax_ce_rows(double *Z, double *loss, const int32_t *y, size_t n, int K) {
+ * negent[i] = Σ_k p_k log p_k (the conjugate term of the duality gap), and Z becomes
+ * P − onehot(y) (the gradient of the loss with respect to the logits). */
+static void softmax_ce_rows(double *Z, double *loss, double *negent, const int32_t *y, size_t n, int K) {
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
         double *z = Z + i * (size_t)K; /* [K] */
-        double mx = z[0], s = 0;
+        double mx = z[0], s = 0, ne = 0;
         for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
         for (int k = 0; k < K; k++) s += exp(z[k] - mx);
-        loss[i] = mx + log(s) - z[y[i]];
-        for (int k = 0; k < K; k++) z[k] = exp(z[k] - mx) / s;
+        double ls = log(s);
+        loss[i] = mx + ls - z[y[i]];
+        for (int k = 0; k < K; k++) {
+            double lp = z[k] - mx - ls; /* log p_k without the rounding of log(exp(.)) */
+            z[k] = exp(lp);
+            ne += z[k] * lp;
+        }
+        negent[i] = ne;
         z[y[i]] -= 1.0;
     }
 }
 
-int lgp_logreg_objective(double *f, double *G, const double *W, const double *X,
-                         const int32_t *y, size_t n, size_t C, int K, double lambda,
-                         char *err, size_t errlen) {
+/* f, ∇f (G may be NULL) and, if negent is not NULL, (1/n) Σ_i Σ_k p_ik log p_ik. */
+static int objective_ex(double *f, double *G, double *negent, const double *W, const double *X,
+                        const int32_t *y, size_t n, size_t C, int K, double lambda, char *err,
+                        size_t errlen) {
     if (n == 0 || C == 0 || K < 1) return fail(err, errlen, "logreg: empty problem (n %zu, C %zu, K %d)", n, C, K);
     double *Z = malloc(n * (size_t)K * sizeof *Z);    /* [n, K] */
-    double *loss = malloc(n * sizeof *loss);          /* [n] */
+    double *loss = malloc(2 * n * sizeof *loss);      /* [n] loss, [n] negent */
     if (!Z || !loss) {
         free(Z);
         free(loss);
@@ -63,10 +71,11 @@ int lgp_logreg_objective(double *f, double *G, const double *W, const double *X,
     }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, K, (int)C, 1.0, X, (int)C, W,
                 (int)C, 0.0, Z, K);
-    softmax_ce_rows(Z, loss, y, n, K);
+    softmax_ce_rows(Z, loss, loss + n, y, n, K);
     /* Sum serially so the value does not depend on the thread count. */
-    double sum = 0, ww = 0;
-    for (size_t i = 0; i < n; i++) sum += loss[i];
+    double sum = 0, ww = 0, ne = 0;
+    for (size_t i = 0; i < n; i++) sum += loss[i], ne += loss[n + i];
+    if (negent) *negent = ne / (double)n;
     size_t d = (size_t)K * C;
     for (size_t j = 0; j < d; j++) ww += W[j] * W[j];
     *f = sum / (double)n + 0.5 * lambda * ww;
@@ -80,6 +89,31 @@ int lgp_logreg_objective(double *f, double *G, const double *W, const double *X,
     return LGP_OK;
 }
 
+int lgp_logreg_objective(double *f, double *G, const double *W, const double *X,
+                         const int32_t *y, size_t n, size_t C, int K, double lambda,
+                         char *err, size_t errlen) {
+    return objective_ex(f, G, NULL, W, X, y, n, C, K, lambda, err, errlen);
+}
+
+/* (f − D) / f with D the dual value of the point W determines (logreg.h). */
+static double rel_gap(double f, double negent, const double *W, const double *G, size_t d, double lambda) {
+    double q = 0;
+    for (size_t j = 0; j < d; j++) {
+        double v = W[j] - G[j] / lambda;
+        q += v * v;
+    }
+    double dual = -negent - 0.5 * lambda * q;
+    return f > 0 ? (f - dual) / f : 0;
+}
+
+int lgp_logreg_gap(double *gap, double *G, const double *W, const double *X, const int32_t *y,
+                   size_t n, size_t C, int K, double lambda, char *err, size_t errlen) {
+    double f, ne;
+    if (objective_ex(&f, G, &ne, W, X, y, n, C, K, lambda, err, errlen) != LGP_OK) return LGP_FATAL;
+    *gap = rel_gap(f, ne, W, G, (size_t)K * C, lambda);
+    return LGP_OK;
+}
+
 static double dot(const double *a, const double *b, size_t d) { return cblas_ddot((int)d, a, 1, b, 1); }
 
 /* Problem state shared by the solver's pieces. */
@@ -90,13 +124,14 @@ typedef struct {
     int K;
     double lambda;
     int evals;
+    double negent; /* of the last evaluated point (the accepted one after a line search) */
     char *err;
     size_t errlen;
 } lr_prob;
 
 static int lr_eval(lr_prob *p, double *f, double *G, const double *W) {
     p->evals++;
-    return lgp_logreg_objective(f, G, W, p->X, p->y, p->n, p->C, p->K, p->lambda, p->err, p->errlen);
+    return objective_ex(f, G, &p->negent, W, p->X, p->y, p->n, p->C, p->K, p->lambda, p->err, p->errlen);
 }
 
 /* Weak-Wolfe line search by bisection/doubling (Lewis & Overton): finds t with
@@ -184,17 +219,19 @@ static int lbfgs(lr_prob *p, double *W, const lgp_logreg_opts *o, lgp_logreg_inf
     int m = o->memory > 0 ? o->memory : 1, newest = m - 1, count = 0, rc = LGP_OK, it = 0;
     lr_work w;
     if (work_alloc(&w, d, m)) return fail(p->err, p->errlen, "logreg: out of memory (%d x %zu history)", m, d);
-    double f, g0n, gn = 0;
+    double f, g0n, gn = 0, gap = 0;
     if (grad_norm_at_zero(p, &g0n, w.Wn, w.G) || lr_eval(p, &f, w.G, W)) { rc = LGP_FATAL; goto out; }
-    int floor_hit = 0, stalled = 0;
+    int floor_hit = 0, stalled = 0, gap_mode = o->gap_tol > 0;
     double fhist[LR_STALL_WINDOW + 1]; /* f of the last iterations, ring */
     for (;; it++) {
         gn = sqrt(dot(w.G, w.G, d));
+        gap = rel_gap(f, p->negent, W, w.G, d, p->lambda);
         fhist[it % (LR_STALL_WINDOW + 1)] = f;
         /* f > 0 always (cross-entropy), so a relative decrease is well defined. */
-        if (it >= LR_STALL_WINDOW &&
+        if (!gap_mode && it >= LR_STALL_WINDOW &&
             fhist[(it - LR_STALL_WINDOW) % (LR_STALL_WINDOW + 1)] - f <= LR_STALL_WINDOW * LR_STALL_FACTOR * o->tol * f) stalled = 1;
-        if (gn <= o->tol * g0n || stalled || it >= o->max_iter) break;
+        if (gap_mode ? gap <= o->gap_tol : (gn <= o->tol * g0n || stalled)) break;
+        if (it >= o->max_iter) break;
         two_loop(w.dir, w.G, w.S, w.Y, w.rho, w.alpha, m, newest, count, d);
         double gd = dot(w.G, w.dir, d);
         if (!(gd < 0)) { /* not a descent direction: forget the history */
@@ -220,8 +257,13 @@ static int lbfgs(lr_prob *p, double *W, const lgp_logreg_opts *o, lgp_logreg_inf
         f = fn;
     }
     double rel = g0n > 0 ? gn / g0n : 0;
-    info->objective = f, info->grad_rel = rel, info->iters = it, info->evals = p->evals;
-    info->converged = rel <= o->tol || stalled || (floor_hit && rel <= 10 * o->tol);
+    /* After a failed line search the last evaluation was a trial point: recompute. */
+    if (floor_hit) {
+        if (lr_eval(p, &f, w.G, W)) { rc = LGP_FATAL; goto out; }
+        gap = rel_gap(f, p->negent, W, w.G, d, p->lambda);
+    }
+    info->objective = f, info->grad_rel = rel, info->iters = it, info->evals = p->evals, info->gap = gap;
+    info->converged = gap_mode ? gap <= o->gap_tol : rel <= o->tol || stalled || (floor_hit && rel <= 10 * o->tol);
     info->stalled = stalled;
 out:
     work_free(&w);
@@ -261,7 +303,7 @@ int lgp_logreg_fit(double *W, const float *X, const int32_t *y, size_t n, size_t
     double *Xd = to_double_checked(X, y, n, C, K, err, errlen);
     if (!Xd) return LGP_FATAL;
     lgp_logreg_info tmp;
-    lr_prob p = {Xd, y, n, C, (size_t)K * C, K, o->lambda, 0, err, errlen};
+    lr_prob p = {Xd, y, n, C, (size_t)K * C, K, o->lambda, 0, 0, err, errlen};
     int rc = lbfgs(&p, W, o, info ? info : &tmp);
     free(Xd);
     return rc;

@@ -163,7 +163,7 @@ float *lgp_probe_prepare(int method, const float *X, size_t n, size_t C) {
 /* Fits logreg on the preprocessed Xs [m, C]; scores S [nte, K] of the test rows. */
 static int run_logreg(lgp_probe_result *r, float *S, const float *Xs, const int32_t *ys, size_t m, const float *Xte,
                       size_t nte, size_t C, int K, const lgp_probe_opts *o, char *err, size_t errlen) {
-    lgp_logreg_opts lo = {o->lambda > 0 ? o->lambda : 2.5e-4 / (double)m, o->tol, o->max_iter, 10};
+    lgp_logreg_opts lo = {o->lambda > 0 ? o->lambda : 2.5e-4 / (double)m, o->tol, o->max_iter, 10, o->gap_tol};
     if (o->lambda_auto) {
         if (lgp_logreg_cv_lambda(&lo.lambda, r->cv_acc, lgp_probe_lambda_grid, LGP_PROBE_NLAMBDA, o->folds, r->seed,
                                  Xs, ys, m, C, K, &lo, err, errlen) != LGP_OK)
@@ -176,7 +176,7 @@ static int run_logreg(lgp_probe_result *r, float *S, const float *Xs, const int3
     if (!W) return fail(err, errlen, "out of memory");
     int rc = lgp_logreg_fit(W, Xs, ys, m, C, K, &lo, &info, err, errlen);
     if (rc == LGP_OK) {
-        r->objective = info.objective, r->grad_rel = info.grad_rel;
+        r->objective = info.objective, r->grad_rel = info.grad_rel, r->gap = info.gap;
         r->iters = info.iters, r->converged = info.converged, r->fitted = 1;
         rc = lgp_logreg_scores(S, Xte, nte, C, W, NULL, K, err, errlen);
     }
@@ -260,7 +260,8 @@ void lgp_probe_mean_std(double *mean, double *sd, const lgp_probe_result *r, int
 
 static void settings_text(char *s, size_t cap, const lgp_probe_result *r, const lgp_probe_opts *o) {
     if (r->method == LGP_PROBE_LOGREG)
-        snprintf(s, cap, "lambda=%.3g%s tol=%g iters=%d%s", r->lambda, o->lambda_auto ? "(cv)" : "", o->tol, r->iters,
+        snprintf(s, cap, "lambda=%.3g%s %s=%g iters=%d gap=%.2g%s", r->lambda, o->lambda_auto ? "(cv)" : "",
+                 o->gap_tol > 0 ? "gap-tol" : "tol", o->gap_tol > 0 ? o->gap_tol : o->tol, r->iters, r->gap,
                  r->converged ? "" : " NOT-CONVERGED");
     else if (r->method == LGP_PROBE_LINEAR)
         snprintf(s, cap, "epochs=%d batch=%d lr=%g wd=%g momentum=%g loss=%.4f", o->lin.epochs, o->lin.batch, o->lin.lr,
@@ -273,8 +274,10 @@ static void settings_json(lgp_json *j, const lgp_probe_result *r, const lgp_prob
     if (r->method == LGP_PROBE_LOGREG) {
         lgp_json_set_num(j, "lambda", r->lambda);
         lgp_json_set_str(j, "lambda_mode", o->lambda_auto ? "cv" : o->lambda > 0 ? "fixed" : "paper");
-        lgp_json_set_num(j, "tol", o->tol);
+        lgp_json_set_str(j, "stop", o->gap_tol > 0 ? "duality-gap" : "gradient");
+        lgp_json_set_num(j, "tol", o->gap_tol > 0 ? o->gap_tol : o->tol);
         lgp_json_set_num(j, "max_iter", o->max_iter);
+        lgp_json_set_num(j, "gap", r->gap);
         lgp_json_set_num(j, "iters", r->iters);
         lgp_json_set_num(j, "grad_rel", r->grad_rel);
         lgp_json_set_num(j, "objective", r->objective);

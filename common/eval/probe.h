@@ -38,6 +38,7 @@ typedef struct {
     int folds;              /* folds for lambda_auto */
     double tol;             /* logreg relative-gradient tolerance */
     int max_iter;           /* L-BFGS iterations */
+    double gap_tol;         /* > 0: cyanure's stopping rule instead (logreg.h) */
     lgp_knn_opts knn;
     lgp_linprobe_opts lin;  /* its seed is each run's */
 } lgp_probe_opts;
@@ -65,7 +66,7 @@ typedef struct {
     uint64_t seed;
     size_t n_train;
     double top1, top5, seconds; /* accuracies in % */
-    double lambda, objective, grad_rel; /* logreg */
+    double lambda, objective, grad_rel, gap; /* logreg; gap: relative duality gap */
     int iters, converged, fitted;       /* logreg; fitted: the solver ran */
     int cv_done;                        /* logreg --lambda auto: cv_acc is filled */
     double cv_acc[LGP_PROBE_NLAMBDA];   /* mean held-out top-1 in [0, 1] per grid value */

@@ -231,6 +231,8 @@ static int meta_to_opts(lgp_cl_opts *co, const lgp_json *m, const lgp_record *re
     if (o->groups.n) co->groups = o->groups;
     else if (g && lgp_groups_from_json(&co->groups, g, err, errlen) != LGP_OK) return LGP_FATAL;
     if (o->freeze_set) co->groups.freeze_below = o->groups.freeze_below;
+    if (o->groups.heads_set) co->groups.heads_set = 1, co->groups.heads_blr = o->groups.heads_blr;
+    if (o->groups.train_patch) co->groups.train_patch = 1;
     return LGP_OK;
 }
 
@@ -359,8 +361,8 @@ int lgp_cl_engine_init(lgp_cl_engine *e, lgp_cl_state *s, int maxB, char *err, s
     e->sync.allreduce = lgp_dist_bn_allreduce;
     e->bn = e->world > 1 ? &e->sync : NULL;
     size_t E = (size_t)s->co.moco_dim, C = (size_t)s->m.cfg.width, B = (size_t)maxB, W = (size_t)e->world;
-    /* patch_grad 0: the patch embedding is frozen in stage 2 (stop-grad-conv1). */
-    if (lgp_encoder_init(&e->enc, &s->m, maxB, 0, err, errlen) != LGP_OK ||
+    /* The patch embedding's gradient only when it trains (else stop-grad-conv1). */
+    if (lgp_encoder_init(&e->enc, &s->m, maxB, s->co.groups.train_patch, err, errlen) != LGP_OK ||
         lgp_mlp_acts_init(&e->pa, &s->proj, maxB, err, errlen) != LGP_OK ||
         lgp_mlp_acts_init(&e->qa, &s->pred, maxB, err, errlen) != LGP_OK ||
         lgp_moco_ctr_init(&e->ctr, maxB, maxB * e->world, (int)E, err, errlen) != LGP_OK)

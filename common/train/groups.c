@@ -43,19 +43,18 @@ int lgp_groups_of(const lgp_groups *g, int block, int depth) {
     return block / (depth / g->n);
 }
 
-static int is_embedding(const char *name) {
-    return strcmp(name, "pos_embed") == 0 || strncmp(name, "patch_embed.", 12) == 0;
-}
+static int is_patch_embed(const char *name) { return strncmp(name, "patch_embed.", 12) == 0; }
 
 void lgp_groups_apply(const lgp_groups *g, lgp_params *p, int depth) {
     LGP_ASSERT(g->n >= 1 && depth % g->n == 0);
     for (size_t i = 0; i < p->count; i++) {
         lgp_param *e = &p->entries[i];
         int cls = strcmp(e->name, "cls_token") == 0;
-        e->lr_scale = (float)g->blr[lgp_groups_of(g, e->block, depth)];
+        e->lr_scale = (float)(g->heads_set && e->block >= depth ? g->heads_blr : g->blr[lgp_groups_of(g, e->block, depth)]);
         /* pitfall M7: decay every tensor of ndim >= 2, the cls token included; none on 1-D ones. */
         e->flags = (e->flags & ~(unsigned)LGP_PARAM_NO_WD) | (e->ndim < 2 ? LGP_PARAM_NO_WD : 0);
-        if (is_embedding(e->name)) e->flags |= LGP_PARAM_FROZEN; /* pitfall M3: stop-grad-conv1, fixed pos */
+        /* pitfall M3: stop-grad-conv1 (unless train_patch), fixed sin-cos pos_embed */
+        if (strcmp(e->name, "pos_embed") == 0 || (is_patch_embed(e->name) && !g->train_patch)) e->flags |= LGP_PARAM_FROZEN;
         if (g->freeze_below > 0 && (cls || (e->block >= 0 && e->block < g->freeze_below && e->block < depth)))
             e->flags |= LGP_PARAM_FROZEN;
     }
@@ -66,14 +65,18 @@ lgp_json *lgp_groups_json(const lgp_groups *g, const lgp_params *p, int depth, i
     for (int k = 0; k < g->n; k++) lgp_json_push(lw, lgp_json_new_num(g->blr[k]));
     lgp_json_set(j, "layer_wise", lw);
     lgp_json_set_num(j, "freeze_below", g->freeze_below);
+    if (g->heads_set) lgp_json_set_num(j, "heads_blr", g->heads_blr);
+    lgp_json_set_str(j, "patch_embed", g->train_patch ? "trainable" : "frozen");
     lgp_json_set_str(j, "rule", "lr_g(step) = warmup_cosine(step) * layer_wise[g] * batch / 256; blocks split into "
-                                "equal consecutive groups, cls with the first, norm/head/predictor with the last; "
-                                "wd on ndim >= 2 and cls, none on 1-d; pos_embed and patch_embed frozen");
+                                "equal consecutive groups, cls with the first, norm/head/predictor with the last "
+                                "(or heads_blr if given); wd on ndim >= 2 and cls, none on 1-d; pos_embed frozen, "
+                                "patch_embed as patch_embed says");
     int s = depth / g->n;
     for (int k = 0; k < g->n; k++) {
         lgp_json *o = lgp_json_new_obj(), *b = lgp_json_new_arr();
         lgp_json_set_num(o, "blr", g->blr[k]);
         if (batch > 0) lgp_json_set_num(o, "lr_peak", g->blr[k] * batch / 256.0);
+        if (k == g->n - 1 && g->heads_set) lgp_json_set_num(o, "heads_blr", g->heads_blr);
         lgp_json_push(b, lgp_json_new_num(k * s));
         lgp_json_push(b, lgp_json_new_num(k * s + s - 1));
         lgp_json_set(o, "blocks", b);
@@ -103,6 +106,15 @@ int lgp_groups_from_json(lgp_groups *g, const lgp_json *j, char *err, size_t err
         g->blr[k] = lw->items[k]->num;
     }
     g->freeze_below = (int)lgp_json_get_num(j, "freeze_below", 0);
+    const lgp_json *h = lgp_json_get(j, "heads_blr");
+    if (h) {
+        if (h->type != LGP_JSON_NUM) return snprintf(err, errlen, "metadata: lr_groups.heads_blr is not a number"), LGP_FATAL;
+        g->heads_set = 1, g->heads_blr = h->num;
+    }
+    const char *pe = lgp_json_get_str(j, "patch_embed", "frozen");
+    if (strcmp(pe, "frozen") && strcmp(pe, "trainable"))
+        return snprintf(err, errlen, "metadata: lr_groups.patch_embed '%s' is neither frozen nor trainable", pe), LGP_FATAL;
+    g->train_patch = strcmp(pe, "trainable") == 0;
     return LGP_OK;
 }
 

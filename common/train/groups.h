@@ -10,9 +10,13 @@
  * batch/256 (blr 1), so the effective lr of group g at step s is
  *     lr_g(s) = warmup_cosine(s) · v_g · batch / 256.
  * A single value (n = 1) is the plain MoCo v3 recipe with blr v0.
- * Frozen (LGP_PARAM_FROZEN, never touched by AdamW): pos_embed, the patch embedding
- * (stop-grad-conv1, pitfall M3) and, with freeze_below K > 0 (LGP's --fixTo K), the cls
- * token and blocks 0..K-1. Weight decay: every tensor with ndim >= 2, the cls token
+ * heads_set: the final norm, projector, predictor (and decoder) get heads_blr instead of
+ * the last group's value, so that every block can sit in a low-lr group while the heads
+ * learn at the full rate (the "all blocks" arm of the block-count ablation).
+ * Frozen (LGP_PARAM_FROZEN, never touched by AdamW): pos_embed (fixed sin-cos), the patch
+ * embedding unless train_patch (stop-grad-conv1, pitfall M3; a joint MIM+CL model trains
+ * it, as MAE does) and, with freeze_below K > 0 (LGP's --fixTo K), the cls token and
+ * blocks 0..K-1. Weight decay: every tensor with ndim >= 2, the cls token
  * included (pitfall M7); none on 1-D tensors (biases, LayerNorm and BatchNorm γ/β).
  *
  * Memory: lgp_groups is plain data; functions edit the caller's table in place. */
@@ -31,9 +35,13 @@ typedef struct {
     int n;                         /* groups, 1..depth, depth % n == 0 */
     double blr[LGP_CL_MAX_GROUPS]; /* base lr per 256 images of each group */
     int freeze_below;              /* K: blocks < K and the cls token frozen; 0 none */
+    int heads_set;                 /* 1: heads_blr for norm/heads/decoder */
+    double heads_blr;
+    int train_patch;               /* 1: patch_embed.* trainable (pos_embed stays fixed) */
 } lgp_groups;
 
-/* "1.5e-5,1.5e-5,1.5e-4" → g (freeze_below untouched). LGP_OK or LGP_FATAL. */
+/* "1.5e-5,1.5e-5,1.5e-4" → g (freeze_below, heads and train_patch untouched). LGP_OK or
+ * LGP_FATAL. */
 int lgp_groups_parse(lgp_groups *g, const char *list, char *err, size_t errlen);
 /* Checks n against depth and freeze_below against [0, depth]: LGP_OK, or LGP_USAGE (the
  * options do not fit this model). */
@@ -44,11 +52,13 @@ int lgp_groups_of(const lgp_groups *g, int block, int depth);
  * Entries with block >= depth that are not "norm.*" (heads, decoder) go to the last
  * group. Call it on a freshly built table (it only adds FROZEN). */
 void lgp_groups_apply(const lgp_groups *g, lgp_params *p, int depth);
-/* {"layer_wise":[..],"freeze_below":K,"rule":"...","groups":[{"blr","blocks":[a,b],
- *  "cls","heads","tensors","lr_peak"}],"frozen":[names]} for the checkpoint metadata.
+/* {"layer_wise":[..],"freeze_below":K,["heads_blr":v,]"patch_embed":"frozen"|"trainable",
+ *  "rule":"...","groups":[{"blr","blocks":[a,b],"cls","heads","tensors","lr_peak"}],
+ *  "frozen":[names]} for the checkpoint metadata.
  * batch: images per step (lr_peak = blr·batch/256), 0 to leave lr_peak out. */
 lgp_json *lgp_groups_json(const lgp_groups *g, const lgp_params *p, int depth, int batch);
-/* Reads "layer_wise" and "freeze_below" back. LGP_OK or LGP_FATAL. */
+/* Reads "layer_wise", "freeze_below", "heads_blr" and "patch_embed" back (a checkpoint
+ * written before the last two existed: last group's rate, frozen). LGP_OK or LGP_FATAL. */
 int lgp_groups_from_json(lgp_groups *g, const lgp_json *j, char *err, size_t errlen);
 
 /* MoCo v3 ViT init on top of lgp_vit_init_weights (whose linears are already xavier-

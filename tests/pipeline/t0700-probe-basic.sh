@@ -49,4 +49,11 @@ expect_exit 1 "list naming an unknown record" -- lgp-probe --train mix-train.lgp
 expect_err_line "lgp-probe: bad.txt:1: 'train/999999' matches no training record" "list error names file:line"
 expect_exit 0 "--lambda auto" -- lgp-probe --train mix-train.lgps --test mix-test.lgps --shots 10 --lambda auto -q
 grep -q '(cv)' out; ok $? "cv-chosen lambda is marked"
+# cyanure's stopping rule: a relative duality gap of 1e-3 or 300 iterations
+expect_exit 0 "--gap-tol 1e-3 --max-iter 300" -- lgp-probe --train mix-train.lgps --test mix-test.lgps --gap-tol 1e-3 --max-iter 300 --json gap.json -q
+"$PYTHON" -c 'import json,sys; r=json.load(open("gap.json"))[0]; sys.exit(not (r["stop"]=="duality-gap" and r["tol"]==1e-3 and 0 < r["gap"] <= 1e-3 and r["converged"]))'
+ok $? "JSON says the rule and a gap within it"
+lgp-probe --train mix-train.lgps --test mix-test.lgps --json tight.json -q >/dev/null 2>&1
+"$PYTHON" -c 'import json,sys; a=json.load(open("gap.json"))[0]; b=json.load(open("tight.json"))[0]; sys.exit(not (b["stop"]=="gradient" and b["gap"] < a["gap"] and b["iters"] > a["iters"]))'
+ok $? "the default gradient rule runs further, to a smaller gap"
 done_testing

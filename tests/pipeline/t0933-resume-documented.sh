@@ -33,6 +33,9 @@ check cl-graft-pipe cl -- '{ lgp-graft -q --mlp-dim 32 --moco-dim 16 s1.ckpt; ca
 check cl-cat cl -- '{ cat g.ckpt m.lgps; } | lgp-cl-train "${CL[@]}"'
 check cl-init cl -- 'lgp-cl-train "${CL[@]}" --init g.ckpt m.lgps'
 check cl-baseline cl -- 'lgp-cl-train "${CL[@]}" --model fmnist --mlp-dim 32 --moco-dim 16 m.lgps'
+# the joint baseline: MAE + MoCo v3 losses, patch embedding trained
+check cl-joint cl -- 'lgp-cl-train "${CL[@]}" --model fmnist --dec-width 32 --dec-depth 1 --dec-heads 2 --mlp-dim 32 --moco-dim 16 --mim-weight 1 --train-patch-embed --lr-heads 3e-4 m.lgps'
+lgp-inspect --meta cl-joint.ckpt | grep -q '"patch_embed": *"trainable"'; ok $? "the joint run's metadata says the patch embedding trained"
 
 # A resumed run keeps its schedule and model: another one on the command line is an error.
 R=(--resume d-mim-pipe/mim-step00000002.ckpt -o x.ckpt v.lgps)
@@ -47,5 +50,7 @@ expect_exit 2 "lgp-cl-train --resume with another --batch" -- lgp-cl-train --bat
 expect_exit 2 "lgp-cl-train --resume with another --seed" -- lgp-cl-train --seed 5 --resume d-cl-init/cl-step00000002.ckpt m.lgps
 expect_exit 2 "lgp-cl-train --resume with other lr groups" -- lgp-cl-train --lr-layer-wise 1e-4 --resume d-cl-init/cl-step00000002.ckpt m.lgps
 expect_exit 2 "lgp-cl-train --resume with another --tau" -- lgp-cl-train --tau 0.5 --resume d-cl-init/cl-step00000002.ckpt m.lgps
+expect_exit 2 "lgp-cl-train --resume of a frozen-patch run with --train-patch-embed" -- lgp-cl-train --train-patch-embed --resume d-cl-init/cl-step00000002.ckpt m.lgps
+expect_exit 2 "lgp-cl-train --resume with another --lr-heads" -- lgp-cl-train --lr-heads 1e-3 --resume d-cl-joint/cl-step00000002.ckpt m.lgps
 expect_exit 2 "lgp-cl-train --resume with another model" -- lgp-cl-train --model fmnist --resume d-cl-init/cl-step00000002.ckpt m.lgps
 done_testing

@@ -4,7 +4,7 @@
  * PyTorch twin exchange.
  *
  * Without arguments it is a TAP unit test. The twin (tests/pipeline/t0810) runs
- *   test_clstate --twin-write DIR grafted|scratch  (DIR/in.safetensors before the step,
+ *   test_clstate --twin-write DIR grafted|scratch|patch  (DIR/in.safetensors before the step,
  *                                                  DIR/c.safetensors the C results)
  *   cl_twin.py check DIR                           (the same step in torch, compares) */
 #include "common/train/clstate.h"
@@ -265,6 +265,57 @@ static void test_roundtrip(void) {
     lgp_cl_state_free(&s);
 }
 
+/* --lr-heads and --train-patch-embed: the rates and flags they set, and the metadata
+ * round trip that a resume and lgp-graft -> lgp-cl-train rely on. */
+static void test_heads_patch(void) {
+    lgp_cl_state s;
+    lgp_cl_opts o;
+    char err[512];
+    lgp_cl_opts_init(&o);
+    o.mlp_dim = 32, o.moco_dim = 8;
+    lgp_groups_parse(&o.groups, "1e-4,1e-4,1e-4", err, sizeof err);
+    o.groups.heads_set = 1, o.groups.heads_blr = 1e-3, o.groups.train_patch = 1;
+    lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
+    lgp_vit_config c = tiny_cfg(3);
+    ok(lgp_cl_state_new(&s, &c, &o, 5, &hp, err, sizeof err) == LGP_OK, "baseline with --lr-heads and --train-patch-embed");
+    const lgp_params *p = &s.m.params;
+    is_close(lgp_params_find(p, "blocks.2.mlp.fc1.weight")->lr_scale, 1e-4, 1e-6, 0, "last block at the groups' rate");
+    is_close(lgp_params_find(p, "norm.weight")->lr_scale, 1e-3, 1e-6, 0, "final norm at --lr-heads");
+    is_close(lgp_params_find(p, "head.0.weight")->lr_scale, 1e-3, 1e-6, 0, "projector at --lr-heads");
+    is_close(lgp_params_find(p, "predictor.3.weight")->lr_scale, 1e-3, 1e-6, 0, "predictor at --lr-heads");
+    is_close(lgp_params_find(p, "cls_token")->lr_scale, 1e-4, 1e-6, 0, "cls with group 0");
+    ok(!(lgp_params_find(p, "patch_embed.proj.weight")->flags & LGP_PARAM_FROZEN), "patch embedding trainable");
+    ok(!(lgp_params_find(p, "patch_embed.proj.weight")->flags & LGP_PARAM_NO_WD), "patch weight decayed (4-d)");
+    ok(lgp_params_find(p, "patch_embed.proj.bias")->flags & LGP_PARAM_NO_WD, "patch bias not decayed");
+    ok(lgp_params_find(p, "pos_embed")->flags & LGP_PARAM_FROZEN, "pos_embed still frozen (sin-cos)");
+    set_sched(&s, 8);
+    float w0 = s.m.params.data[lgp_params_find(p, "patch_embed.proj.weight")->offset];
+    train(&s, 2, 8);
+    ok(s.m.params.data[lgp_params_find(p, "patch_embed.proj.weight")->offset] != w0, "the patch embedding moved in training");
+    lgp_record rec;
+    LGP_ASSERT(lgp_cl_state_record(&s, &rec, 1) == LGP_OK);
+    char *meta = lgp_cl_state_meta(&s, 0);
+    ok(strstr(meta, "\"patch_embed\":\"trainable\"") && strstr(meta, "\"heads_blr\":0.001"), "metadata says so");
+    lgp_cl_state t;
+    lgp_cl_opts none;
+    lgp_cl_opts_init(&none);
+    ok(lgp_cl_state_start(&t, &rec, meta, "mem", NULL, &none, 0, &hp, err, sizeof err) == LGP_OK, "start from it");
+    ok(t.co.groups.train_patch && t.co.groups.heads_set && t.co.groups.heads_blr == 1e-3, "heads rate and trainable patch restored");
+    ok(!(lgp_params_find(&t.m.params, "patch_embed.proj.weight")->flags & LGP_PARAM_FROZEN), "restored table trains the patch");
+    free(meta);
+    lgp_record_free(&rec);
+    lgp_cl_state_free(&t);
+    lgp_cl_state_free(&s);
+    /* an older checkpoint's groups (no heads_blr, no patch_embed): last group's rate, frozen */
+    lgp_json *j = lgp_json_parse("{\"layer_wise\":[0.1,0.2],\"freeze_below\":0}", 41, NULL, 0);
+    lgp_groups g;
+    ok(j && lgp_groups_from_json(&g, j, err, sizeof err) == LGP_OK && !g.heads_set && !g.train_patch, "older metadata reads as before");
+    lgp_json_free(j);
+    j = lgp_json_parse("{\"layer_wise\":[0.1],\"patch_embed\":\"maybe\"}", 42, NULL, 0);
+    ok(j && lgp_groups_from_json(&g, j, err, sizeof err) != LGP_OK, "an unknown patch_embed is refused: %s", err);
+    lgp_json_free(j);
+}
+
 /* ---- the PyTorch twin ---- */
 #define TW_B 16
 
@@ -292,6 +343,15 @@ static int twin_write(const char *dir, const char *mode) {
     lgp_vit_config c = tiny_cfg(depth);
     if (strcmp(mode, "grafted") == 0) {
         if (grafted(&s, depth, "1e-4,2e-4,1e-3", 0, -1) != LGP_OK) return 1;
+    } else if (strcmp(mode, "patch") == 0) {
+        /* the joint baseline's groups: patch embedding trained, heads at their own rate */
+        lgp_cl_opts o;
+        lgp_cl_opts_init(&o);
+        o.mlp_dim = 32, o.moco_dim = 8;
+        lgp_groups_parse(&o.groups, "1e-4,2e-4,1e-3", err, sizeof err);
+        o.groups.heads_set = 1, o.groups.heads_blr = 3e-3, o.groups.train_patch = 1;
+        lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
+        if (lgp_cl_state_new(&s, &c, &o, 11, &hp, err, sizeof err) != LGP_OK) return fprintf(stderr, "%s\n", err), 1;
     } else {
         lgp_cl_opts o;
         lgp_cl_opts_init(&o);
@@ -379,5 +439,6 @@ int main(int argc, char **argv) {
     test_frozen();
     test_effective_lr();
     test_roundtrip();
+    test_heads_patch();
     return done_testing();
 }

@@ -1,6 +1,7 @@
 /* test_logreg.c — multinomial logistic regression: gradient against central finite
  * differences, objective and predictions against scikit-learn (tests/ref/probe_ref.py),
- * separable data → 100 %, random labels → chance, cross-validation, top-k ranking. */
+ * separable data → 100 %, random labels → chance, cross-validation, top-k ranking,
+ * cyanure's duality-gap stopping rule. */
 #include "common/lgp.h"
 #include "common/eval/logreg.h"
 #include "common/util/rng.h"
@@ -196,11 +197,57 @@ static void test_topk_and_errors(void) {
     ok(strstr(err, "sample 1: feature 0 is not finite") != NULL, "message names the feature: '%s'", err);
 }
 
+/* cyanure's stopping rule: the duality gap is >= 0 at any W (weak duality), ~0 at the
+ * optimum the tight gradient rule finds (so the dual formula is right, not merely
+ * positive), and --gap-tol stops as soon as it holds, earlier than the tight rule. */
+static void test_duality_gap(void) {
+    size_t n = 120, C = 10;
+    int K = 5;
+    float *X = malloc(n * C * sizeof *X);
+    double *Xd = malloc(n * C * sizeof *Xd), W[5 * 10], G[5 * 10], gap;
+    int32_t y[120];
+    lgp_rng r;
+    lgp_rng_init(&r, 5, 0, 0, 99);
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (int32_t)lgp_rng_below(&r, (uint64_t)K);
+        for (size_t c = 0; c < C; c++) X[i * C + c] = (float)(lgp_rng_normal(&r) + (c == (size_t)y[i] ? 1.5 : 0));
+    }
+    lgp_logreg_preprocess(X, n, C);
+    for (size_t j = 0; j < n * C; j++) Xd[j] = X[j];
+    char err[256];
+    double lambda = 1e-3, worst = INFINITY;
+    for (int t = 0; t < 20; t++) {
+        for (size_t j = 0; j < (size_t)K * C; j++) W[j] = (t % 4) * lgp_rng_normal(&r);
+        lgp_logreg_gap(&gap, G, W, Xd, y, n, C, K, lambda, err, sizeof err);
+        worst = fmin(worst, gap);
+    }
+    ok(worst >= 0, "the gap is never negative at 20 random points (smallest %.3g)", worst);
+    lgp_logreg_opts o = LGP_LOGREG_OPTS_DEFAULT;
+    o.lambda = lambda, o.tol = 1e-10;
+    lgp_logreg_info tight, loose;
+    memset(W, 0, sizeof W);
+    ok(lgp_logreg_fit(W, X, y, n, C, K, &o, &tight, err, sizeof err) == LGP_OK, "tight fit");
+    lgp_logreg_gap(&gap, G, W, Xd, y, n, C, K, lambda, err, sizeof err);
+    ok(gap < 1e-9 && fabs(gap - tight.gap) < 1e-12, "gap at the optimum %.2e < 1e-9 (info says %.2e)", gap, tight.gap);
+    o.gap_tol = 1e-3;
+    memset(W, 0, sizeof W);
+    ok(lgp_logreg_fit(W, X, y, n, C, K, &o, &loose, err, sizeof err) == LGP_OK, "fit with gap_tol 1e-3");
+    ok(loose.converged && loose.gap <= 1e-3 && loose.gap > 0, "stopped at gap %.2e <= 1e-3", loose.gap);
+    ok(loose.iters < tight.iters, "earlier than the tight rule (%d < %d iterations)", loose.iters, tight.iters);
+    ok(loose.objective - tight.objective <= 1e-3 * loose.objective, "objective within the gap of the optimum");
+    o.max_iter = 1, o.gap_tol = 1e-12;
+    memset(W, 0, sizeof W);
+    lgp_logreg_fit(W, X, y, n, C, K, &o, &loose, err, sizeof err);
+    ok(!loose.converged && loose.iters == 1, "an unreachable gap under the cap reports not converged");
+    free(X), free(Xd);
+}
+
 int main(void) {
     test_gradient_fd();
     test_separable();
     test_chance();
     test_topk_and_errors();
+    test_duality_gap();
     lgp_record rec;
     lgp_record_init(&rec);
     if (fx_make(&rec, "logreg") == 0) {
