@@ -46,7 +46,7 @@ UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%-replay,$(FUZZ_SRC))
 
-.PHONY: all check unit pipeline deps deps-quiet install clean fuzz demo repro asan-test ubsan-test bench
+.PHONY: all check unit pipeline deps deps-quiet install clean fuzz demo repro ablation asan-test ubsan-test bench
 all: $(PROGS) $(if $(wildcard bin/lgp-tar-images.c),$(BUILD)/bin/tar-images)
 
 $(BUILD)/obj/%.o: %.c
@@ -114,10 +114,18 @@ deps deps-quiet:
 demo: deps-quiet
 	$(MAKE) all
 	$(MAKE) -f pipelines/lgp.mk -j2 PROFILE=quick LGP_BIN=$(CURDIR)/$(BUILD)/bin table plots
+	$(MAKE) -f pipelines/lgp.mk PROFILE=quick record
 
 repro: deps-quiet
 	$(MAKE) all
 	$(MAKE) -f pipelines/lgp.mk -j2 PROFILE=repro LGP_BIN=$(CURDIR)/$(BUILD)/bin table plots
+	$(MAKE) -f pipelines/lgp.mk PROFILE=repro record
+
+# The lr-ratio and block-count ablation of one training seed (SEED=S), quick profile.
+ablation: deps-quiet
+	$(MAKE) all
+	$(MAKE) -f pipelines/lgp.mk -j2 PROFILE=quick LGP_BIN=$(CURDIR)/$(BUILD)/bin ablation
+	$(MAKE) -f pipelines/lgp.mk PROFILE=quick record
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

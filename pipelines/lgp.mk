@@ -52,11 +52,26 @@ CL_BLR ?= 1.5e-4
 MLP_DIM ?= 1024
 MOCO_DIM ?= 128
 MIM_WEIGHT ?= 1
+# The joint baseline is one ViT on both losses, ctr + MIM_WEIGHT x MAE (view 0 masked),
+# and trains its patch embedding as MAE does (MoCo v3 alone freezes it).
+JOINT_FLAGS ?= --train-patch-embed
 PROBE_SEEDS ?= 3
 MODEL_FLAGS ?=
 MAE_AUG ?=
 CL_AUG ?=
 RUNS := grafted mae mocov3 joint random pixels
+# The ablation that carries the paper's claim (make ... ablation): the grafted stage 2
+# from the same stage-1 checkpoint with the lower blocks' rate at 0 (frozen) or at the
+# upper rate (uniform), or the low rate on the lower third / on every block (heads at
+# the upper rate). grafted itself is the paper's arm: 0.1x on the lower two thirds.
+ABLATION_RUNS := graft-lr0 graft-lr1 graft-third graft-all
+comma := ,
+LR_LOW = $(firstword $(subst $(comma), ,$(LR_LAYER_WISE)))
+LR_HIGH = $(lastword $(subst $(comma), ,$(LR_LAYER_WISE)))
+LW_graft-lr0 = --lr-layer-wise 0,0,$(LR_HIGH)
+LW_graft-lr1 = --lr-layer-wise $(LR_HIGH),$(LR_HIGH),$(LR_HIGH)
+LW_graft-third = --lr-layer-wise $(LR_LOW),$(LR_HIGH),$(LR_HIGH)
+LW_graft-all = --lr-layer-wise $(LR_LOW),$(LR_LOW),$(LR_LOW) --lr-heads $(LR_HIGH)
 
 TARIMG = tar-images --shard $(TRAIN_SHARD) --seed $(SEED)
 VIEWS_MAE = $(TARIMG) --shuffle 10000 --epochs $(MIM_EPOCHS) $(TRAIN) | $(DECODE) \
@@ -66,7 +81,7 @@ VIEWS_CL = $(TARIMG) --shuffle 10000 --epochs $(CL_EPOCHS) $(TRAIN) | $(DECODE) 
 TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED) --samples-per-epoch $(N_TRAIN)
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
-.PHONY: all table plots clean summary
+.PHONY: all table plots clean summary ablation ablation-summary record
 all: table
 
 # A stage whose snapshot folder holds a latest snapshot continues from it bit-exactly
@@ -83,10 +98,11 @@ $(OUT)/mae/stage1.ckpt:
 
 # ---- stage 2: grafted MoCo v3 on the MAE layers ----
 # The grafted checkpoint goes first on lgp-cl-train's input, the two-view stream after it.
-$(OUT)/grafted/stage2.ckpt: $(OUT)/mae/stage1.ckpt
+LW_grafted = --lr-layer-wise $(LR_LAYER_WISE)
+$(OUT)/grafted/stage2.ckpt $(foreach r,$(ABLATION_RUNS),$(OUT)/$(r)/stage2.ckpt): $(OUT)/%/stage2.ckpt: $(OUT)/mae/stage1.ckpt
 	@mkdir -p $(@D)
 	if [ -e $(@D)/snapshots/cl-latest.ckpt ]; then $(VIEWS_CL); \
-	else lgp-graft -q --lr-layer-wise $(LR_LAYER_WISE) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) $< && $(VIEWS_CL); fi | \
+	else lgp-graft -q $(LW_$*) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) $< && $(VIEWS_CL); fi | \
 	  lgp-cl-train $(call RESUME,cl) $(CL_FLAGS) --log $(@D)/train.jsonl \
 	  --checkpoint-dir $(@D)/snapshots --save-every 200 -o $@
 
@@ -99,7 +115,7 @@ $(OUT)/mocov3/stage2.ckpt:
 $(OUT)/joint/stage2.ckpt:
 	@mkdir -p $(@D)
 	$(VIEWS_CL) | lgp-cl-train $(call RESUME,cl) --model $(MODEL) --patch $(PATCH) $(MODEL_FLAGS) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) \
-	  --blr $(CL_BLR) --mim-weight $(MIM_WEIGHT) $(CL_FLAGS) --log $(@D)/train.jsonl \
+	  --blr $(CL_BLR) --mim-weight $(MIM_WEIGHT) $(JOINT_FLAGS) $(CL_FLAGS) --log $(@D)/train.jsonl \
 	  --checkpoint-dir $(@D)/snapshots --save-every 200 -o $@
 
 # ---- features: train and test embeddings per run ----
@@ -113,6 +129,7 @@ DEP_grafted = $(OUT)/grafted/stage2.ckpt
 DEP_mae = $(OUT)/mae/stage1.ckpt
 DEP_mocov3 = $(OUT)/mocov3/stage2.ckpt
 DEP_joint = $(OUT)/joint/stage2.ckpt
+$(foreach r,$(ABLATION_RUNS),$(eval ENCODER_$(r) = --model $(OUT)/$(r)/stage2.ckpt)$(eval DEP_$(r) = $(OUT)/$(r)/stage2.ckpt))
 
 .SECONDEXPANSION:
 $(OUT)/%/train.emb: $$(DEP_$$*)
@@ -135,6 +152,10 @@ $(OUT)/%/probe-1pct-tuned.json: $(OUT)/%/train.emb $(OUT)/%/test.emb
 	lgp-probe --train $< --test $(OUT)/$*/test.emb --shots 1% --lambda auto --seeds $(PROBE_SEEDS) --seed $(SEED) --json $@ >$(@D)/probe-1pct-tuned.txt
 $(OUT)/%/probe-10pct-tuned.json: $(OUT)/%/train.emb $(OUT)/%/test.emb
 	lgp-probe --train $< --test $(OUT)/$*/test.emb --shots 10% --lambda auto --seeds $(PROBE_SEEDS) --seed $(SEED) --json $@ >$(@D)/probe-10pct-tuned.txt
+# The paper's lambda under cyanure's own stopping rule (relative duality gap 1e-3, at
+# most 300 iterations here for its 300 epochs) instead of lgp's tighter gradient rule.
+$(OUT)/%/probe-1pct-gap.json: $(OUT)/%/train.emb $(OUT)/%/test.emb
+	lgp-probe --train $< --test $(OUT)/$*/test.emb --shots 1% --gap-tol 1e-3 --max-iter 300 --seeds $(PROBE_SEEDS) --seed $(SEED) --json $@ >$(@D)/probe-1pct-gap.txt
 $(OUT)/%/probe-knn.json: $(OUT)/%/train.emb $(OUT)/%/test.emb
 	lgp-probe --train $< --test $(OUT)/$*/test.emb --shots all --method knn --json $@ >$(@D)/probe-knn.txt
 
@@ -145,13 +166,25 @@ TUNED ?= 1pct 10pct
 # The embeddings are made by pattern rules only: keep them (they are not intermediate
 # leftovers). Every other file is named here, so one that is missing, such as a probe
 # added since a run, is made again.
-.SECONDARY: $(foreach r,$(RUNS),$(OUT)/$(r)/train.emb $(OUT)/$(r)/test.emb)
-PROBES := $(foreach r,$(RUNS),$(foreach p,1pct 10pct knn $(foreach t,$(TUNED),$(t)-tuned),$(OUT)/$(r)/probe-$(p).json))
+.SECONDARY: $(foreach r,$(RUNS) $(ABLATION_RUNS),$(OUT)/$(r)/train.emb $(OUT)/$(r)/test.emb)
+PROBES := $(foreach r,$(RUNS),$(foreach p,1pct 1pct-gap 10pct knn $(foreach t,$(TUNED),$(t)-tuned),$(OUT)/$(r)/probe-$(p).json))
+ABLATION_PROBE_KINDS := 1pct 1pct-tuned knn
+ABLATION_PROBES := $(foreach r,grafted $(ABLATION_RUNS),$(foreach p,$(ABLATION_PROBE_KINDS),$(OUT)/$(r)/probe-$(p).json))
+SETTINGS = MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)
 
 $(OUT)/results.md: $(PROBES)
 	$(PYTHON) $(HERE)results.py --out $(OUT) --profile $(PROFILE) --runs "$(RUNS)" --train-seed $(SEED) --json $(OUT)/results.json \
-	  --settings "MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)" >$@.tmp
+	  --settings "$(SETTINGS)" >$@.tmp
 	mv $@.tmp $@
+
+# The lr-ratio and block-count ablation of one training seed: ablation.json / .md.
+$(OUT)/ablation.md: $(ABLATION_PROBES)
+	$(PYTHON) $(HERE)results.py --out $(OUT) --profile $(PROFILE) --runs "grafted $(ABLATION_RUNS)" --train-seed $(SEED) \
+	  --probes "$(ABLATION_PROBE_KINDS)" --json $(OUT)/ablation.json --title ablation --settings "$(SETTINGS)" >$@.tmp
+	mv $@.tmp $@
+
+ablation: $(OUT)/ablation.md
+	cat $<
 
 table: $(OUT)/results.md
 	cat $<
@@ -159,12 +192,25 @@ table: $(OUT)/results.md
 plots: $(OUT)/results.md
 	bash $(HERE)plots.sh $(OUT)
 
-# Mean ± std over training seeds and paired differences by seed, from the seed runs that
-# exist (each made by `make ... SEED=S`); written to RESULTS.
-SEED_RESULTS = $(foreach s,$(SEEDS),pipelines/out/$(PROFILE)/seed$(s)/results.json)
+# `record` copies a finished seed's tables (results.*, ablation.*) from OUT, which is not
+# kept in git, to RESULTS/seed<S>/, which is: a seed run lands once and the summaries
+# below need only the recorded seeds, not the run folders.
+record:
+	[ -e $(OUT)/results.json ] || [ -e $(OUT)/ablation.json ] || { echo "lgp.mk: $(OUT) has no results.json or ablation.json: run the seed first" >&2; exit 1; }
+	mkdir -p $(RESULTS)/seed$(SEED)
+	for f in results.json results.md ablation.json ablation.md; do if [ -e $(OUT)/$$f ]; then cp $(OUT)/$$f $(RESULTS)/seed$(SEED)/$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$f.tmp $(RESULTS)/seed$(SEED)/$$f; fi; done
+
+# Mean ± std over training seeds and paired differences by seed, from the recorded seeds
+# (each made by `make ... SEED=S table record`); written to RESULTS.
+SEED_RESULTS = $(foreach s,$(SEEDS),$(RESULTS)/seed$(s)/results.json)
 summary:
-	for f in $(SEED_RESULTS); do [ -e "$$f" ] || { echo "lgp.mk: $$f is missing: run the seed first (make ... SEED=N)" >&2; exit 1; }; done
+	for f in $(SEED_RESULTS); do [ -e "$$f" ] || { echo "lgp.mk: $$f is missing: run the seed first (make ... SEED=N table record)" >&2; exit 1; }; done
 	$(PYTHON) $(HERE)summary.py --out $(RESULTS) $(SEED_RESULTS)
+
+SEED_ABLATIONS = $(foreach s,$(SEEDS),$(RESULTS)/seed$(s)/ablation.json)
+ablation-summary:
+	for f in $(SEED_ABLATIONS); do [ -e "$$f" ] || { echo "lgp.mk: $$f is missing: run the seed first (make ... SEED=N ablation record)" >&2; exit 1; }; done
+	$(PYTHON) $(HERE)summary.py --out $(RESULTS) --name ablation $(SEED_ABLATIONS)
 
 clean:
 	rm -rf $(OUT)

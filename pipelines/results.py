@@ -8,12 +8,14 @@ of a run folder.
 results.json holds one row per (run, training seed, protocol, shots, probe seed):
 {"run", "train_seed", "protocol" (paper-lambda | tuned-lambda | knn), "shots" (1% | 10% |
 all), "probe_seed", "top1"}; the table and the plots (plots.sh) are computed from those
-rows. Columns: 1% and 10% logistic regression with the paper's fixed lambda and with
-lambda chosen by 5-fold cross-validation inside the labelled subset (the test set is
-never used for a choice), mean ± std over the probe seeds; kNN top-1; the training wall
-time read from each stage's JSONL log. Below the table, layer-grafted against every other
+rows. Columns (those with data): 1% and 10% logistic regression with the paper's fixed
+lambda (also under cyanure's duality-gap stopping rule at 1%) and with lambda chosen by
+5-fold cross-validation inside the labelled subset (the test set is never used for a
+choice), mean ± std over the probe seeds; kNN top-1; each stage's training wall time
+read from its JSONL log. Below the table, layer-grafted against every other
 row, paired by probe seed (seed k draws the same labelled subset for every row, so the
-per-seed difference removes the subset's own luck), for both protocols at 1%."""
+per-seed difference removes the subset's own luck), for every protocol at 1%.
+--title names the table (results, ablation); --probes limits it to some probe files."""
 import argparse
 import json
 import os
@@ -22,27 +24,37 @@ ROWS = {
     "grafted": "layer-grafted (MAE lower layers + MoCo v3, lr-layer-wise)",
     "mae": "MAE only (stage 1 probed directly)",
     "mocov3": "MoCo v3 only (from scratch)",
-    "joint": "naive joint MIM + CL",
+    "joint": "naive joint MIM + CL (ctr + MIM_WEIGHT x MAE, patch embedding trained)",
     "random": "random-init encoder (floor)",
     "pixels": "raw pixels (floor)",
+    "graft-lr0": "grafted, lower 2/3 frozen (lr 0)",
+    "graft-lr1": "grafted, uniform lr (1x) from the MAE init",
+    "graft-third": "grafted, 0.1x on the lower 1/3 only",
+    "graft-all": "grafted, 0.1x on every block (heads 1x)",
 }
 # probe file -> (protocol, shots)
 PROBES = {
     "probe-1pct.json": ("paper-lambda", "1%"),
+    "probe-1pct-gap.json": ("paper-lambda-gap", "1%"),
     "probe-1pct-tuned.json": ("tuned-lambda", "1%"),
     "probe-10pct.json": ("paper-lambda", "10%"),
     "probe-10pct-tuned.json": ("tuned-lambda", "10%"),
     "probe-knn.json": ("knn", "all"),
 }
-COLUMNS = [("paper-lambda", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"), ("tuned-lambda", "10%"),
-           ("knn", "all")]
+COLUMNS = [("paper-lambda", "1%"), ("paper-lambda-gap", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"),
+           ("tuned-lambda", "10%"), ("knn", "all")]
+HEADERS = {("paper-lambda", "1%"): "1% paper λ", ("paper-lambda-gap", "1%"): "1% paper λ, cyanure stop",
+           ("tuned-lambda", "1%"): "1% tuned λ", ("paper-lambda", "10%"): "10% paper λ",
+           ("tuned-lambda", "10%"): "10% tuned λ", ("knn", "all"): "kNN top-1"}
 
 
-def collect(out, runs, train_seed):
-    """Every per-seed result of every probe file, as results.json rows."""
+def collect(out, runs, train_seed, probes):
+    """Every per-seed result of the probe files named (all if None), as results.json rows."""
     rows = []
     for run in runs:
         for name, (protocol, shots) in PROBES.items():
+            if probes is not None and name not in probes:
+                continue
             path = os.path.join(out, run, name)
             if not os.path.exists(path):
                 continue
@@ -89,18 +101,26 @@ def paired(rows, runs, protocol):
     return lines
 
 
+def stage_minutes(d, stage):
+    """The wall time of one training stage from its JSONL log (None if there is none)."""
+    log = os.path.join(d, stage, "train.jsonl")
+    if not os.path.exists(log):
+        return None
+    last = None
+    for line in open(log):
+        last = json.loads(line)
+    return last["time"] / 60 if last else 0.0
+
+
 def train_minutes(d, run):
-    stages = {"grafted": ["mae", "grafted"], "mae": ["mae"], "mocov3": ["mocov3"], "joint": ["joint"]}
-    total = 0.0
-    for s in stages.get(run, []):
-        log = os.path.join(d, s, "train.jsonl")
-        if not os.path.exists(log):
-            return "n/a"
-        last = None
-        for line in open(log):
-            last = json.loads(line)
-        total += last["time"] if last else 0
-    return f"{total / 60:.1f}" if run in stages else "0"
+    """Each stage's wall time in minutes: 'stage 1 + stage 2' for the grafted rows."""
+    if run in ("random", "pixels"):
+        return "0"
+    stages = ["mae", run] if run == "grafted" or run.startswith("graft-") else [run]
+    t = [stage_minutes(d, s) for s in stages]
+    if any(x is None for x in t):
+        return "n/a"
+    return " + ".join(f"{x:.1f}" for x in t)
 
 
 def main():
@@ -111,22 +131,28 @@ def main():
     ap.add_argument("--settings")
     ap.add_argument("--train-seed", type=int, default=0)
     ap.add_argument("--json", help="write results.json here (atomically)")
+    ap.add_argument("--title", default="results")
+    ap.add_argument("--probes", help="probe files to read, e.g. '1pct 1pct-tuned knn' (default: all)")
     a = ap.parse_args()
     runs = a.runs.split()
-    rows = collect(a.out, runs, a.train_seed)
+    probes = None if a.probes is None else {f"probe-{p}.json" for p in a.probes.split()}
+    rows = collect(a.out, runs, a.train_seed, probes)
+    columns = [c for c in COLUMNS if any(r["protocol"] == c[0] and r["shots"] == c[1] for r in rows)]
     if a.json:
         tmp = a.json + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"profile": a.profile, "settings": a.settings, "rows": rows}, f, indent=1)
             f.write("\n")
         os.replace(tmp, a.json)
-    print(f"## lgp results, profile `{a.profile}`, training seed {a.train_seed}\n")
-    print("| pre-training | 1% paper λ | 1% tuned λ | 10% paper λ | 10% tuned λ | kNN top-1 | training min |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"## lgp {a.title}, profile `{a.profile}`, training seed {a.train_seed}\n")
+    print("| pre-training | " + " | ".join(HEADERS[c] for c in columns) + " | training min |")
+    print("|---|" + "---|" * len(columns) + "---|")
     for run in runs:
-        cells = " | ".join(cell(rows, run, p, s) for p, s in COLUMNS)
+        cells = " | ".join(cell(rows, run, p, s) for p, s in columns)
         print(f"| {ROWS.get(run, run)} | {cells} | {train_minutes(a.out, run)} |")
-    pairs = paired(rows, runs, "paper-lambda") + paired(rows, runs, "tuned-lambda")
+    pairs = []
+    for p in ("paper-lambda", "paper-lambda-gap", "tuned-lambda"):
+        pairs += paired(rows, runs, p)
     if pairs:
         print("\nLayer-grafted minus each other row at 1%, paired by probe seed (same labelled subset):\n")
         print("| against | protocol | mean difference ± std | seeds won |")
@@ -136,9 +162,11 @@ def main():
     print("Top-1 in percent on the Fashion-MNIST test set (10,000 images) unless TEST says otherwise. "
           "logreg: row-centred, L2-normalised features, multinomial logistic regression without "
           "intercept, L-BFGS to a gradient-norm tolerance of 1e-6 relative (cap 2000 iterations); "
-          "paper λ = 2.5e-4 / n; tuned λ = the best of 1e-8..1e-1 by 5-fold cross-validation inside "
+          "paper λ = 2.5e-4 / n; cyanure stop = the same fit stopped at cyanure's relative duality gap "
+          "of 1e-3 (cap 300 iterations); tuned λ = the best of 1e-8..1e-1 by 5-fold cross-validation inside "
           "the labelled subset. Mean ± sample std (n - 1) over the probe seeds' subsets. kNN: k = 20, T = 0.07, all "
-          "training labels. Rows of results.json carry every number.")
+          "training labels. Training min: each stage's wall time (stage 1 + stage 2 for the grafted rows). "
+          "Rows of results.json carry every number.")
     return 0
 
 

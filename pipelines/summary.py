@@ -3,7 +3,7 @@
 seed runs (pipelines/out/<profile>/seed<S>/results.json, one `make ... SEED=S` each) into
 one results.json and a results.md.
 
-  summary.py --out DIR SEED_RESULTS.json...
+  summary.py --out DIR [--name results|ablation] SEED_RESULTS.json...
 
 For each run, protocol and shots, a training seed's score is the mean over its probe
 seeds; the table gives the mean ± std of those over the training seeds. Below it,
@@ -15,9 +15,14 @@ import json
 import os
 
 NAMES = {"grafted": "layer-grafted", "mae": "MAE only", "mocov3": "MoCo v3 only", "joint": "naive joint MIM + CL",
-         "random": "random-init (floor)", "pixels": "raw pixels (floor)"}
-COLUMNS = [("paper-lambda", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"), ("tuned-lambda", "10%"),
-           ("knn", "all")]
+         "random": "random-init (floor)", "pixels": "raw pixels (floor)",
+         "graft-lr0": "grafted, lower 2/3 frozen (lr 0)", "graft-lr1": "grafted, uniform lr (1x)",
+         "graft-third": "grafted, 0.1x on the lower 1/3", "graft-all": "grafted, 0.1x on every block"}
+COLUMNS = [("paper-lambda", "1%"), ("paper-lambda-gap", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"),
+           ("tuned-lambda", "10%"), ("knn", "all")]
+HEADERS = {("paper-lambda", "1%"): "1% paper λ", ("paper-lambda-gap", "1%"): "1% paper λ, cyanure stop",
+           ("tuned-lambda", "1%"): "1% tuned λ", ("paper-lambda", "10%"): "10% paper λ",
+           ("tuned-lambda", "10%"): "10% tuned λ", ("knn", "all"): "kNN"}
 
 
 def mean_std(v):
@@ -38,6 +43,7 @@ def per_seed(rows, run, protocol, shots):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--name", default="results", help="file names in OUT: NAME.json, NAME.md")
     ap.add_argument("inputs", nargs="+")
     a = ap.parse_args()
     rows, profile, settings, seeds = [], None, set(), []
@@ -52,18 +58,19 @@ def main():
         seeds += sorted(s)
         rows += seed_rows
     os.makedirs(a.out, exist_ok=True)
-    tmp = os.path.join(a.out, "results.json.tmp")
+    tmp = os.path.join(a.out, a.name + ".json.tmp")
     with open(tmp, "w") as f:
         json.dump({"profile": profile, "train_seeds": seeds, "settings": sorted(settings), "rows": rows}, f, indent=1)
         f.write("\n")
-    os.replace(tmp, os.path.join(a.out, "results.json"))
+    os.replace(tmp, os.path.join(a.out, a.name + ".json"))
     runs = [r for r in NAMES if any(x["run"] == r for x in rows)]
-    lines = [f"## lgp results, profile `{profile}`, training seeds {', '.join(map(str, seeds))}", "",
+    columns = [c for c in COLUMNS if any(r["protocol"] == c[0] and r["shots"] == c[1] for r in rows)]
+    lines = [f"## lgp {a.name}, profile `{profile}`, training seeds {', '.join(map(str, seeds))}", "",
              "Mean ± std over training seeds of each seed's mean over probe seeds (top-1 %).", "",
-             "| pre-training | 1% paper λ | 1% tuned λ | 10% paper λ | 10% tuned λ | kNN |", "|---|---|---|---|---|---|"]
+             "| pre-training | " + " | ".join(HEADERS[c] for c in columns) + " |", "|---|" + "---|" * len(columns)]
     for run in runs:
         cells = []
-        for p, s in COLUMNS:
+        for p, s in columns:
             v = list(per_seed(rows, run, p, s).values())
             cells.append("n/a" if not v else f"{mean_std(v)[0]:.2f} ± {mean_std(v)[1]:.2f}")
         lines.append(f"| {NAMES[run]} | " + " | ".join(cells) + " |")
@@ -72,7 +79,7 @@ def main():
     for run in runs:
         if run == "grafted":
             continue
-        for p, s in COLUMNS[:4]:
+        for p, s in [c for c in columns if c[0] != "knn"]:
             g, o = per_seed(rows, "grafted", p, s), per_seed(rows, run, p, s)
             common = sorted(set(g) & set(o))
             if not common:
@@ -81,9 +88,10 @@ def main():
             won = sum(g[k] > o[k] for k in common)
             lines.append(f"| {NAMES[run]} | {p} | {s} | {m:+.2f} ± {sd:.2f} | {won}/{len(common)} |")
     lines += ["", "Settings: " + "; ".join(f"`{x}`" for x in sorted(settings)), ""]
-    with open(os.path.join(a.out, "results.md.tmp"), "w") as f:
+    md = os.path.join(a.out, a.name + ".md")
+    with open(md + ".tmp", "w") as f:
         f.write("\n".join(lines))
-    os.replace(os.path.join(a.out, "results.md.tmp"), os.path.join(a.out, "results.md"))
+    os.replace(md + ".tmp", md)
     print("\n".join(lines))
     return 0
 

@@ -16,7 +16,7 @@ for f in out/mae/stage1.ckpt out/grafted/stage2.ckpt out/mocov3/stage2.ckpt out/
 done
 for r in "layer-grafted" "MAE only" "MoCo v3 only" "naive joint" "random-init" "raw pixels"; do
     grep "^| $r" table.out | grep -q -E '\| [0-9.]+ ± [0-9.]+ \| [0-9.]+ ± [0-9.]+ \| [0-9.]+ \|'
-    ok $? "table row '$r' has 1%, 10% and kNN numbers"
+    ok $? "table row '$r' has 1%, 10% and kNN numbers" || { sed "s/^/#   /" abl.out abl.err | tail -n 12; }
 done
 [ -s out/mae/recon.png ]; ok $? "MAE reconstruction grid written"
 [ -s out/loss.png ] && [ -s out/accuracy-1pct.png ]; ok $? "plots written"
@@ -27,15 +27,16 @@ import json, sys
 rows = json.load(open(sys.argv[1]))["rows"]
 names = {"grafted": "layer-grafted", "mae": "MAE only", "mocov3": "MoCo v3 only", "joint": "naive joint",
          "random": "random-init", "pixels": "raw pixels"}
-cols = [("paper-lambda", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"), ("tuned-lambda", "10%"), ("knn", "all")]
+cols = [("paper-lambda", "1%"), ("paper-lambda-gap", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"),
+        ("tuned-lambda", "10%"), ("knn", "all")]
 table = {}
 for line in open(sys.argv[2]):
     for run, label in names.items():
         if line.startswith("| " + label):
-            table[run] = [c.strip() for c in line.strip().strip("|").split("|")][1:6]
+            table[run] = [c.strip() for c in line.strip().strip("|").split("|")][1:7]
 bad = 0
 for run in names:
-    for (p, s), c in zip(cols, table.get(run, [""] * 5)):
+    for (p, s), c in zip(cols, table.get(run, [""] * 6)):
         v = [r["top1"] for r in rows if r["run"] == run and r["protocol"] == p and r["shots"] == s]
         want = 2 if p != "knn" else 1  # PROBE_SEEDS=2 in the test profile
         if len(v) != want or any(r["train_seed"] != 0 for r in rows):
@@ -47,6 +48,26 @@ sys.exit(1 if bad else 0)
 PY
 ok $? "results.json has every run x protocol x shots x probe seed, and the table agrees with it"
 sed 's/^/#   /' agree.out | head -n 5
+
+# The ablation arms from the same stage-1 checkpoint: lr 0 leaves the lower two thirds
+# (blocks 0-1 of 3) and cls exactly as MAE made them, uniform lr moves block 0.
+"${MK[@]}" OUT=out ablation >abl.out 2>abl.err
+ok $? "make ... ablation"
+for r in "layer-grafted" "lower 2/3 frozen" "uniform lr" "lower 1/3 only" "every block"; do
+    grep "$r" abl.out >row.txt
+    grep -q -E '\| [0-9.]+ ± [0-9.]+ \| [0-9.]+ ± [0-9.]+ \| [0-9.]+ \|' row.txt; ok $? "ablation row '$r' has 1% (paper, tuned) and kNN numbers"
+done
+for f in mae/stage1 graft-lr0/stage2 graft-lr1/stage2; do lgp-inspect -q --to-safetensors "${f%%/*}.st" "out/$f.ckpt" >/dev/null; done
+"$PYTHON" -c '
+import sys; sys.path.insert(0, sys.argv[1])
+from safetensors_torch import load
+import numpy as np
+m, z, u = load("mae.st")[0], load("graft-lr0.st")[0], load("graft-lr1.st")[0]
+same = lambda a, b, k: np.array_equal(np.asarray(a[k]), np.asarray(b[k]))
+low = [k for k in m if k.startswith(("blocks.0.", "blocks.1.")) or k == "cls_token"]
+ok = low and all(same(m, z, k) for k in low) and not same(m, z, "blocks.2.mlp.fc1.weight") and not same(m, u, "blocks.0.mlp.fc1.weight")
+sys.exit(0 if ok else 1)' "$TESTS_DIR/ref"
+ok $? "graft-lr0 keeps blocks 0-1 and cls bit-exact, trains block 2; graft-lr1 trains block 0"
 
 # A truncated training file: tar-images fails mid-pipe, the target fails, no checkpoint.
 head -c 2000000 "$FMNIST/train-images-idx3-ubyte.gz" >trunc-images-idx3-ubyte.gz

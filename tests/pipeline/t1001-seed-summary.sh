@@ -15,13 +15,28 @@ for seed, (g, m) in enumerate([(80.0, 78.0), (82.0, 79.0), (81.0, 81.5)]):
 PY
 "$PYTHON" "$ROOT/pipelines/summary.py" --out res s0.json s1.json s2.json >sum.out 2>&1
 ok $? "summary of three seeds"
-grep -q "^| layer-grafted | n/a | 81.00 ± 1.00 | n/a | n/a | n/a |$" res/results.md; ok $? "grafted: mean ± std over training seeds (81.00 ± 1.00)"
-grep -q "^| MoCo v3 only | n/a | 79.50 ± 1.80 |" res/results.md; ok $? "MoCo v3: 79.50 ± 1.80"
+grep -q "^| pre-training | 1% tuned λ |$" res/results.md; ok $? "only the columns that have data"
+grep -q "^| layer-grafted | 81.00 ± 1.00 |$" res/results.md; ok $? "grafted: mean ± std over training seeds (81.00 ± 1.00)"
+grep -q "^| MoCo v3 only | 79.50 ± 1.80 |" res/results.md; ok $? "MoCo v3: 79.50 ± 1.80"
 grep -q "^| MoCo v3 only | tuned-lambda | 1% | +1.50 ± 1.80 | 2/3 |$" res/results.md; ok $? "paired by training seed: +1.50 ± 1.80 (diffs 2, 3, -0.5), won 2 of 3"
 "$PYTHON" -c 'import json,sys; d=json.load(open("res/results.json")); sys.exit(0 if d["train_seeds"]==[0,1,2] and len(d["rows"])==12 else 1)'
 ok $? "results.json: every row of every seed"
 "$PYTHON" "$ROOT/pipelines/summary.py" --out res2 s0.json s0.json >dup.out 2>&1
 [ $? -ne 0 ] && grep -q "expected the rows of one new training seed" dup.out; ok $? "a seed given twice is refused"
+# the ablation: the same merge under another name, its rows named after the arms
+sed 's/"mocov3"/"graft-lr1"/g' s0.json >a0.json; sed 's/"mocov3"/"graft-lr1"/g' s1.json >a1.json
+"$PYTHON" "$ROOT/pipelines/summary.py" --out res --name ablation a0.json a1.json >/dev/null 2>&1
+grep -q "^| grafted, uniform lr (1x) | tuned-lambda | 1% | +2.50 ± 0.71 | 2/2 |$" res/ablation.md; ok $? "ablation.md: an arm against grafted, paired by seed"
+[ -e res/ablation.json ] && grep -q "training seeds 0, 1, 2" res/results.md; ok $? "ablation.json written beside results.md, which is untouched"
+make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test SEEDS="97" PYTHON="$PYTHON" ablation-summary >miss.out 2>&1
+[ $? -ne 0 ] && grep -q "seed97/ablation.json is missing: run the seed first" miss.out; ok $? "make ablation-summary names a missing seed run"
+# record: a finished seed's tables go from its run folder to RESULTS/seed<S>/
+mkdir -p run5 && cp s1.json run5/results.json && echo table >run5/results.md
+make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test OUT=run5 RESULTS=rec SEED=5 record >rec.out 2>&1
+cmp -s run5/results.json rec/seed5/results.json && cmp -s run5/results.md rec/seed5/results.md && [ ! -e rec/seed5/ablation.json ]
+ok $? "make record copies the seed's results (and only what exists)"
+make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test OUT=empty RESULTS=rec SEED=6 record >rec.out 2>&1
+[ $? -ne 0 ] && grep -q "has no results.json or ablation.json" rec.out && [ ! -e rec/seed6 ]; ok $? "record of a seed that has not run fails and writes nothing"
 make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test SEEDS="97" PYTHON="$PYTHON" summary >miss.out 2>&1
 [ $? -ne 0 ] && grep -q "seed97/results.json is missing: run the seed first" miss.out; ok $? "make summary names a missing seed run"
 done_testing
