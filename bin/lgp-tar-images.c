@@ -3,6 +3,7 @@
  * in a deterministic, optionally shuffled, sharded and multi-epoch order. */
 #include "common/util/cli.h"
 #include "common/data/imagesrc.h"
+#include "common/data/imgindex.h"
 #include "common/lgp.h"
 #include "common/util/log.h"
 #include "common/data/order.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char help[] =
     "tar-images — image archives or IDX files to an lgp record stream\n"
@@ -46,8 +48,8 @@ static const char help[] =
     "\"records_per_epoch\": this shard's image count (I/N keeps every image j with\n"
     "j mod N == I), cut to --skip + --limit when that is smaller, i.e. the length of\n"
     "the first epoch of the order the output is a window of (--limit 512 announces\n"
-    "512; a later epoch cut short by --limit is not counted). Archives announce neither\n"
-    "(their counts are only known once read).\n"
+    "512; a later epoch cut short by --limit is not counted). Archives announce it once\n"
+    "indexed (--shuffle full, --index), else neither (counts are only known once read).\n"
     "\n"
     "options:\n"
     "  --labels FILE     lines 'name label' (name = image basename with or without its\n"
@@ -55,7 +57,14 @@ static const char help[] =
     "                    for the images in sorted name order (ImageNet val style);\n"
     "                    for IDX: the labels file (default: derived from the name)\n"
     "  --classes FILE    class names, one per line, line order = index (default: sorted)\n"
-    "  --shuffle N       buffer shuffle with N records, WebDataset style (default 0: off)\n"
+    "  --shuffle N|full  buffer shuffle with N records, WebDataset style (default 0: off);\n"
+    "                    full: an exact random permutation of all images per epoch (same\n"
+    "                    on every shard, each shard a disjoint part), read by position:\n"
+    "                    plain tars (tar of tars too) after one indexing pass, IDX files;\n"
+    "                    compressed archives and stdin fall back to a 10000-record buffer\n"
+    "  --index FILE      keep the indexing pass's result in FILE and reuse it while the\n"
+    "                    inputs (size, mtime) and label rules are unchanged; any plain-tar\n"
+    "                    run with an index announces records_per_epoch\n"
     "  --epochs N        emit N epochs, each reshuffled (default 1)\n"
     "  --shard I/N       keep records j with j mod N == I (archive order); 'auto' takes\n"
     "                    OMPI_COMM_WORLD_RANK/SIZE or SLURM_PROCID/NTASKS (default 0/1)\n"
@@ -67,7 +76,8 @@ static const char help[] =
     "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
     "\n"
     "example:\n"
-    "  tar-images --shuffle 1000 --seed 1 ILSVRC2012_img_train.tar | lgp-decode --size 256 | ...\n"
+    "  tar-images --shuffle full --index train.idx --seed 1 ILSVRC2012_img_train.tar |\n"
+    "    lgp-decode --size 256 | ...\n"
     "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz | lgp-inspect\n"
     "\n"
     "exit status: 0 ok, 1 unreadable input or write error, 2 usage error.\n"
@@ -80,6 +90,8 @@ struct opts {
     long long epochs;
     char **inputs;
     int ninputs;
+    int full;          /* --shuffle full */
+    const char *index; /* --index FILE */
 };
 
 /* Everything the record loop needs. */
@@ -91,6 +103,8 @@ struct ctx {
     int64_t epoch, bad, unlabeled;
     lgp_writer *w;
     lgp_record rec;
+    lgp_imgindex ix;   /* positions of the images (indexed archives) */
+    int64_t n;         /* images per pass when known (IDX, indexed), else -1 */
 };
 
 static void write_item(struct ctx *c, lgp_order_item *it) {
@@ -127,6 +141,60 @@ static void run_epoch(struct ctx *c) {
     while (lgp_order_drain(&c->ord, &out)) write_item(c, &out);
 }
 
+/* One epoch of the exact shuffle: the images in the order's permutation, read by
+ * position (IDX from memory, archives with pread). */
+static void run_epoch_full(struct ctx *c) {
+    char err[1024];
+    lgp_order_item it, out;
+    int64_t i;
+    if (lgp_order_begin_full(&c->ord, c->epoch, c->n, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    while ((i = lgp_order_full_next(&c->ord)) >= 0) {
+        int rc = c->o->src.idx ? lgp_imagesrc_idx_get(c->src, i, &it)
+                               : lgp_imgindex_read(&c->ix, c->o->inputs, i, &it, err, sizeof err);
+        if (rc != LGP_OK) lgp_die("%s", c->o->src.idx ? lgp_imagesrc_error(c->src) : err);
+        it.id = i;
+        if (lgp_order_full_take(&c->ord, &it, &out)) write_item(c, &out);
+    }
+}
+
+static void index_bad(void *ctx, const char *msg) {
+    struct ctx *c = ctx;
+    lgp_warncap_emit(&c->msgs, "%s", msg);
+    c->bad++;
+}
+
+/* The image positions a full shuffle or --index asks for: loaded from --index when it
+ * is current, else made by one pass (and saved to --index). A data set that cannot be
+ * read by position falls back to the buffer (--shuffle full) or is an error (--index). */
+static void prepare_index(struct ctx *c, struct opts *o) {
+    char err[1200], sig[256];
+    c->n = lgp_imagesrc_count(c->src);
+    if (o->src.idx || !(o->full || o->index)) return;
+    lgp_imgindex_sig(sig, sizeof sig, c->src, o->src.labels);
+    int rc = LGP_EOF;
+    if (o->index) {
+        rc = lgp_imgindex_load(&c->ix, o->index, o->inputs, o->ninputs, sig, err, sizeof err);
+        if (rc == LGP_FATAL) lgp_die("%s (remove it to rebuild)", err);
+        if (rc == LGP_OK) lgp_info("%s: %lld images indexed", o->index, (long long)c->ix.n);
+        else if (access(o->index, F_OK) == 0) lgp_info("%s; indexing again", err);
+    }
+    if (rc != LGP_OK) {
+        lgp_info("indexing %d input%s (one pass)", o->ninputs, o->ninputs == 1 ? "" : "s");
+        rc = lgp_imgindex_build(&c->ix, c->src, o->inputs, o->ninputs, index_bad, c, err, sizeof err);
+        if (rc == LGP_FATAL) lgp_die("%s", err);
+        if (rc == LGP_EOF && !o->full) lgp_die("--index: %s", err);
+        if (rc == LGP_EOF) {
+            lgp_warn("%s: --shuffle full falls back to a 10000-record buffer", err);
+            o->full = 0, o->order.shuffle = 10000;
+            return;
+        }
+        if (o->index && lgp_imgindex_save(&c->ix, o->index, o->inputs, o->ninputs, sig, err, sizeof err) != LGP_OK)
+            lgp_die("%s", err);
+    }
+    if (lgp_imgindex_open_inputs(&c->ix, o->inputs, o->ninputs, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    c->n = c->ix.n;
+}
+
 static char *make_meta(struct ctx *c) {
     const struct opts *o = c->o;
     lgp_json *m = lgp_json_new_obj(), *in = lgp_json_new_arr();
@@ -145,12 +213,13 @@ static char *make_meta(struct ctx *c) {
     snprintf(shard, sizeof shard, "%lld/%lld", (long long)o->order.shard_i, (long long)o->order.shard_n);
     lgp_json_set_str(m, "shard", shard);
     lgp_json_set_u64(m, "seed", o->order.seed);
-    lgp_json_set_i64(m, "shuffle", o->order.shuffle);
+    if (o->full) lgp_json_set_str(m, "shuffle", "full");
+    else lgp_json_set_i64(m, "shuffle", o->order.shuffle);
     lgp_json_set_i64(m, "epochs", o->epochs);
     lgp_json_set_i64(m, "skip", o->order.skip);
     lgp_json_set_i64(m, "limit", o->order.limit);
-    int64_t n = lgp_imagesrc_count(c->src), shape[3];
-    if (n >= 0) lgp_json_set_i64(m, "records_per_epoch", lgp_order_epoch_items(&o->order, n));
+    int64_t shape[3];
+    if (c->n >= 0) lgp_json_set_i64(m, "records_per_epoch", lgp_order_epoch_items(&o->order, c->n));
     if (lgp_imagesrc_image_shape(c->src, shape)) {
         lgp_json *sh = lgp_json_new_arr();
         for (int k = 0; k < 3; k++) lgp_json_push(sh, lgp_json_new_i64(shape[k]));
@@ -186,6 +255,7 @@ static void parse_args(struct opts *o, int argc, char **argv) {
         {"shuffle", required_argument, 0, 'S'}, {"epochs", required_argument, 0, 'E'},
         {"shard", required_argument, 0, 'H'}, {"skip", required_argument, 0, 'K'},
         {"limit", required_argument, 0, 'N'}, {"seed", required_argument, 0, 's'},
+        {"index", required_argument, 0, 'I'},
         {0, 0, 0, 0},
     };
     int c;
@@ -194,7 +264,11 @@ static void parse_args(struct opts *o, int argc, char **argv) {
         switch (c) {
         case 'L': o->src.labels = optarg; break;
         case 'C': o->src.classes = optarg; break;
-        case 'S': o->order.shuffle = lgp_opt_int("--shuffle", optarg, 0, 1 << 24); break;
+        case 'S':
+            if (strcmp(optarg, "full") == 0) o->full = 1, o->order.shuffle = 0;
+            else o->full = 0, o->order.shuffle = lgp_opt_int("--shuffle", optarg, 0, 1 << 24);
+            break;
+        case 'I': o->index = optarg; break;
         case 'E': o->epochs = lgp_opt_int("--epochs", optarg, 1, 1 << 20); break;
         case 'H': parse_shard(&o->order, optarg); break;
         case 'K': o->order.skip = lgp_opt_int("--skip", optarg, 0, INT64_MAX); break;
@@ -225,17 +299,19 @@ int main(int argc, char **argv) {
     char err[1024];
     lgp_record_init(&c.rec);
     if (lgp_imagesrc_open(&c.src, o.inputs, o.ninputs, &o.src, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    prepare_index(&c, &o);
     char *meta = make_meta(&c);
     c.w = lgp_output_open(&o.out, meta);
     free(meta);
     if (lgp_order_init(&c.ord, &o.order, err, sizeof err) != LGP_OK) lgp_die("%s", err);
-    for (c.epoch = 0; c.epoch < o.epochs && !c.ord.done; c.epoch++) run_epoch(&c);
+    for (c.epoch = 0; c.epoch < o.epochs && !c.ord.done; c.epoch++) o.full ? run_epoch_full(&c) : run_epoch(&c);
     lgp_progress_end();
     lgp_warncap_summary(&c.msgs);
     lgp_output_close(c.w);
     lgp_info("%lld records written, %lld bad members skipped%s", (long long)c.ord.written, (long long)c.bad,
              c.unlabeled ? " (some records have no label: no .cls/.json, --labels or folder)" : "");
     lgp_order_free(&c.ord);
+    lgp_imgindex_free(&c.ix);
     lgp_imagesrc_close(c.src);
     lgp_record_free(&c.rec);
     return LGP_EXIT_OK;

@@ -1,6 +1,7 @@
 /* data.h — the data/ layer of common/ (docs/LAYERS.md): images into batches: augmentation
  * recipes (augment.h), PIL-compatible resampling (resize.h), MAE/BEiT masks (mask.h),
- * record batches (batch.h), image sources: archives, folders, IDX (imagesrc.h),
+ * record batches (batch.h), image sources: archives, folders, IDX (imagesrc.h), image
+ * positions for reading in any order (imgindex.h),
  * shard/shuffle/window order (order.h).
  * Includes every module header of the layer. */
 #ifndef LGP_DATA_LAYER_H
@@ -9,6 +10,7 @@
 #include "common/data/augment.h"
 #include "common/data/batch.h"
 #include "common/data/imagesrc.h"
+#include "common/data/imgindex.h"
 #include "common/data/mask.h"
 #include "common/data/order.h"
 #include "common/data/resize.h"

@@ -135,9 +135,14 @@ static int idx_load(lgp_imagesrc *s) {
     return LGP_OK;
 }
 
+static int idx_item(lgp_imagesrc *s, uint32_t i, lgp_order_item *it);
+
 static int idx_next(lgp_imagesrc *s, lgp_order_item *it) {
     if (s->next_i >= s->img.dims[0]) return LGP_EOF;
-    uint32_t i = s->next_i++;
+    return idx_item(s, s->next_i++, it);
+}
+
+static int idx_item(lgp_imagesrc *s, uint32_t i, lgp_order_item *it) {
     size_t hw = (size_t)s->img.dims[1] * s->img.dims[2];
     *it = (lgp_order_item){.label = s->lab.data[i], .tname = "image", .ndim = 3,
                            .shape = {s->img.dims[1], s->img.dims[2], 1},
@@ -447,6 +452,11 @@ int lgp_imagesrc_classes(const lgp_imagesrc *s, char *const **names, size_t *n) 
 }
 
 int64_t lgp_imagesrc_count(const lgp_imagesrc *s) { return s->o.idx ? (int64_t)s->img.dims[0] : -1; }
+
+int lgp_imagesrc_idx_get(lgp_imagesrc *s, int64_t i, lgp_order_item *it) {
+    LGP_ASSERT(s->o.idx && i >= 0 && i < (int64_t)s->img.dims[0]);
+    return idx_item(s, (uint32_t)i, it);
+}
 
 int lgp_imagesrc_image_shape(const lgp_imagesrc *s, int64_t shape[3]) {
     if (!s->o.idx) return 0;

@@ -60,6 +60,8 @@ void lgp_imagesrc_close(lgp_imagesrc *s);
 int lgp_imagesrc_classes(const lgp_imagesrc *s, char *const **names, size_t *n);
 /* Images per pass when known before reading (IDX), else -1. */
 int64_t lgp_imagesrc_count(const lgp_imagesrc *s);
+/* IDX only: image i (0 <= i < count) in *it, as lgp_imagesrc_next would give it. */
+int lgp_imagesrc_idx_get(lgp_imagesrc *s, int64_t i, lgp_order_item *it);
 /* 1 and the [H, W, C] every image has (IDX), else 0 (archives: sizes vary). */
 int lgp_imagesrc_image_shape(const lgp_imagesrc *s, int64_t shape[3]);
 

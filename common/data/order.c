@@ -66,10 +66,43 @@ int lgp_order_drain(lgp_order *ord, lgp_order_item *out) {
     return 0;
 }
 
+int lgp_order_begin_full(lgp_order *ord, int64_t epoch, int64_t n, char *err, size_t errlen) {
+    LGP_ASSERT(n >= 0);
+    if (n != ord->nperm || !ord->perm) {
+        free(ord->perm);
+        ord->perm = malloc((size_t)(n ? n : 1) * sizeof *ord->perm);
+        if (!ord->perm) return snprintf(err, errlen, "out of memory for a permutation of %lld images", (long long)n), LGP_FATAL;
+        ord->nperm = n;
+    }
+    /* Keyed by n as well: the same seed over another data set is another permutation. */
+    lgp_rng r;
+    lgp_rng_init(&r, ord->o.seed, (uint64_t)epoch, (uint64_t)n, LGP_RNG_SHUFFLE);
+    for (int64_t i = 0; i < n; i++) ord->perm[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t k = (int64_t)lgp_rng_below(&r, (uint64_t)i + 1), t = ord->perm[i];
+        ord->perm[i] = ord->perm[k], ord->perm[k] = t;
+    }
+    ord->pos = ord->o.shard_i;
+    return LGP_OK;
+}
+
+int64_t lgp_order_full_next(lgp_order *ord) {
+    if (ord->done || ord->pos >= ord->nperm) return -1;
+    int64_t i = ord->perm[ord->pos];
+    ord->pos += ord->o.shard_n;
+    return i;
+}
+
+int lgp_order_full_take(lgp_order *ord, lgp_order_item *it, lgp_order_item *out) {
+    if (ord->done) { lgp_order_item_free(it); return 0; }
+    return window(ord, it, out);
+}
+
 void lgp_order_free(lgp_order *ord) {
     for (size_t i = 0; i < ord->nbuf; i++) lgp_order_item_free(&ord->buf[i]);
     free(ord->buf);
-    ord->buf = NULL, ord->nbuf = 0;
+    free(ord->perm);
+    ord->buf = NULL, ord->nbuf = 0, ord->perm = NULL;
 }
 
 int64_t lgp_order_epoch_items(const lgp_order_opts *o, int64_t n) {

@@ -52,6 +52,8 @@ typedef struct {
     int64_t emitted; /* items that reached the window (skipped or not), all epochs */
     int64_t written; /* items handed back, all epochs (read-only for the caller) */
     int done;        /* the limit is reached: push and drain hand back nothing more */
+    int64_t *perm;   /* full shuffle: the epoch's permutation of [0, nperm) */
+    int64_t nperm, pos;
 } lgp_order;
 
 /* LGP_OK, or LGP_FATAL (out of memory for the buffer) with a message. */
@@ -64,6 +66,21 @@ int lgp_order_push(lgp_order *ord, lgp_order_item *it, lgp_order_item *out);
 /* End of epoch: call until it returns 0; each 1 hands back an item in *out. */
 int lgp_order_drain(lgp_order *ord, lgp_order_item *out);
 void lgp_order_free(lgp_order *ord);
+
+/* The exact shuffle (tar-images --shuffle full, for sources that can be read in any
+ * order): each epoch is one uniformly random permutation (Fisher-Yates) of all n source
+ * images, drawn from a generator keyed (seed, epoch, n, LGP_RNG_SHUFFLE), the same on
+ * every shard; this shard takes the permutation's positions p with p mod N == I, so the
+ * shards are disjoint, together complete, and differ in size by at most one. The
+ * window (--skip/--limit) applies as in the streaming order. LGP_OK or LGP_FATAL (out
+ * of memory). */
+int lgp_order_begin_full(lgp_order *ord, int64_t epoch, int64_t n, char *err, size_t errlen);
+/* The next source index of this shard's part of the epoch, or -1 at its end or once
+ * the limit is reached. */
+int64_t lgp_order_full_next(lgp_order *ord);
+/* Hands an item read for that index (its id set by the caller to the index) through
+ * the window: 1 with it in *out, else 0 (skipped or past the limit, freed). */
+int lgp_order_full_take(lgp_order *ord, lgp_order_item *it, lgp_order_item *out);
 
 /* Items of the first epoch for n source images: this shard's share, cut to skip + limit
  * when the window ends inside it. That is the epoch length of the order the output is

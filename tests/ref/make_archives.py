@@ -13,6 +13,8 @@ usage:
                                   the float reference resize saved as REF.npy
   make_archives.py check FILE EXPECT LAYOUT   FILE holds exactly the expected records
   make_archives.py idxcheck IMAGES LABELS I...  print label and pixel sum of images I
+  make_archives.py sorted DIR NCLASS PER   class-sorted tar of tars (+ .gz, expect.txt)
+  make_archives.py records FILE   'epoch index label key hash' per record of a raw stream
 """
 import gzip
 import io
@@ -256,6 +258,43 @@ def check(path, expect_path, layout):
     print("ok %d records" % len(got))
 
 
+def sorted_tar(d, nclass, per):
+    """sorted.tar: ImageNet's train layout in class order (wnid-sorted inner tars, each
+    class's images together), a pax-named member in one class and a loose README; the
+    same bytes as sorted.tar.gz; expect.txt lists 'key class' in archive order."""
+    rows = []
+    with tarfile.open(os.path.join(d, "sorted.tar"), "w", format=tarfile.PAX_FORMAT) as outer:
+        add(outer, "README.txt", b"not an image\n")
+        for ci in range(nclass):
+            w = "n%08d" % (1000 + ci)
+            bio = io.BytesIO()
+            with tarfile.open(fileobj=bio, mode="w", format=tarfile.GNU_FORMAT) as inner:
+                for k in range(per):
+                    name = f"{w}_{k}.JPEG" if (ci, k) != (3, 1) else f"{w}_{'x' * 120}_{k}.JPEG"
+                    add(inner, name, jpeg(img(24 + k % 3, 16 + ci % 4, 1000 * ci + k), quality=70))
+                    rows.append(f"{w}/{name.rsplit('.', 1)[0]} {w}")
+            add(outer, f"{w}.tar", bio.getvalue())
+    with open(os.path.join(d, "sorted.tar"), "rb") as f, gzip.open(os.path.join(d, "sorted.tar.gz"), "wb") as g:
+        g.write(f.read())
+    with open(os.path.join(d, "expect.txt"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+
+
+def records(path):
+    """'epoch index label key sha1-of-bytes' per record of an uncompressed stream."""
+    import hashlib
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from lgpstream import read_stream
+    with open(path, "rb") as f:
+        data = f.read()
+    for _, recs in read_stream(data):
+        for key, t in recs:
+            img = t.get("jpeg", t.get("png", t.get("image")))
+            h = hashlib.sha1(np.asarray(img).tobytes()).hexdigest()[:16]
+            print(int(np.asarray(t["epoch"]).ravel()[0]), int(np.asarray(t["index"]).ravel()[0]),
+                  int(np.asarray(t["label"]).ravel()[0]), key, h)
+
+
 def idxcheck(images, labels, idx):
     with gzip.open(images) as f:
         im = f.read()
@@ -281,6 +320,10 @@ if __name__ == "__main__":
         mae(sys.argv[2], sys.argv[3])
     elif cmd == "check":
         check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "sorted":
+        sorted_tar(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif cmd == "records":
+        records(sys.argv[2])
     elif cmd == "idxcheck":
         idxcheck(sys.argv[2], sys.argv[3], [int(x) for x in sys.argv[4:]])
     else:

@@ -172,10 +172,88 @@ static void test_window(void) {
     lgp_order_free(&ord);
 }
 
+/* The exact shuffle: each epoch a permutation of all n (every id once), another one
+ * per epoch and per seed, the same for a given (seed, epoch); shards disjoint, complete,
+ * balanced; the window counts across epochs as the streaming order does; and for a
+ * class-sorted source the first 64 draws span most of the classes. */
+static int64_t full_run(const lgp_order_opts *o, int64_t n, int epochs, int64_t *out, size_t cap) {
+    lgp_order ord;
+    char err[64];
+    size_t k = 0;
+    if (lgp_order_init(&ord, o, err, sizeof err) != LGP_OK) return -1;
+    for (int e = 0; e < epochs && !ord.done; e++) {
+        if (lgp_order_begin_full(&ord, e, n, err, sizeof err) != LGP_OK) return -1;
+        int64_t i;
+        while ((i = lgp_order_full_next(&ord)) >= 0) {
+            lgp_order_item it = make_item(i), got;
+            it.id = i;
+            if (lgp_order_full_take(&ord, &it, &got)) {
+                if (k < cap) out[k] = (int64_t)e << 32 | got.id;
+                k++;
+                lgp_order_item_free(&got);
+            }
+        }
+    }
+    lgp_order_free(&ord);
+    return (int64_t)k;
+}
+
+static void test_full(void) {
+    enum { N = 1000 };
+    static int64_t a[2 * N], b[2 * N], seen[N];
+    lgp_order_opts o = {.shard_n = 1, .limit = -1, .seed = 3};
+    ok(full_run(&o, N, 2, a, 2 * N) == 2 * N, "2 epochs give 2n items");
+    int every = 1;
+    for (int e = 0; e < 2; e++) {
+        memset(seen, 0, sizeof seen);
+        for (int i = 0; i < N; i++) seen[a[e * N + i] & 0xffffffff]++, every &= (a[e * N + i] >> 32) == e;
+        for (int i = 0; i < N; i++) every &= seen[i] == 1;
+    }
+    ok(every, "each epoch is a permutation: every image once");
+    int differ = 0;
+    for (int i = 0; i < N; i++) differ += (a[i] & 0xffffffff) != (a[N + i] & 0xffffffff);
+    ok(differ > N / 2, "epoch 1 is another permutation (%d of %d positions differ)", differ, N);
+    full_run(&o, N, 2, b, 2 * N);
+    ok(memcmp(a, b, sizeof a) == 0, "same seed, same order");
+    o.seed = 4;
+    full_run(&o, N, 1, b, N);
+    ok(memcmp(a, b, sizeof(int64_t) * N) != 0, "another seed, another order");
+    /* 40 classes of 25 sorted images: the first 64 draws cover most classes */
+    int cls[40] = {0}, span = 0;
+    for (int i = 0; i < 64; i++) cls[(a[i] & 0xffffffff) / 25] = 1;
+    for (int c = 0; c < 40; c++) span += cls[c];
+    ok(span >= 25, "first 64 of a class-sorted source span %d of 40 classes", span);
+    /* shards: 3 parts of one permutation */
+    o.seed = 3;
+    memset(seen, 0, sizeof seen);
+    int64_t total = 0, sizes[3];
+    for (int s = 0; s < 3; s++) {
+        o.shard_i = s, o.shard_n = 3;
+        sizes[s] = full_run(&o, N, 1, b, N);
+        total += sizes[s];
+        for (int64_t i = 0; i < sizes[s]; i++) seen[b[i] & 0xffffffff]++;
+        ok(sizes[s] == lgp_order_epoch_items(&o, N), "shard %d/3: %lld items = records_per_epoch", s, (long long)sizes[s]);
+    }
+    int once = total == N;
+    for (int i = 0; i < N; i++) once &= seen[i] == 1;
+    ok(once && sizes[0] - sizes[2] <= 1, "shards disjoint, complete, balanced (%lld %lld %lld)", (long long)sizes[0],
+       (long long)sizes[1], (long long)sizes[2]);
+    o.shard_i = 1;
+    full_run(&o, N, 1, b, N);
+    int interleaved = 1;
+    for (int64_t i = 0; i < sizes[1]; i++) interleaved &= b[i] == a[3 * i + 1];
+    ok(interleaved, "shard 1/3 takes positions 1, 4, 7, ... of the shared permutation");
+    /* window across epochs: skip 990, limit 20 -> last 10 of epoch 0, first 10 of epoch 1 */
+    o = (lgp_order_opts){.shard_n = 1, .limit = 20, .skip = 990, .seed = 3};
+    int64_t k = full_run(&o, N, 3, b, 2 * N);
+    ok(k == 20 && memcmp(b, a + 990, sizeof(int64_t) * 20) == 0, "--skip/--limit window across epochs");
+}
+
 int main(void) {
     test_epoch_items();
     test_plain_and_shard();
     test_shuffle();
     test_window();
+    test_full();
     return done_testing();
 }

@@ -1,0 +1,64 @@
+/* imgindex.h — where every image of a seekable data set lies, so that tar-images can
+ * read the images in any order (--shuffle full) with positioned reads.
+ *
+ * The index lists the images an lgp_imagesrc pass hands out (same keys, labels, order
+ * and skipped members: one sequential pass of the source gives them, so every label
+ * rule of imagesrc.h holds unchanged), each with the input file, byte offset and size of
+ * its encoded bytes found by walking the plain tar (formats/tarindex.h; tar of tars
+ * included). Entry i is the image's position in the source order, the `index` of its
+ * record in any order.
+ *
+ * Index file (--index FILE, text, written atomically): the line "lgp-imgindex 1", a
+ * "sig" line naming the label rules (class list hash, labels file), one "input SIZE
+ * MTIME PATH" line per input, "n N", then N lines "INPUT OFFSET SIZE LABEL KIND KEY"
+ * (KIND j or p: JPEG or PNG). A file whose sig or inputs (path, size, mtime) differ
+ * from the run's is stale: load says so and the caller rebuilds it.
+ *
+ * Ownership: lgp_imgindex is caller-owned (_free). Nothing here exits or prints: a
+ * one-line message in err with LGP_FATAL; LGP_EOF where the data set cannot be read by
+ * position (compressed or zip archive, stdin) or an index file is stale. */
+#ifndef LGP_IMGINDEX_H
+#define LGP_IMGINDEX_H
+
+#include "common/data/imagesrc.h"
+#include "common/data/order.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int64_t n;
+    int32_t *input;    /* [n] which input file */
+    uint64_t *offset;  /* [n] byte offset of the image's bytes in that file */
+    uint64_t *size;    /* [n] */
+    int64_t *label;    /* [n] -1: none */
+    uint8_t *png;      /* [n] 1 PNG, 0 JPEG */
+    char **key;        /* [n] owned */
+    int64_t cap;
+    int *fds;          /* [ninputs] open by lgp_imgindex_open_inputs, -1 otherwise */
+    int ninputs;
+} lgp_imgindex;
+
+/* The label rules of a source as one line (class count and hash, labels file): an index
+ * built under other rules is stale. */
+void lgp_imgindex_sig(char *sig, size_t n, const lgp_imagesrc *src, const char *labels_file);
+
+/* Builds the index of inputs with one pass of src (rewound first and after). Every
+ * member src skips is passed to bad(ctx, message) as the pass meets it. LGP_OK, LGP_EOF
+ * (an input is not a plain tar: err says which), or LGP_FATAL. */
+int lgp_imgindex_build(lgp_imgindex *ix, lgp_imagesrc *src, char *const *inputs, int ninputs,
+                       void (*bad)(void *ctx, const char *msg), void *ctx, char *err, size_t errlen);
+int lgp_imgindex_save(const lgp_imgindex *ix, const char *path, char *const *inputs, int ninputs,
+                      const char *sig, char *err, size_t errlen);
+/* LGP_OK, LGP_EOF (missing or stale file: err says why) or LGP_FATAL (damaged file). */
+int lgp_imgindex_load(lgp_imgindex *ix, const char *path, char *const *inputs, int ninputs,
+                      const char *sig, char *err, size_t errlen);
+/* Opens the inputs for lgp_imgindex_read. LGP_OK or LGP_FATAL. */
+int lgp_imgindex_open_inputs(lgp_imgindex *ix, char *const *inputs, int ninputs, char *err, size_t errlen);
+/* Image i as tar-images writes it (key, bytes, label; id = i), read with pread; the
+ * item is the caller's. LGP_OK or LGP_FATAL (the file changed or cannot be read). */
+int lgp_imgindex_read(const lgp_imgindex *ix, char *const *inputs, int64_t i, lgp_order_item *it, char *err,
+                      size_t errlen);
+void lgp_imgindex_free(lgp_imgindex *ix);
+
+#endif

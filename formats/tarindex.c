@@ -1,0 +1,376 @@
+/* tarindex.c — member offsets of a plain tar file, inner tars in place (see tarindex.h). */
+#include "tarindex.h"
+
+#include "archive.h"
+#include "common/lgp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BLOCK 512
+
+/* The walk's state. Codes inside: LGP_OK (end of this tar), LGP_BAD_RECORD (this tar
+ * is damaged), LGP_EOF (cannot be indexed: stream instead), LGP_FATAL (read error or
+ * out of memory); msg says why for all but LGP_OK. */
+typedef struct {
+    int fd;
+    uint64_t fsize;
+    const char *path;
+    const char *inner_name;  /* outer member path of the inner tar walked, borrowed, or NULL */
+    lgp_tarindex *ix;
+    uint64_t woff;           /* win holds the file's bytes [woff, woff + wlen) */
+    size_t wlen;
+    char *meta;              /* pax or 'L' payload */
+    size_t meta_cap;
+    char *lname, *ppath;     /* pending 'L' name and pax path for the next entry */
+    size_t lname_cap, ppath_cap;
+    int has_lname, has_ppath, has_psize, pending; /* pending: extension headers seen */
+    uint64_t psize;          /* pending pax size */
+    char msg[1024];
+    uint8_t win[LGP_TARINDEX_WINDOW];
+} walker;
+
+/* Sets msg to "path: [inner: ]byte OFF: <fmt...>" and returns rc. */
+static int fail(walker *w, int rc, uint64_t off, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(walker *w, int rc, uint64_t off, const char *fmt, ...) {
+    int k = snprintf(w->msg, sizeof w->msg, "%s: %s%sbyte %llu: ", w->path, w->inner_name ? w->inner_name : "",
+                     w->inner_name ? ": " : "", (unsigned long long)off);
+    if (k < 0) k = 0;
+    if ((size_t)k < sizeof w->msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(w->msg + k, sizeof w->msg - (size_t)k, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static int pread_all(walker *w, void *dst, size_t n, uint64_t off) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(w->fd, (uint8_t *)dst + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return fail(w, LGP_FATAL, off + got, "read failed: %s", strerror(errno));
+        if (r == 0) return fail(w, LGP_FATAL, off + got, "the file ended early (changed while read?)");
+        got += (size_t)r;
+    }
+    return LGP_OK;
+}
+
+/* The n bytes at off (n <= the window, off + n <= fsize), from the window when it
+ * holds them, else by one pread of a whole window; NULL with msg on a read error. */
+static const uint8_t *view(walker *w, uint64_t off, size_t n) {
+    if (off >= w->woff && off - w->woff <= w->wlen && n <= w->wlen - (off - w->woff))
+        return w->win + (off - w->woff);
+    size_t want = w->fsize - off < sizeof w->win ? (size_t)(w->fsize - off) : sizeof w->win;
+    w->wlen = 0;
+    if (pread_all(w, w->win, want, off) != LGP_OK) return NULL;
+    w->woff = off;
+    w->wlen = want;
+    return w->win;
+}
+
+static int grow(char **p, size_t *cap, size_t n) {
+    if (n <= *cap) return 0;
+    char *q = realloc(*p, n);
+    if (!q) return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int is_zero(const uint8_t *h) {
+    for (size_t i = 0; i < BLOCK; i++)
+        if (h[i]) return 0;
+    return 1;
+}
+
+/* Octal ASCII as libarchive reads it: leading blanks, then digits up to the first other byte. */
+static uint64_t octal(const uint8_t *f, size_t n) {
+    size_t i = 0;
+    uint64_t x = 0;
+    while (i < n && (f[i] == ' ' || f[i] == '\t')) i++;
+    for (; i < n && f[i] >= '0' && f[i] <= '7'; i++) x = x * 8 + (uint64_t)(f[i] - '0');
+    return x;
+}
+
+/* chksum @148 holds only octal digits, blanks and NULs, and equals the header's byte
+ * sum with itself as spaces, bytes unsigned (POSIX) or signed (old BSD/Solaris tars). */
+static int checksum_ok(const uint8_t *h) {
+    for (size_t i = 148; i < 156; i++)
+        if (h[i] != ' ' && h[i] && (h[i] < '0' || h[i] > '7')) return 0;
+    long want = (long)octal(h + 148, 8), sum = 8 * ' ', high = 0;
+    for (size_t i = 0; i < BLOCK; i++) sum += h[i]; /* one pass the compiler vectorizes */
+    for (size_t i = 148; i < 156; i++) sum -= h[i];
+    if (want == sum) return 1;
+    for (size_t i = 0; i < BLOCK; i++) high += (i < 148 || i >= 156) && h[i] >= 0x80;
+    return want == sum - 256 * high; /* each byte >= 0x80 counts 256 less when signed */
+}
+
+/* size[12] @124: octal, or GNU base-256 when the first byte's high bit is set (0x40
+ * also set means negative: refused). */
+static int parse_size(const uint8_t *f, uint64_t *v) {
+    if (!(f[0] & 0x80)) {
+        *v = octal(f, 12);
+        return 0;
+    }
+    if (f[0] & 0x40) return -1;
+    uint64_t x = f[0] & 0x3f;
+    for (size_t i = 1; i < 12; i++) {
+        if (x >> 56) return -1;
+        x = x << 8 | f[i];
+    }
+    *v = x;
+    return 0;
+}
+
+/* name[100], after prefix[155] and a '/' for POSIX ustar (not GNU's "ustar  \0"). */
+static void header_name(const uint8_t *h, char out[257]) {
+    size_t k = 0;
+    if (memcmp(h + 257, "ustar", 5) == 0 && memcmp(h + 257, "ustar  \0", 8) != 0 && h[345]) {
+        k = strnlen((const char *)h + 345, 155);
+        memcpy(out, h + 345, k);
+        if (out[k - 1] != '/') out[k++] = '/';
+    }
+    size_t n = strnlen((const char *)h, 100);
+    memcpy(out + k, h, n);
+    out[k + n] = 0;
+}
+
+static const char *compressed(const uint8_t *p, size_t n) {
+    static const struct { const char *magic; size_t n; const char *what; } tab[] = {
+        {"\x1f\x8b", 2, "gzip"},         {"\x1f\x9d", 2, "compress (.Z)"},
+        {"BZh", 3, "bzip2"},             {"\xfd" "7zXZ\0", 6, "xz"},
+        {"\x28\xb5\x2f\xfd", 4, "zstd"}, {"\x04\x22\x4d\x18", 4, "lz4"},
+        {"LZIP", 4, "lzip"},
+    };
+    for (size_t i = 0; i < LGP_ARRAY_LEN(tab); i++)
+        if (n >= tab[i].n && memcmp(p, tab[i].magic, tab[i].n) == 0) return tab[i].what;
+    return NULL;
+}
+
+/* pax records "LEN key=value\n": "path" and "size" for the next entry (an empty value
+ * removes the override, as POSIX says); other keys are ignored. */
+static int parse_pax(walker *w, const char *p, size_t n, uint64_t off) {
+    while (n && p[0]) {
+        size_t k = 0;
+        uint64_t len = 0;
+        for (; k < n && k < 19 && p[k] >= '0' && p[k] <= '9'; k++) len = len * 10 + (uint64_t)(p[k] - '0');
+        if (k == 0 || k >= n || p[k] != ' ' || len < k + 3 || len > n || p[len - 1] != '\n')
+            return fail(w, LGP_BAD_RECORD, off, "bad pax record");
+        const char *kv = p + k + 1, *end = p + len - 1, *eq = memchr(kv, '=', (size_t)(end - kv));
+        if (!eq) return fail(w, LGP_BAD_RECORD, off, "bad pax record (no '=')");
+        size_t kn = (size_t)(eq - kv), vn = (size_t)(end - eq - 1);
+        if (kn == 4 && memcmp(kv, "path", 4) == 0) {
+            if (grow(&w->ppath, &w->ppath_cap, vn + 1)) return fail(w, LGP_FATAL, off, "out of memory");
+            memcpy(w->ppath, eq + 1, vn);
+            w->ppath[vn] = 0;
+            w->has_ppath = vn > 0;
+        } else if (kn == 4 && memcmp(kv, "size", 4) == 0) {
+            uint64_t s = 0;
+            size_t i = 0;
+            for (; i < vn && i < 19 && eq[1 + i] >= '0' && eq[1 + i] <= '9'; i++) s = s * 10 + (uint64_t)(eq[1 + i] - '0');
+            if (i != vn) return fail(w, LGP_BAD_RECORD, off, "bad pax size '%.*s'", (int)(vn < 40 ? vn : 40), eq + 1);
+            w->psize = s;
+            w->has_psize = vn > 0;
+        }
+        p += len;
+        n -= (size_t)len;
+    }
+    return LGP_OK;
+}
+
+/* c is one of the bytes of set (never the NUL). */
+static int in(const char *set, char c) { return c && strchr(set, c); }
+
+static void pending_clear(walker *w) { w->has_lname = w->has_ppath = w->has_psize = w->pending = 0; }
+
+/* An extension header's payload [data, data + size) into w->meta, NUL-terminated. */
+static int read_meta(walker *w, uint64_t data, uint64_t size, uint64_t off) {
+    if (size > LGP_TARINDEX_MAX_META)
+        return fail(w, LGP_BAD_RECORD, off, "extension header of %llu bytes (more than %zu)",
+                    (unsigned long long)size, LGP_TARINDEX_MAX_META);
+    if (grow(&w->meta, &w->meta_cap, (size_t)size + 1)) return fail(w, LGP_FATAL, off, "out of memory");
+    if (size <= sizeof w->win) {
+        const uint8_t *p = view(w, data, (size_t)size);
+        if (!p) return LGP_FATAL;
+        memcpy(w->meta, p, (size_t)size);
+    } else if (pread_all(w, w->meta, (size_t)size, data) != LGP_OK) return LGP_FATAL;
+    w->meta[size] = 0;
+    return LGP_OK;
+}
+
+/* An 'L', 'x'/'X', 'K' or 'g' header: updates what applies to the next entry. */
+static int extension(walker *w, char type, uint64_t data, uint64_t size, uint64_t off) {
+    w->pending |= type != 'g'; /* libarchive: a 'g' header alone may end the archive */
+    if (type != 'L' && type != 'x' && type != 'X') return LGP_OK;
+    int rc = read_meta(w, data, size, off);
+    if (rc != LGP_OK) return rc;
+    if (type != 'L') return parse_pax(w, w->meta, (size_t)size, off);
+    size_t n = strlen(w->meta);
+    if (grow(&w->lname, &w->lname_cap, n + 1)) return fail(w, LGP_FATAL, off, "out of memory");
+    memcpy(w->lname, w->meta, n + 1);
+    w->has_lname = 1;
+    return LGP_OK;
+}
+
+static int add(walker *w, const char *name, const char *stem, uint64_t data, uint64_t size, uint64_t off) {
+    lgp_tarindex *ix = w->ix;
+    if (ix->n == ix->cap) {
+        size_t nc = ix->cap ? ix->cap * 2 : 1024;
+        lgp_tarent *nv = nc > SIZE_MAX / sizeof *nv ? NULL : realloc(ix->v, nc * sizeof *nv);
+        if (!nv) return fail(w, LGP_FATAL, off, "out of memory");
+        ix->v = nv;
+        ix->cap = nc;
+    }
+    lgp_tarent *e = &ix->v[ix->n];
+    e->name = strdup(name);
+    e->inner = stem ? strdup(stem) : NULL;
+    if (!e->name || (stem && !e->inner)) {
+        free(e->name);
+        free(e->inner);
+        return fail(w, LGP_FATAL, off, "out of memory");
+    }
+    e->offset = data;
+    e->size = size;
+    ix->n++;
+    return LGP_OK;
+}
+
+/* The first block of a tar at start (size bytes): LGP_OK when it is a tar header or
+ * an end block; otherwise LGP_EOF for the outer file (or a compressed inner tar), and
+ * LGP_BAD_RECORD for an inner tar that is no tar. */
+static int first_block(walker *w, uint64_t start, uint64_t size) {
+    size_t n = size < BLOCK ? (size_t)size : BLOCK;
+    const uint8_t *h = n ? view(w, start, n) : NULL;
+    if (n && !h) return LGP_FATAL;
+    if (n == BLOCK && (is_zero(h) || checksum_ok(h))) return LGP_OK;
+    const char *z = h ? compressed(h, n) : NULL;
+    if (z) return fail(w, LGP_EOF, start, "%s%s-compressed: cannot be indexed in place", w->inner_name ? "inner tar is " : "", z);
+    if (w->inner_name) return fail(w, LGP_BAD_RECORD, start, "not a tar");
+    if (n >= 4 && (memcmp(h, "PK\3\4", 4) == 0 || memcmp(h, "PK\5\6", 4) == 0))
+        return fail(w, LGP_EOF, start, "a zip archive, not a tar");
+    return fail(w, LGP_EOF, start, n < BLOCK ? "shorter than one tar block" : "not a tar (no valid header)");
+}
+
+static int walk(walker *w, uint64_t start, uint64_t end, const char *stem);
+
+/* A regular member named *.tar of the outer tar: its members in place. Damage is
+ * counted in ix and the walk goes on after it. */
+static int walk_inner(walker *w, const char *name, uint64_t data, uint64_t size) {
+    size_t n = strlen(name) + 1;
+    char *stem = malloc(n);
+    if (!stem) return fail(w, LGP_FATAL, data, "out of memory");
+    lgp_archive_stem(name, stem, n);
+    w->ix->n_inner++;
+    w->inner_name = name;
+    int rc = first_block(w, data, size);
+    if (rc == LGP_OK) rc = walk(w, data, data + size, stem);
+    if (rc == LGP_BAD_RECORD) {
+        if (!w->ix->bad_first && !(w->ix->bad_first = strdup(w->msg))) rc = fail(w, LGP_FATAL, data, "out of memory");
+        else rc = LGP_OK;
+        w->ix->bad_inner++;
+    }
+    w->inner_name = NULL;
+    pending_clear(w);
+    free(stem);
+    return rc;
+}
+
+/* One header at off, valid, in a tar ending at end: sets *next to the next header. */
+static int entry(walker *w, const uint8_t *h, uint64_t off, uint64_t end, const char *stem, uint64_t *next) {
+    uint64_t size, data = off + BLOCK;
+    char type = (char)h[156], hname[257];
+    if (parse_size(h + 124, &size)) return fail(w, LGP_BAD_RECORD, off, "bad size field");
+    int ext = in("LKxXg", type);
+    if (!ext && w->has_psize) size = w->psize;
+    header_name(h, hname);
+    const char *name = ext ? hname : w->has_ppath ? w->ppath : w->has_lname ? w->lname : hname;
+    size_t nl = strlen(name);
+    int dir = type == '5' || (!in("123456D", type) && nl && name[nl - 1] == '/');
+    if (in("123456", type) || dir) size = 0; /* no data, as in libarchive */
+    if (size > end - data || ((size + BLOCK - 1) & ~(uint64_t)(BLOCK - 1)) > end - data)
+        return fail(w, LGP_BAD_RECORD, off, "%s: truncated (%llu data bytes, %llu left)", name,
+                    (unsigned long long)size, (unsigned long long)(end - data));
+    *next = data + ((size + BLOCK - 1) & ~(uint64_t)(BLOCK - 1));
+    if (ext) return extension(w, type, data, size, off);
+    pending_clear(w); /* the overrides applied to this entry, not to an inner tar's first */
+    if ((type != '0' && type != 0 && type != '7') || dir) return LGP_OK;
+    if (name[0] == '.' && name[1] == '/') name += 2;
+    if (stem || lgp_archive_classify(name) != LGP_MEMBER_TAR) return add(w, name, stem, data, size, off);
+    char *own = strdup(name); /* name may point into ppath or lname, which the inner walk reuses */
+    int rc = own ? walk_inner(w, own, data, size) : fail(w, LGP_FATAL, off, "out of memory");
+    free(own);
+    return rc;
+}
+
+/* The tar in the file's bytes [start, end), its first block checked. */
+static int walk(walker *w, uint64_t start, uint64_t end, const char *stem) {
+    for (uint64_t off = start;;) {
+        if (off == end) return w->pending ? fail(w, LGP_BAD_RECORD, off, "the archive ends after an extension header") : LGP_OK;
+        if (end - off < BLOCK)
+            return fail(w, LGP_BAD_RECORD, off, "truncated (%llu bytes where a header should be)", (unsigned long long)(end - off));
+        const uint8_t *h = view(w, off, BLOCK);
+        if (!h) return LGP_FATAL;
+        if (h[0] == 0 && is_zero(h)) return LGP_OK;
+        if (!checksum_ok(h)) return fail(w, LGP_BAD_RECORD, off, "bad header checksum");
+        int rc = entry(w, h, off, end, stem, &off);
+        if (rc != LGP_OK) return rc;
+    }
+}
+
+void lgp_tarindex_free(lgp_tarindex *ix) {
+    for (size_t i = 0; i < ix->n; i++) {
+        free(ix->v[i].name);
+        free(ix->v[i].inner);
+    }
+    free(ix->v);
+    free(ix->bad_first);
+    memset(ix, 0, sizeof *ix);
+}
+
+int lgp_tarindex_build(lgp_tarindex *ix, const char *path, char *err, size_t errlen) {
+    memset(ix, 0, sizeof *ix);
+    if (errlen) err[0] = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return LGP_FATAL;
+    }
+    struct stat st;
+    int rc = fstat(fd, &st) != 0 ? LGP_FATAL : !S_ISREG(st.st_mode) ? LGP_EOF : LGP_OK;
+    if (rc != LGP_OK) {
+        snprintf(err, errlen, "%s: %s", path, rc == LGP_FATAL ? strerror(errno) : "not a regular file: cannot be indexed in place");
+        close(fd);
+        return rc;
+    }
+    walker *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        close(fd);
+        return LGP_FATAL;
+    }
+    w->fd = fd;
+    w->fsize = (uint64_t)st.st_size;
+    w->path = path;
+    w->ix = ix;
+    rc = first_block(w, 0, w->fsize);
+    if (rc == LGP_OK) rc = walk(w, 0, w->fsize, NULL);
+    if (rc == LGP_BAD_RECORD) rc = LGP_FATAL;
+    if (rc != LGP_OK) {
+        snprintf(err, errlen, "%s", w->msg);
+        lgp_tarindex_free(ix);
+    }
+    free(w->meta);
+    free(w->lname);
+    free(w->ppath);
+    free(w);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,82 @@
+/* tarindex.h — where every member's data sits in a plain tar file, for pread().
+ *
+ * lgp_tarindex_build walks the headers of an uncompressed tar on disk (never the member
+ * data) and lists each regular file with the absolute byte offset of its data, so the
+ * caller can read members in any order. A regular member whose name ends in ".tar" (the
+ * rule of lgp_archive_classify, so ".TAR" too) is an inner tar, walked in place: its
+ * own members are listed instead of it, with offsets into the outer file and `inner` set
+ * to its stem (ImageNet's train tar: "n01440764.tar" -> inner "n01440764"). One level
+ * only, as lgp_archive_open(LGP_ARCHIVE_NESTED): a tar inside an inner tar is listed as
+ * a member. Names, sizes and order are those formats/archive.h returns for the file
+ * (tests/unit/test_tarindex.c checks this on every fixture it can), except: names past
+ * 4095 bytes (archive.c cuts them, here they are whole), members over 1 GiB (archive.c
+ * refuses them, here they are listed), type flags no tar writer uses for files ('S'
+ * sparse, 'M', 'N', unknown letters: libarchive returns them as files, here they are
+ * skipped), pax hard links with a body (skipped with no data here), and damage:
+ * a bad header checksum is LGP_FATAL in the outer tar and damage in an inner one here
+ * (libarchive resyncs past it silently, losing members), and a truncated member of an
+ * inner tar damages only that inner tar here (LGP_FATAL for the whole file in
+ * archive.c).
+ *
+ * Tar, field by field (POSIX ustar; GNU and pax extensions):
+ *   a file is 512-byte blocks; each entry is one header block, then its data padded to
+ *   512; the archive ends at an all-zero block (or at the end of the file, on a block
+ *   boundary). Header: name[100] @0, size[12] @124 (octal ASCII, or GNU base-256 when
+ *   the first byte's high bit is set), chksum[8] @148 (octal; the sum of the header's
+ *   bytes, unsigned or signed, with chksum counted as spaces), typeflag @156,
+ *   magic[8] @257 ("ustar\0" "00": prefix[155] @345 goes before the name with a '/';
+ *   "ustar  \0" is GNU, whose prefix area holds other fields).
+ *   typeflag '0', '\0', '7': regular file (a name ending in '/' makes it a directory
+ *   with no data); 'L': the data is the next entry's name (GNU); 'K': a long link name;
+ *   'x'/'X': pax records "LEN key=value\n" for the next entry ("path" replaces its
+ *   name, "size" its size); 'g': global pax records (not applied); '1'..'6' (links,
+ *   devices, directories) have no data whatever their size field says, as in
+ *   libarchive and Python's tarfile; any other type is skipped with its data.
+ * A leading "./" is dropped from names, as formats/archive.c does.
+ *
+ * Cost: one pread of at most LGP_TARINDEX_WINDOW bytes per header block (none when the
+ * header is in the bytes read for the previous one), plus pax/long-name payloads,
+ * capped at LGP_TARINDEX_MAX_META bytes. Two strings are allocated per member.
+ *
+ * Ownership: lgp_tarindex_build fills a caller-owned lgp_tarindex (it need not be
+ * initialised); lgp_tarindex_free releases it, its entries and their strings, and
+ * leaves it empty. Library code: returns LGP_OK, LGP_EOF or LGP_FATAL (below), with a
+ * one-line message in err. */
+#ifndef LGP_TARINDEX_H
+#define LGP_TARINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LGP_TARINDEX_WINDOW 4096             /* bytes read at a header */
+#define LGP_TARINDEX_MAX_META ((size_t)1 << 20) /* a pax or 'L' payload past 1 MiB is damage */
+
+typedef struct {
+    char *name;      /* member path inside its (inner) tar, owned */
+    char *inner;     /* stem of the enclosing inner tar ("n01440764"), owned, or NULL */
+    uint64_t offset; /* absolute byte offset of the member's data in the file */
+    uint64_t size;   /* data bytes */
+} lgp_tarent;
+
+typedef struct {
+    lgp_tarent *v;   /* [n] in file order, owned */
+    size_t n, cap;
+    size_t n_inner;  /* inner tars walked, damaged ones included */
+    size_t bad_inner; /* damaged inner tars: their members before the damage are listed,
+                         the rest of each is skipped and the walk goes on after it */
+    char *bad_first; /* one-line message about the first damaged inner tar, owned, or
+                        NULL: "train.tar: n0144.tar: byte 5120: bad header checksum" */
+} lgp_tarindex;
+
+/* LGP_OK: ix filled in file order (an empty tar gives n == 0). LGP_EOF: the file cannot
+ * be indexed in place, ix is empty and the caller streams it instead: not a regular
+ * file, shorter than one block, compressed (gzip, bzip2, xz, zstd, lz4, lzip, compress
+ * magic), zip ("PK\3\4", "PK\5\6"), a first block that is no valid tar header, or an
+ * inner tar that is compressed (libarchive would decompress it). LGP_FATAL: the file
+ * cannot be opened or read, is out of memory, or the outer tar is damaged (bad header
+ * checksum, bad size or pax record, truncated); ix is empty, and err names the path
+ * and the byte offset. err also says why on LGP_EOF. */
+int lgp_tarindex_build(lgp_tarindex *ix, const char *path, char *err, size_t errlen);
+void lgp_tarindex_free(lgp_tarindex *ix);
+
+#endif
