@@ -2,8 +2,12 @@
 #
 #   make -f pipelines/lgp.mk              # the comparison table, quick profile
 #   make -f pipelines/lgp.mk PROFILE=repro
-#   make -f pipelines/lgp.mk TRAIN=imagenet_train.tar TEST=val.tar MODEL=vit-base \
-#        SIZE=224 PATCH=16 DECODE='lgp-decode --size 256 |'
+#   make -f pipelines/lgp.mk PROFILE=imagenet TRAIN=train.tar TEST=val.tar VAL_LABELS=val.txt
+#   make -f pipelines/lgp.mk TRAIN=mydata.tar TEST=mytest.tar MODEL=vit-small  # profile own
+#
+# Profiles (pipelines/profiles/): quick, repro and test run Fashion-MNIST; imagenet is
+# the official recipe; own (the default when TRAIN is given) is that recipe for your
+# data at MODEL/SIZE. `make -n ...` shows every command a profile would run.
 #
 # Every rule runs bash with -euo pipefail, and every program writes its file through a
 # temporary + rename (-o), so a stage failing in the middle of a pipe fails the target
@@ -21,7 +25,12 @@ HERE := $(dir $(lastword $(MAKEFILE_LIST)))
 FMNIST ?= /usr/share/datasets/fashion-mnist
 TRAIN ?= $(FMNIST)/train-images-idx3-ubyte.gz
 TEST ?= $(FMNIST)/t10k-images-idx3-ubyte.gz
+# Your data never inherits the Fashion-MNIST demo's subset and toy settings.
+ifeq ($(filter command line environment environment override,$(origin TRAIN)),)
 PROFILE ?= quick
+else
+PROFILE ?= own
+endif
 include $(HERE)profiles/$(PROFILE).mk
 
 # One folder per training seed: `make ... SEED=S` is one resumable run of every row
@@ -36,6 +45,7 @@ SEED ?= 0
 THREADS ?= 2
 DECODE ?=
 EVAL ?=
+TEST_LABELS ?=
 TRAIN_SHARD ?= 0/1
 EMBED_SHARD ?= 0/1
 TEST_SHARD ?= 0/1
@@ -49,9 +59,17 @@ CL_WARMUP ?= 1
 CL_BATCH ?= $(BATCH)
 LR_LAYER_WISE ?= 1.5e-5,1.5e-5,1.5e-4
 CL_BLR ?= 1.5e-4
-MLP_DIM ?= 1024
-MOCO_DIM ?= 128
+# Head sizes: empty lets the programs choose by width (4096/256 at ViT-B scale,
+# 1024/128 below); the profiles name them.
+MLP_DIM ?=
+MOCO_DIM ?=
+MIM_ACCUM ?= 1
 MIM_WEIGHT ?= 1
+# Data order: full is an exact permutation per epoch (plain tars, folders, IDX; a
+# compressed tar falls back to a buffer); N a WebDataset-style buffer of N records.
+# INDEX keeps the indexing pass of a full shuffle for the next run.
+SHUFFLE ?= full
+INDEX ?= $(if $(filter full,$(SHUFFLE)),$(OUT)/../train.idx)
 # The joint baseline is one ViT on both losses, ctr + MIM_WEIGHT x MAE (view 0 masked),
 # and trains its patch embedding as MAE does (MoCo v3 alone freezes it).
 JOINT_FLAGS ?= --train-patch-embed
@@ -73,12 +91,15 @@ LW_graft-lr1 = --lr-layer-wise $(LR_HIGH),$(LR_HIGH),$(LR_HIGH)
 LW_graft-third = --lr-layer-wise $(LR_LOW),$(LR_HIGH),$(LR_HIGH)
 LW_graft-all = --lr-layer-wise $(LR_LOW),$(LR_LOW),$(LR_LOW) --lr-heads $(LR_HIGH)
 
-TARIMG = tar-images --shard $(TRAIN_SHARD) --seed $(SEED)
-VIEWS_MAE = $(TARIMG) --shuffle 10000 --epochs $(MIM_EPOCHS) $(TRAIN) | $(DECODE) \
+TARIMG = tar-images --shard $(TRAIN_SHARD) --seed $(SEED) --shuffle $(SHUFFLE)$(if $(INDEX), --index $(INDEX))
+VIEWS_MAE = $(TARIMG) --epochs $(MIM_EPOCHS) $(TRAIN) | $(DECODE) \
             lgp-augment --recipe mae --size $(SIZE) $(MAE_AUG) --seed $(SEED) | lgp-mask --patch $(PATCH) --seed $(SEED)
-VIEWS_CL = $(TARIMG) --shuffle 10000 --epochs $(CL_EPOCHS) $(TRAIN) | $(DECODE) \
+VIEWS_CL = $(TARIMG) --epochs $(CL_EPOCHS) $(TRAIN) | $(DECODE) \
            lgp-augment --recipe moco --size $(SIZE) $(CL_AUG) --seed $(SEED)
-TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED) --samples-per-epoch $(N_TRAIN)
+# N_TRAIN empty: the epoch length is the stream's records_per_epoch (IDX, indexed
+# archives, folders); a compressed archive without it stops the trainer with a message.
+TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED)$(if $(N_TRAIN), --samples-per-epoch $(N_TRAIN))
+HEADS = $(if $(MLP_DIM),--mlp-dim $(MLP_DIM)) $(if $(MOCO_DIM),--moco-dim $(MOCO_DIM))
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
 .PHONY: all table plots clean summary ablation ablation-summary record
@@ -92,8 +113,8 @@ RESUME = $$([ -e $(@D)/snapshots/$(1)-latest.ckpt ] && echo --resume $(@D)/snaps
 # ---- stage 1: MAE ----
 $(OUT)/mae/stage1.ckpt:
 	@mkdir -p $(@D)
-	$(VIEWS_MAE) | lgp-mim-train $(call RESUME,mim) --model $(MODEL) --patch $(PATCH) $(MODEL_FLAGS) $(TRAIN_FLAGS) --batch $(BATCH) \
-	  --epochs $(MIM_EPOCHS) --warmup-epochs $(MIM_WARMUP) --blr $(MIM_BLR) --log $(@D)/train.jsonl \
+	$(VIEWS_MAE) | lgp-mim-train $(call RESUME,mim) --model $(MODEL) --patch $(PATCH) --img-size $(SIZE) $(MODEL_FLAGS) $(TRAIN_FLAGS) --batch $(BATCH) \
+	  --epochs $(MIM_EPOCHS) --warmup-epochs $(MIM_WARMUP) --blr $(MIM_BLR)$(if $(filter-out 1,$(MIM_ACCUM)), --accum $(MIM_ACCUM)) --log $(@D)/train.jsonl \
 	  --checkpoint-dir $(@D)/snapshots --save-every 200 --recon-png $(@D)/recon.png -o $@
 
 # ---- stage 2: grafted MoCo v3 on the MAE layers ----
@@ -102,19 +123,19 @@ LW_grafted = --lr-layer-wise $(LR_LAYER_WISE)
 $(OUT)/grafted/stage2.ckpt $(foreach r,$(ABLATION_RUNS),$(OUT)/$(r)/stage2.ckpt): $(OUT)/%/stage2.ckpt: $(OUT)/mae/stage1.ckpt
 	@mkdir -p $(@D)
 	if [ -e $(@D)/snapshots/cl-latest.ckpt ]; then $(VIEWS_CL); \
-	else lgp-graft -q $(LW_$*) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) $< && $(VIEWS_CL); fi | \
+	else lgp-graft -q $(LW_$*) $(HEADS) $< && $(VIEWS_CL); fi | \
 	  lgp-cl-train $(call RESUME,cl) $(CL_FLAGS) --log $(@D)/train.jsonl \
 	  --checkpoint-dir $(@D)/snapshots --save-every 200 -o $@
 
 # ---- baselines ----
 $(OUT)/mocov3/stage2.ckpt:
 	@mkdir -p $(@D)
-	$(VIEWS_CL) | lgp-cl-train $(call RESUME,cl) --model $(MODEL) --patch $(PATCH) $(MODEL_FLAGS) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) \
+	$(VIEWS_CL) | lgp-cl-train $(call RESUME,cl) --model $(MODEL) --patch $(PATCH) --img-size $(SIZE) $(MODEL_FLAGS) $(HEADS) \
 	  --blr $(CL_BLR) $(CL_FLAGS) --log $(@D)/train.jsonl --checkpoint-dir $(@D)/snapshots --save-every 200 -o $@
 
 $(OUT)/joint/stage2.ckpt:
 	@mkdir -p $(@D)
-	$(VIEWS_CL) | lgp-cl-train $(call RESUME,cl) --model $(MODEL) --patch $(PATCH) $(MODEL_FLAGS) --mlp-dim $(MLP_DIM) --moco-dim $(MOCO_DIM) \
+	$(VIEWS_CL) | lgp-cl-train $(call RESUME,cl) --model $(MODEL) --patch $(PATCH) --img-size $(SIZE) $(MODEL_FLAGS) $(HEADS) \
 	  --blr $(CL_BLR) --mim-weight $(MIM_WEIGHT) $(JOINT_FLAGS) $(CL_FLAGS) --log $(@D)/train.jsonl \
 	  --checkpoint-dir $(@D)/snapshots --save-every 200 -o $@
 
@@ -123,7 +144,7 @@ ENCODER_grafted = --model $(OUT)/grafted/stage2.ckpt
 ENCODER_mae = --model $(OUT)/mae/stage1.ckpt
 ENCODER_mocov3 = --model $(OUT)/mocov3/stage2.ckpt
 ENCODER_joint = --model $(OUT)/joint/stage2.ckpt
-ENCODER_random = --random --arch $(MODEL) --patch $(PATCH) $(MODEL_FLAGS) --seed $(SEED)
+ENCODER_random = --random --arch $(MODEL) --patch $(PATCH) --img-size $(SIZE) $(MODEL_FLAGS) --seed $(SEED)
 ENCODER_pixels = --pixels
 DEP_grafted = $(OUT)/grafted/stage2.ckpt
 DEP_mae = $(OUT)/mae/stage1.ckpt
@@ -137,7 +158,7 @@ $(OUT)/%/train.emb: $$(DEP_$$*)
 	tar-images -q --shard $(EMBED_SHARD) $(TRAIN) | $(DECODE) $(EVAL) lgp-embed $(ENCODER_$*) --threads $(THREADS) -q -o $@
 $(OUT)/%/test.emb: $$(DEP_$$*)
 	@mkdir -p $(@D)
-	tar-images -q --shard $(TEST_SHARD) $(TEST) | $(DECODE) $(EVAL) lgp-embed $(ENCODER_$*) --threads $(THREADS) -q -o $@
+	tar-images -q --shard $(TEST_SHARD)$(if $(TEST_LABELS), --labels $(TEST_LABELS)) $(TEST) | $(DECODE) $(EVAL) lgp-embed $(ENCODER_$*) --threads $(THREADS) -q -o $@
 
 # ---- probes: 1% and 10% logistic regression (the paper's 1% protocol; its 10% column is
 # fine-tuning, docs/METHOD.md pitfall M13), kNN ----

@@ -15,3 +15,8 @@ CL_AUG ?= --scale 0.2,1 --blur-sigma 0.1,0.25
 PROBE_SEEDS ?= 5
 # tuned lambda at 1% only: 10% would add hours of cross-validation (lgp.mk, TUNED)
 TUNED ?= 1pct
+# The Fashion-MNIST IDX order is not class-sorted: the 10000-record buffer the results
+# were made with is kept (--shuffle full gives an exact permutation; lgp.mk SHUFFLE).
+SHUFFLE ?= 10000
+MLP_DIM ?= 1024
+MOCO_DIM ?= 128

@@ -10,3 +10,6 @@ PROBE_SEEDS ?= 2
 MODEL_FLAGS ?= --width 32 --depth 3 --heads 2 --dec-width 32 --dec-depth 1 --dec-heads 2
 EMBED_SHARD ?= 0/20
 TEST_SHARD ?= 0/10
+# The Fashion-MNIST IDX order is not class-sorted: the 10000-record buffer the results
+# were made with is kept (--shuffle full gives an exact permutation; lgp.mk SHUFFLE).
+SHUFFLE ?= 10000
