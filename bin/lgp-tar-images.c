@@ -1,6 +1,7 @@
-/* lgp-tar-images (alias tar-images) — turn image archives or IDX files into a record
- * stream: one record per image with its encoded bytes (or IDX pixels) and class label,
- * in a deterministic, optionally shuffled, sharded and multi-epoch order. */
+/* lgp-tar-images (alias tar-images) — turn image archives, image folders or IDX files
+ * into a record stream: one record per image with its encoded bytes (or IDX pixels)
+ * and class label, in a deterministic, optionally shuffled, sharded and multi-epoch
+ * order. */
 #include "common/util/cli.h"
 #include "common/data/imagesrc.h"
 #include "common/data/imgindex.h"
@@ -15,16 +16,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char help[] =
-    "tar-images — image archives or IDX files to an lgp record stream\n"
+    "tar-images — image archives, folders or IDX files to an lgp record stream\n"
     "\n"
     "usage: tar-images [options] INPUT... > out.lgps\n"
     "\n"
-    "INPUT is a tar (.tar, .tar.gz, .tar.zst, ...) or zip archive, '-' for stdin, or an\n"
-    "IDX image file (*-images-idx3-ubyte[.gz], e.g. Fashion-MNIST). Several archives are\n"
-    "read one after the other as one data set (shards, explicit lists).\n"
+    "INPUT is a tar (.tar, .tar.gz, .tar.zst, ...) or zip archive, '-' for stdin, a\n"
+    "folder, or an IDX image file (*-images-idx3-ubyte[.gz], e.g. Fashion-MNIST). Several\n"
+    "archives or folders are read one after the other as one data set (shards, lists).\n"
+    "A folder is read as a tar of it would be, without tarring it: an ImageFolder tree\n"
+    "<root>/<class>/<file>, a flat folder with --labels, or WebDataset files (x.jpg next\n"
+    "to x.cls); its files, recursively, in byte-wise order of their paths relative to\n"
+    "it (the key: that path without extensions, e.g. cat/1), symlinks to files followed,\n"
+    "hidden files and folders (.name) and .tar files in it ignored; a file that cannot\n"
+    "be read is skipped with one line, as a bad member of an archive.\n"
     "Archive layouts, recognised per image (first rule that applies gives the label):\n"
     "  WebDataset   <key>.jpg|jpeg|png next to <key>.cls (integer or class name) or\n"
     "               <key>.json ({\"label\": N} or {\"cls\": N}), grouped by adjacent key;\n"
@@ -36,7 +44,7 @@ static const char help[] =
     "  tar of tars  ImageNet train: n01440764.tar members read in place; label = wnid\n"
     "  ImageFolder  <root>/<class>/<file>: label = name of the parent folder\n"
     "Class names map to indices in sorted order (torchvision ImageFolder), or by the line\n"
-    "order of --classes FILE. Without --classes, seekable inputs get a first pass over\n"
+    "order of --classes FILE. Without --classes, files and folders get a first pass over\n"
     "member names; stdin cannot be pre-scanned, so named classes there need --classes.\n"
     "\n"
     "Writes records: key (e.g. n01440764/n01440764_10026), `jpeg` or `png` u8 [n] (the\n"
@@ -48,8 +56,10 @@ static const char help[] =
     "\"records_per_epoch\": this shard's image count (I/N keeps every image j with\n"
     "j mod N == I), cut to --skip + --limit when that is smaller, i.e. the length of\n"
     "the first epoch of the order the output is a window of (--limit 512 announces\n"
-    "512; a later epoch cut short by --limit is not counted). Archives announce it once\n"
-    "indexed (--shuffle full, --index), else neither (counts are only known once read).\n"
+    "512; a later epoch cut short by --limit is not counted). When every input is a\n"
+    "folder it is always announced: tar-images indexes the folders first (a listing\n"
+    "and an open per image); archives announce it once indexed (--shuffle full,\n"
+    "--index), else not (counts are only known once read).\n"
     "\n"
     "options:\n"
     "  --labels FILE     lines 'name label' (name = image basename with or without its\n"
@@ -60,11 +70,13 @@ static const char help[] =
     "  --shuffle N|full  buffer shuffle with N records, WebDataset style (default 0: off);\n"
     "                    full: an exact random permutation of all images per epoch (same\n"
     "                    on every shard, each shard a disjoint part), read by position:\n"
-    "                    plain tars (tar of tars too) after one indexing pass, IDX files;\n"
-    "                    compressed archives and stdin fall back to a 10000-record buffer\n"
+    "                    plain tars (tar of tars too) and folders after one indexing\n"
+    "                    pass, IDX files; compressed archives and stdin fall back to a\n"
+    "                    10000-record buffer\n"
     "  --index FILE      keep the indexing pass's result in FILE and reuse it while the\n"
-    "                    inputs (size, mtime) and label rules are unchanged; any plain-tar\n"
-    "                    run with an index announces records_per_epoch\n"
+    "                    inputs (size, mtime; a folder: its files' paths, sizes, mtimes)\n"
+    "                    and label rules are unchanged; any plain-tar run with an index\n"
+    "                    announces records_per_epoch\n"
     "  --epochs N        emit N epochs, each reshuffled (default 1)\n"
     "  --shard I/N       keep records j with j mod N == I (archive order); 'auto' takes\n"
     "                    OMPI_COMM_WORLD_RANK/SIZE or SLURM_PROCID/NTASKS (default 0/1)\n"
@@ -79,6 +91,7 @@ static const char help[] =
     "  tar-images --shuffle full --index train.idx --seed 1 ILSVRC2012_img_train.tar |\n"
     "    lgp-decode --size 256 | ...\n"
     "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz | lgp-inspect\n"
+    "  tar-images --shuffle full --epochs 2 train/ | lgp-inspect   # train/<class>/*.jpg\n"
     "\n"
     "exit status: 0 ok, 1 unreadable input or write error, 2 usage error.\n"
     "See lgp-tar-images(1).\n";
@@ -163,13 +176,23 @@ static void index_bad(void *ctx, const char *msg) {
     c->bad++;
 }
 
-/* The image positions a full shuffle or --index asks for: loaded from --index when it
- * is current, else made by one pass (and saved to --index). A data set that cannot be
- * read by position falls back to the buffer (--shuffle full) or is an error (--index). */
+static int all_folders(const struct opts *o) {
+    struct stat st;
+    for (int i = 0; i < o->ninputs; i++)
+        if (strcmp(o->inputs[i], "-") == 0 || stat(o->inputs[i], &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+    return 1;
+}
+
+/* The image positions a full shuffle or --index asks for, or, when every input is a
+ * folder, the count records_per_epoch needs: loaded from --index when it is current,
+ * else made by one pass (and saved to --index); a sequential run keeps only the count
+ * (its own pass reports skipped members, so this one does not). A data set that cannot
+ * be read by position falls back to the buffer (--shuffle full), is an error (--index)
+ * or goes without a count. */
 static void prepare_index(struct ctx *c, struct opts *o) {
     char err[1200], sig[256];
     c->n = lgp_imagesrc_count(c->src);
-    if (o->src.idx || !(o->full || o->index)) return;
+    if (o->src.idx || !(o->full || o->index || all_folders(o))) return;
     lgp_imgindex_sig(sig, sizeof sig, c->src, o->src.labels);
     int rc = LGP_EOF;
     if (o->index) {
@@ -180,8 +203,12 @@ static void prepare_index(struct ctx *c, struct opts *o) {
     }
     if (rc != LGP_OK) {
         lgp_info("indexing %d input%s (one pass)", o->ninputs, o->ninputs == 1 ? "" : "s");
-        rc = lgp_imgindex_build(&c->ix, c->src, o->inputs, o->ninputs, index_bad, c, err, sizeof err);
+        rc = lgp_imgindex_build(&c->ix, c->src, o->inputs, o->ninputs, o->full ? index_bad : NULL, c, err, sizeof err);
         if (rc == LGP_FATAL) lgp_die("%s", err);
+        if (rc == LGP_EOF && !o->full && !o->index) {
+            lgp_warn("%s: no records_per_epoch", err);
+            return;
+        }
         if (rc == LGP_EOF && !o->full) lgp_die("--index: %s", err);
         if (rc == LGP_EOF) {
             lgp_warn("%s: --shuffle full falls back to a 10000-record buffer", err);
@@ -191,8 +218,12 @@ static void prepare_index(struct ctx *c, struct opts *o) {
         if (o->index && lgp_imgindex_save(&c->ix, o->index, o->inputs, o->ninputs, sig, err, sizeof err) != LGP_OK)
             lgp_die("%s", err);
     }
-    if (lgp_imgindex_open_inputs(&c->ix, o->inputs, o->ninputs, err, sizeof err) != LGP_OK) lgp_die("%s", err);
     c->n = c->ix.n;
+    if (!o->full) { /* the count is all a sequential run needs */
+        lgp_imgindex_free(&c->ix);
+        return;
+    }
+    if (lgp_imgindex_open_inputs(&c->ix, o->inputs, o->ninputs, err, sizeof err) != LGP_OK) lgp_die("%s", err);
 }
 
 static char *make_meta(struct ctx *c) {
@@ -277,7 +308,7 @@ static void parse_args(struct opts *o, int argc, char **argv) {
         default: lgp_usage_die("unexpected option");
         }
     }
-    if (optind == argc) lgp_usage_die("no input (give an archive, an IDX file or '-')");
+    if (optind == argc) lgp_usage_die("no input (give an archive, a folder, an IDX file or '-')");
     o->inputs = argv + optind;
     o->ninputs = argc - optind;
     int stdin_in = 0;

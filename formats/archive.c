@@ -1,17 +1,22 @@
-/* archive.c — libarchive iteration with in-place inner tars (see archive.h). */
+/* archive.c — libarchive iteration with in-place inner tars, and the files of a
+ * directory (see archive.h). */
 #include "archive.h"
 
 #include "common/lgp.h"
 #include "json.h"
+#include "tarindex.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct lgp_archive {
     struct archive *outer, *inner; /* inner != NULL while inside a nested tar */
@@ -22,6 +27,9 @@ struct lgp_archive {
     char inner_name[4096];         /* outer member path of the current inner tar */
     uint8_t *buf;                  /* member data, grown as needed */
     size_t cap;
+    lgp_tarindex *list;            /* a directory: its files (formats/tarindex.h), else NULL */
+    size_t next;                   /* the next entry of list */
+    int rootfd;                    /* the directory, for openat */
     char err[1024];
     uint8_t chunk[1 << 16];        /* inner tar bytes handed to libarchive */
 };
@@ -41,9 +49,31 @@ static struct archive *new_reader(int any_format) {
     return r;
 }
 
+/* A directory: its listing and an fd to open its files relative to. */
+static int open_dir(lgp_archive *a, const char *path, char *err, size_t errlen) {
+    if (!(a->list = calloc(1, sizeof *a->list))) return snprintf(err, errlen, "%s: out of memory", path), LGP_FATAL;
+    if (lgp_tarindex_build(a->list, path, err, errlen) != LGP_OK) return LGP_FATAL;
+    if ((a->rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return snprintf(err, errlen, "%s: %s", path, strerror(errno)), LGP_FATAL;
+    return LGP_OK;
+}
+
 int lgp_archive_open(lgp_archive **out, const char *path, int flags, char *err, size_t errlen) {
     *out = NULL;
+    struct stat st;
+    int dir = strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
     lgp_archive *a = calloc(1, sizeof *a);
+    if (a) a->rootfd = -1;
+    if (a && dir) {
+        a->flags = flags;
+        if (!(a->path = strdup(path))) snprintf(err, errlen, "%s: out of memory", path);
+        if (!a->path || open_dir(a, path, err, errlen) != LGP_OK) {
+            lgp_archive_close(a);
+            return LGP_FATAL;
+        }
+        *out = a;
+        return LGP_OK;
+    }
     if (!a || !(a->path = strdup(path)) || !(a->outer = new_reader(1))) {
         snprintf(err, errlen, "%s: out of memory", path);
         if (a) free(a->path);
@@ -140,8 +170,57 @@ static int next_header(lgp_archive *a, struct archive *r) {
     }
 }
 
+/* The member's file, whole (with LGP_ARCHIVE_PEEK an image's first bytes only), into
+ * a->buf; LGP_BAD_RECORD naming the directory and the file when it cannot be read. */
+static int read_file(lgp_archive *a, lgp_member *m) {
+    int fd = openat(a->rootfd, m->name, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    const char *why = fd < 0 || fstat(fd, &st) != 0 ? strerror(errno) : !S_ISREG(st.st_mode) ? "not a regular file"
+                      : (uint64_t)st.st_size > LGP_ARCHIVE_MAX_MEMBER ? "member larger than 1 GiB" : NULL;
+    size_t want = why ? 0 : (size_t)st.st_size, n = 0;
+    if (!why && (a->flags & LGP_ARCHIVE_PEEK) && m->kind == LGP_MEMBER_IMAGE && want > LGP_ARCHIVE_PEEK_BYTES)
+        want = LGP_ARCHIVE_PEEK_BYTES;
+    if (!why && a->cap < want + 1) {
+        uint8_t *nb = realloc(a->buf, want + 1);
+        if (!nb) {
+            close(fd);
+            set_err(a, "%s: %s: %s", m->name, "out of memory");
+            return LGP_FATAL;
+        }
+        a->buf = nb;
+        a->cap = want + 1;
+    }
+    while (!why && n < want) { /* a file that shrank since its stat ends early: what it holds */
+        ssize_t got = read(fd, a->buf + n, want - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) why = strerror(errno);
+        if (got <= 0) break;
+        n += (size_t)got;
+    }
+    if (fd >= 0) close(fd);
+    if (why) {
+        set_err(a, "%s: %s: %s (skipped)", m->name, why);
+        return LGP_BAD_RECORD;
+    }
+    m->data = a->buf;
+    m->size = n;
+    return LGP_OK;
+}
+
+/* The next file of a directory: names only, or with its data; kinds no reader uses
+ * (LGP_MEMBER_TAR, LGP_MEMBER_OTHER) come without data. */
+static int next_file(lgp_archive *a, lgp_member *m) {
+    if (a->next >= a->list->n) return LGP_EOF;
+    const lgp_tarent *e = &a->list->v[a->next++];
+    m->name = e->name;
+    m->kind = lgp_archive_classify(e->name);
+    if ((a->flags & LGP_ARCHIVE_NAMES_ONLY) || m->kind == LGP_MEMBER_TAR || m->kind == LGP_MEMBER_OTHER) return LGP_OK;
+    return read_file(a, m);
+}
+
 int lgp_archive_next(lgp_archive *a, lgp_member *m) {
     memset(m, 0, sizeof *m);
+    if (a->list) return next_file(a, m);
     for (;;) {
         if (a->inner) {
             int rc = next_header(a, a->inner);
@@ -175,6 +254,9 @@ void lgp_archive_close(lgp_archive *a) {
     if (!a) return;
     if (a->inner) archive_read_free(a->inner);
     if (a->outer) archive_read_free(a->outer);
+    if (a->list) lgp_tarindex_free(a->list);
+    free(a->list);
+    if (a->rootfd >= 0) close(a->rootfd);
     free(a->buf);
     free(a->path);
     free(a);

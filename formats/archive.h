@@ -1,4 +1,5 @@
-/* archive.h — member-by-member iteration over image archives through libarchive.
+/* archive.h — member-by-member iteration over image archives through libarchive, and
+ * over the files of a directory.
  *
  * Reads tar (plain, .gz, .zst, .bz2, .xz — any filter libarchive knows) and zip, from a
  * file or from stdin ("-"). With LGP_ARCHIVE_NESTED, a member whose name ends in ".tar"
@@ -6,6 +7,21 @@
  * archive and its members are returned in place, streaming from the outer entry's
  * data: nothing is extracted to disk and the inner tar is never held in memory whole.
  * Directories, links and other non-regular entries are skipped.
+ *
+ * A directory path yields its regular files, recursively, as members: the listing of
+ * formats/tarindex.h (names relative to the directory without "./", strcmp order of
+ * those names, hidden files and folders skipped, symlinks to files followed, to
+ * folders not), so a directory and a tar of the same tree with relative names give
+ * the same names in the same order when the tar's members are in that order. Each
+ * file is opened (relative to the directory) and read whole when it is returned; one
+ * that cannot be opened or read, is no longer a regular file, or is larger than
+ * LGP_ARCHIVE_MAX_MEMBER is LGP_BAD_RECORD, "DIR: NAME: why (skipped)", and the next
+ * call goes on with the next file. LGP_ARCHIVE_NESTED does not apply: a ".tar" file in
+ * a folder is a member of kind LGP_MEMBER_TAR (common/data/imagesrc ignores it, as it
+ * ignores any non-image file). Members of kind LGP_MEMBER_TAR and LGP_MEMBER_OTHER of
+ * a directory are returned without data (data NULL, size 0) and never opened: nothing
+ * reads them, and a folder may hold large or unreadable files beside its images. A
+ * folder that cannot be read, the directory included, is LGP_FATAL at open.
  *
  * Ownership: lgp_archive is a heap object (_open/_close). A returned lgp_member is a
  * borrowed view: its name, inner and data stay valid until the next lgp_archive_next
@@ -24,7 +40,11 @@
 enum {
     LGP_ARCHIVE_NESTED = 1,     /* descend into *.tar members */
     LGP_ARCHIVE_NAMES_ONLY = 2, /* do not read member data (first pass over names) */
+    LGP_ARCHIVE_PEEK = 4,       /* a directory's images: only their first LGP_ARCHIVE_PEEK_BYTES
+                                   bytes (size = the bytes given), enough for the format's
+                                   magic; other members whole; ignored by archives */
 };
+#define LGP_ARCHIVE_PEEK_BYTES 16
 
 typedef enum {
     LGP_MEMBER_IMAGE, /* .jpg .jpeg .png (case-insensitive) */
@@ -39,7 +59,7 @@ typedef struct {
     const char *name;     /* path inside its (inner) archive, borrowed */
     const char *inner;    /* stem of the enclosing inner tar ("n01440764"), or NULL */
     lgp_member_kind kind;
-    const uint8_t *data;  /* [size] borrowed; NULL with LGP_ARCHIVE_NAMES_ONLY */
+    const uint8_t *data;  /* [size] borrowed; NULL with LGP_ARCHIVE_NAMES_ONLY (and see above) */
     size_t size;
 } lgp_member;
 

@@ -1,9 +1,11 @@
-/* tarindex.c — member offsets of a plain tar file, inner tars in place (see tarindex.h). */
+/* tarindex.c — member offsets of a plain tar file, inner tars in place; the sorted
+ * file list of a directory (see tarindex.h). */
 #include "tarindex.h"
 
 #include "archive.h"
 #include "common/lgp.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -220,12 +222,12 @@ static int extension(walker *w, char type, uint64_t data, uint64_t size, uint64_
     return LGP_OK;
 }
 
-static int add(walker *w, const char *name, const char *stem, uint64_t data, uint64_t size, uint64_t off) {
-    lgp_tarindex *ix = w->ix;
+/* Appends an entry (strings copied); -1 when out of memory. */
+static int push(lgp_tarindex *ix, const char *name, const char *stem, uint64_t data, uint64_t size, int64_t mtime) {
     if (ix->n == ix->cap) {
         size_t nc = ix->cap ? ix->cap * 2 : 1024;
         lgp_tarent *nv = nc > SIZE_MAX / sizeof *nv ? NULL : realloc(ix->v, nc * sizeof *nv);
-        if (!nv) return fail(w, LGP_FATAL, off, "out of memory");
+        if (!nv) return -1;
         ix->v = nv;
         ix->cap = nc;
     }
@@ -235,12 +237,17 @@ static int add(walker *w, const char *name, const char *stem, uint64_t data, uin
     if (!e->name || (stem && !e->inner)) {
         free(e->name);
         free(e->inner);
-        return fail(w, LGP_FATAL, off, "out of memory");
+        return -1;
     }
     e->offset = data;
     e->size = size;
+    e->mtime_ns = mtime;
     ix->n++;
-    return LGP_OK;
+    return 0;
+}
+
+static int add(walker *w, const char *name, const char *stem, uint64_t data, uint64_t size, uint64_t off) {
+    return push(w->ix, name, stem, data, size, 0) ? fail(w, LGP_FATAL, off, "out of memory") : LGP_OK;
 }
 
 /* The first block of a tar at start (size bytes): LGP_OK when it is a tar header or
@@ -325,6 +332,111 @@ static int walk(walker *w, uint64_t start, uint64_t end, const char *stem) {
     }
 }
 
+/* ---- a directory: its files, recursively, sorted by relative path ---- */
+
+typedef struct {
+    lgp_tarindex *ix;
+    const char *root;
+    int root_len;     /* root without trailing '/', for messages */
+    char *rel;        /* the folder being read, relative to root, with a trailing '/' ("" at the root) */
+    size_t rel_len, rel_cap;
+    char msg[1024];
+} lister;
+
+/* "root/rel/name: what" (the folder itself when name is ""). */
+static int list_fail(lister *l, const char *name, const char *what) {
+    size_t n = l->rel_len - (!name[0] && l->rel_len);
+    snprintf(l->msg, sizeof l->msg, "%.*s%s%.*s%s: %s", l->root_len, l->root, n || name[0] ? "/" : "", (int)n, l->rel,
+             name, what);
+    return LGP_FATAL;
+}
+
+static int64_t mtime_ns(const struct stat *st) { return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec; }
+
+/* The entries of the open folder dfd (taken over: closed here), at l->rel. */
+static int list_folder(lister *l, int dfd) {
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        int e = errno;
+        close(dfd);
+        return list_fail(l, "", strerror(e));
+    }
+    int rc = LGP_OK;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de) {
+            if (errno) rc = list_fail(l, "", strerror(errno));
+            break;
+        }
+        const char *nm = de->d_name;
+        if (nm[0] == '.') continue; /* hidden, and "." and ".." */
+        struct stat st, lst;
+        if (fstatat(dirfd(d), nm, &lst, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) continue; /* removed while listed */
+            rc = list_fail(l, nm, strerror(errno));
+            break;
+        }
+        int link = S_ISLNK(lst.st_mode), dangling = link && fstatat(dirfd(d), nm, &st, 0) != 0;
+        if (!link || dangling) st = lst;
+        size_t k = strlen(nm);
+        if (grow(&l->rel, &l->rel_cap, l->rel_len + k + 2)) {
+            rc = list_fail(l, nm, "out of memory");
+            break;
+        }
+        if (S_ISDIR(st.st_mode) && !link && !dangling) {
+            int sub = openat(dirfd(d), nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0) {
+                rc = list_fail(l, nm, strerror(errno));
+                break;
+            }
+            size_t at = l->rel_len;
+            memcpy(l->rel + at, nm, k);
+            memcpy(l->rel + at + k, "/", 2);
+            l->rel_len = at + k + 1;
+            rc = list_folder(l, sub);
+            l->rel_len = at;
+            l->rel[at] = 0;
+            if (rc != LGP_OK) break;
+            continue;
+        }
+        if (!dangling && !S_ISREG(st.st_mode)) continue; /* devices, pipes, links to folders */
+        memcpy(l->rel + l->rel_len, nm, k + 1);
+        int bad = push(l->ix, l->rel, NULL, 0, dangling ? 0 : (uint64_t)st.st_size, mtime_ns(&st));
+        l->rel[l->rel_len] = 0;
+        if (bad) {
+            rc = list_fail(l, nm, "out of memory");
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const lgp_tarent *)a)->name, ((const lgp_tarent *)b)->name);
+}
+
+/* The listing of the directory open as fd (taken over). */
+static int list_dir(lgp_tarindex *ix, const char *path, int fd, char *err, size_t errlen) {
+    lister l = {.ix = ix, .root = path, .root_len = (int)strlen(path)};
+    while (l.root_len > 1 && path[l.root_len - 1] == '/') l.root_len--;
+    int rc = grow(&l.rel, &l.rel_cap, 256) ? (close(fd), list_fail(&l, "", "out of memory")) : LGP_OK;
+    if (rc == LGP_OK) {
+        l.rel[0] = 0;
+        rc = list_folder(&l, fd);
+    }
+    free(l.rel);
+    ix->dir = 1;
+    if (rc != LGP_OK) {
+        snprintf(err, errlen, "%s", l.msg);
+        lgp_tarindex_free(ix);
+        return rc;
+    }
+    if (ix->n > 1) qsort(ix->v, ix->n, sizeof *ix->v, by_name);
+    return LGP_OK;
+}
+
 void lgp_tarindex_free(lgp_tarindex *ix) {
     for (size_t i = 0; i < ix->n; i++) {
         free(ix->v[i].name);
@@ -344,9 +456,11 @@ int lgp_tarindex_build(lgp_tarindex *ix, const char *path, char *err, size_t err
         return LGP_FATAL;
     }
     struct stat st;
-    int rc = fstat(fd, &st) != 0 ? LGP_FATAL : !S_ISREG(st.st_mode) ? LGP_EOF : LGP_OK;
+    int rc = fstat(fd, &st) != 0 ? LGP_FATAL : S_ISDIR(st.st_mode) ? LGP_OK : !S_ISREG(st.st_mode) ? LGP_EOF : LGP_OK;
+    if (rc == LGP_OK && S_ISDIR(st.st_mode)) return list_dir(ix, path, fd, err, errlen);
     if (rc != LGP_OK) {
-        snprintf(err, errlen, "%s: %s", path, rc == LGP_FATAL ? strerror(errno) : "not a regular file: cannot be indexed in place");
+        snprintf(err, errlen, "%s: %s", path,
+                 rc == LGP_FATAL ? strerror(errno) : "neither a regular file nor a folder: cannot be indexed in place");
         close(fd);
         return rc;
     }

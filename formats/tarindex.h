@@ -1,4 +1,5 @@
-/* tarindex.h — where every member's data sits in a plain tar file, for pread().
+/* tarindex.h — where every member's data sits in a plain tar file, for pread(), and
+ * which files a directory holds.
  *
  * lgp_tarindex_build walks the headers of an uncompressed tar on disk (never the member
  * data) and lists each regular file with the absolute byte offset of its data, so the
@@ -38,6 +39,20 @@
  * header is in the bytes read for the previous one), plus pax/long-name payloads,
  * capped at LGP_TARINDEX_MAX_META bytes. Two strings are allocated per member.
  *
+ * A directory is listed instead of walked (ix->dir = 1): its regular files, recursively,
+ * each as an entry {name = the path relative to the directory ("cat/1.jpg", never a
+ * leading "./"), inner = NULL, offset = 0, size, mtime_ns}, in byte-wise (strcmp) order
+ * of the names, so "cat/1.jpg" < "cat/2.jpg" < "dog/1.jpg" whatever readdir returns.
+ * Names starting with '.' (hidden files and folders, at any depth) are skipped; a
+ * symlink to a regular file is followed (listed under its own name, the target's size),
+ * one to a folder or anything else is skipped; a symlink whose target cannot be stat'ed
+ * (dangling, no permission) is listed with size 0, so whoever reads it says why. Other
+ * non-regular entries are skipped. A ".tar" in a folder is an ordinary entry (no
+ * descent). A folder that cannot be read, the root included, is LGP_FATAL naming it.
+ * formats/archive.h iterates this list for a directory, so both agree on names and
+ * order. Cost: one readdir pass and one stat per entry (two for a symlink); no file is
+ * opened.
+ *
  * Ownership: lgp_tarindex_build fills a caller-owned lgp_tarindex (it need not be
  * initialised); lgp_tarindex_free releases it, its entries and their strings, and
  * leaves it empty. Library code: returns LGP_OK, LGP_EOF or LGP_FATAL (below), with a
@@ -56,11 +71,14 @@ typedef struct {
     char *inner;     /* stem of the enclosing inner tar ("n01440764"), owned, or NULL */
     uint64_t offset; /* absolute byte offset of the member's data in the file */
     uint64_t size;   /* data bytes */
+    int64_t mtime_ns; /* directory listing: the file's mtime, ns since 1970 (the link's
+                         own for an unresolvable symlink); 0 in a tar */
 } lgp_tarent;
 
 typedef struct {
-    lgp_tarent *v;   /* [n] in file order, owned */
+    lgp_tarent *v;   /* [n] in file order (a directory: sorted by name), owned */
     size_t n, cap;
+    int dir;         /* 1: a directory listing (names relative to it, offsets 0) */
     size_t n_inner;  /* inner tars walked, damaged ones included */
     size_t bad_inner; /* damaged inner tars: their members before the damage are listed,
                          the rest of each is skipped and the walk goes on after it */
@@ -68,14 +86,16 @@ typedef struct {
                         NULL: "train.tar: n0144.tar: byte 5120: bad header checksum" */
 } lgp_tarindex;
 
-/* LGP_OK: ix filled in file order (an empty tar gives n == 0). LGP_EOF: the file cannot
- * be indexed in place, ix is empty and the caller streams it instead: not a regular
- * file, shorter than one block, compressed (gzip, bzip2, xz, zstd, lz4, lzip, compress
- * magic), zip ("PK\3\4", "PK\5\6"), a first block that is no valid tar header, or an
- * inner tar that is compressed (libarchive would decompress it). LGP_FATAL: the file
- * cannot be opened or read, is out of memory, or the outer tar is damaged (bad header
- * checksum, bad size or pax record, truncated); ix is empty, and err names the path
- * and the byte offset. err also says why on LGP_EOF. */
+/* LGP_OK: ix filled in file order (an empty tar gives n == 0), or the listing of a
+ * directory (ix->dir = 1). LGP_EOF: the file cannot be indexed in place, ix is empty
+ * and the caller streams it instead: neither a regular file nor a directory (a pipe,
+ * a device), shorter than one block, compressed (gzip, bzip2, xz, zstd, lz4, lzip,
+ * compress magic), zip ("PK\3\4", "PK\5\6"), a first block that is no valid tar
+ * header, or an inner tar that is compressed (libarchive would decompress it).
+ * LGP_FATAL: the file cannot be opened or read, is out of memory, or the outer tar is
+ * damaged (bad header checksum, bad size or pax record, truncated), or a folder of a
+ * directory cannot be read; ix is empty, and err names the path and the byte offset
+ * (a folder: its path). err also says why on LGP_EOF. */
 int lgp_tarindex_build(lgp_tarindex *ix, const char *path, char *err, size_t errlen);
 void lgp_tarindex_free(lgp_tarindex *ix);
 

@@ -43,6 +43,7 @@ struct lgp_imagesrc {
     uint32_t next_i;
     int input;       /* archives: the one being read */
     lgp_archive *a;
+    int peek;        /* open archives with LGP_ARCHIVE_PEEK (lgp_imagesrc_peek) */
     lgp_member m;    /* read but not yet taken (it closed the previous group) */
     int pending;
     struct group g;
@@ -280,7 +281,8 @@ static int archive_next(lgp_imagesrc *s, lgp_order_item *it) {
     for (;;) {
         if (!s->a) {
             if (s->input >= s->ninputs) return LGP_EOF;
-            if (lgp_archive_open(&s->a, s->inputs[s->input], LGP_ARCHIVE_NESTED, s->err, sizeof s->err) != LGP_OK)
+            int fl = LGP_ARCHIVE_NESTED | (s->peek ? LGP_ARCHIVE_PEEK : 0);
+            if (lgp_archive_open(&s->a, s->inputs[s->input], fl, s->err, sizeof s->err) != LGP_OK)
                 return LGP_FATAL;
         }
         const char *in = s->inputs[s->input];
@@ -304,21 +306,25 @@ static int archive_next(lgp_imagesrc *s, lgp_order_item *it) {
 
 /* ---- before the first record: class list and labels file ---- */
 
+/* 1 a file, 2 a directory (both can be pre-scanned), 0 stdin or anything else. */
 static int seekable(const char *p) {
     struct stat st;
-    return strcmp(p, "-") != 0 && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    if (strcmp(p, "-") == 0 || stat(p, &st) != 0) return 0;
+    return S_ISREG(st.st_mode) ? 1 : S_ISDIR(st.st_mode) ? 2 : 0;
 }
 
-/* First pass over member names: inner tar stems, image folders, image stems. */
+/* First pass over member names: inner tar stems (archives only: a directory does not
+ * descend into its .tar files), image folders, image stems. */
 static int scan_names(lgp_imagesrc *s, lgp_strlist *tars, lgp_strlist *dirs, lgp_strlist *stems, int *wds) {
     char buf[4096];
     for (int i = 0; i < s->ninputs; i++) {
+        int dir = seekable(s->inputs[i]) == 2;
         lgp_archive *a;
         if (lgp_archive_open(&a, s->inputs[i], LGP_ARCHIVE_NAMES_ONLY, s->err, sizeof s->err) != LGP_OK) return LGP_FATAL;
         lgp_member m;
         int rc = LGP_OK, pushed = LGP_OK;
         while (pushed == LGP_OK && (rc = lgp_archive_next(a, &m)) == LGP_OK) {
-            if (m.kind == LGP_MEMBER_TAR) lgp_archive_stem(m.name, buf, sizeof buf), pushed |= lgp_strlist_push(tars, buf);
+            if (m.kind == LGP_MEMBER_TAR && !dir) lgp_archive_stem(m.name, buf, sizeof buf), pushed |= lgp_strlist_push(tars, buf);
             if (m.kind == LGP_MEMBER_CLS || m.kind == LGP_MEMBER_JSON) *wds = 1;
             if (m.kind != LGP_MEMBER_IMAGE) continue;
             lgp_archive_stem(m.name, buf, sizeof buf);
@@ -376,7 +382,7 @@ static int parse_labels(lgp_imagesrc *s, lgp_strlist *lines, const lgp_strlist *
 
 static int prepare_archives(lgp_imagesrc *s) {
     int all_seekable = 1, wds = 0, rc = LGP_OK;
-    for (int i = 0; i < s->ninputs; i++) all_seekable &= seekable(s->inputs[i]);
+    for (int i = 0; i < s->ninputs; i++) all_seekable &= seekable(s->inputs[i]) != 0;
     int need_names = (s->o.labels && all_seekable) || (!s->have_classes && !s->o.labels);
     lgp_strlist tars = {0}, dirs = {0}, stems = {0}, lines = {0};
     if (need_names && all_seekable) rc = scan_names(s, &tars, &dirs, &stems, &wds);
@@ -427,6 +433,11 @@ int lgp_imagesrc_next(lgp_imagesrc *s, lgp_order_item *it) {
 }
 
 const char *lgp_imagesrc_error(const lgp_imagesrc *s) { return s->err; }
+
+void lgp_imagesrc_peek(lgp_imagesrc *s, int on) {
+    lgp_imagesrc_rewind(s);
+    s->peek = on;
+}
 
 void lgp_imagesrc_rewind(lgp_imagesrc *s) {
     if (s->a) lgp_archive_close(s->a);

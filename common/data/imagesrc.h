@@ -1,8 +1,12 @@
 /* imagesrc.h — the images of a data set with their class labels, one at a time in
- * source order, from image archives (formats/archive.h) or from an IDX file pair.
+ * source order, from image archives or folders (formats/archive.h) or from an IDX file
+ * pair.
  *
- * Archives are read one after the other as one data set. Per image, the first rule
- * that applies gives the label:
+ * Archives and folders are read one after the other as one data set; a folder's
+ * members are its files, recursively, named by their paths relative to it, in strcmp
+ * order of those (hidden ones skipped, .tar files in it ignored), so a plain tar of
+ * the same tree (relative names, that order, no hidden or .tar files) gives the same
+ * records. Per image, the first rule that applies gives the label:
  *   WebDataset   members sharing a key (lgp_archive_key) form one sample, grouped by
  *                adjacent key: the image plus a .cls (index or class name) or .json
  *                ({"label": N} or {"cls": N}) sidecar;
@@ -11,12 +15,12 @@
  *   tar of tars  the inner tar's stem (ImageNet's wnid);
  *   ImageFolder  the name of the image's folder.
  * Class names map to indices through one class list: the classes file in line order,
- * else the sorted names a first pass over member names finds (inner tars, folders:
- * seekable inputs only, stdin cannot be pre-scanned), else the sorted class names of
- * the labels file. An index label past the list, a bad sidecar or labels-file value,
- * or a class not in the list skips the image. IDX: labels from --labels or the
- * matching *-labels-idx1-* file; classes Fashion-MNIST's names (file name says
- * "fashion") or "0".."9".
+ * else the sorted names a first pass over member names finds (inner tars, image
+ * folders; for file and directory inputs: stdin cannot be pre-scanned), else the
+ * sorted class names of the labels file. An index label past the list, a bad sidecar
+ * or labels-file value, or a class not in the list skips the image. IDX: labels from
+ * --labels or the matching *-labels-idx1-* file; classes Fashion-MNIST's names (file
+ * name says "fashion") or "0".."9".
  *
  * Ownership: lgp_imagesrc is a heap object (_open/_close) that borrows the inputs and
  * option strings for its lifetime. An item from lgp_imagesrc_next belongs to the caller
@@ -54,6 +58,11 @@ int lgp_imagesrc_next(lgp_imagesrc *s, lgp_order_item *it);
 const char *lgp_imagesrc_error(const lgp_imagesrc *s);
 /* Starts another pass (epoch) from the first image of the first input. */
 void lgp_imagesrc_rewind(lgp_imagesrc *s);
+/* Rewinds, and with on = 1 makes the passes that follow read only the first
+ * LGP_ARCHIVE_PEEK_BYTES of each image of a folder (items then hold those bytes: the
+ * same keys, labels, formats and skipped files at the cost of an open per image; for
+ * lgp_imgindex_build); on = 0 reads whole images again. Archives are read whole. */
+void lgp_imagesrc_peek(lgp_imagesrc *s, int on);
 void lgp_imagesrc_close(lgp_imagesrc *s);
 
 /* 1 and the class names in index order (borrowed) if there is a class list, else 0. */

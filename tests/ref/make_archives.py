@@ -15,6 +15,12 @@ usage:
   make_archives.py idxcheck IMAGES LABELS I...  print label and pixel sum of images I
   make_archives.py sorted DIR NCLASS PER   class-sorted tar of tars (+ .gz, expect.txt)
   make_archives.py records FILE   'epoch index label key hash' per record of a raw stream
+  make_archives.py extract TAR DIR   a tar of tars as a folder tree: DIR/<inner stem>/<file>,
+                                  other members at DIR/<name>
+  make_archives.py tartree DIR OUT   a plain tar of DIR's files, names relative to DIR, in
+                                  byte order, as tar-images reads a folder: hidden files and
+                                  folders and .tar files left out, symlinks to files stored as
+                                  the files, symlinks to folders not followed
 """
 import gzip
 import io
@@ -295,6 +301,42 @@ def records(path):
                   int(np.asarray(t["label"]).ravel()[0]), key, h)
 
 
+def extract(tar, d):
+    with tarfile.open(tar) as outer:
+        for m in outer.getmembers():
+            if not m.isfile():
+                continue
+            data = outer.extractfile(m).read()
+            if not m.name.lower().endswith(".tar"):
+                os.makedirs(os.path.join(d, os.path.dirname(m.name)), exist_ok=True)
+                with open(os.path.join(d, m.name), "wb") as f:
+                    f.write(data)
+                continue
+            sub = os.path.join(d, os.path.basename(m.name)[:-4])
+            with tarfile.open(fileobj=io.BytesIO(data)) as inner:
+                for im in inner.getmembers():
+                    if im.isfile():
+                        os.makedirs(os.path.join(sub, os.path.dirname(im.name)), exist_ok=True)
+                        with open(os.path.join(sub, im.name), "wb") as f:
+                            f.write(inner.extractfile(im).read())
+
+
+def tartree(d, out):
+    names = []
+    for root, dirs, files in os.walk(d):  # followlinks=False: symlinked folders are not entered
+        dirs[:] = [x for x in dirs if not x.startswith(".")]
+        for fn in files:
+            p = os.path.join(root, fn)
+            if fn.startswith(".") or fn.lower().endswith(".tar") or not os.path.isfile(p):
+                continue
+            names.append(os.path.relpath(p, d))
+    names.sort(key=os.fsencode)
+    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tf:
+        for n in names:
+            with open(os.path.join(d, n), "rb") as f:
+                add(tf, n, f.read())
+
+
 def idxcheck(images, labels, idx):
     with gzip.open(images) as f:
         im = f.read()
@@ -324,6 +366,10 @@ if __name__ == "__main__":
         sorted_tar(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "records":
         records(sys.argv[2])
+    elif cmd == "extract":
+        extract(sys.argv[2], sys.argv[3])
+    elif cmd == "tartree":
+        tartree(sys.argv[2], sys.argv[3])
     elif cmd == "idxcheck":
         idxcheck(sys.argv[2], sys.argv[3], [int(x) for x in sys.argv[4:]])
     else:

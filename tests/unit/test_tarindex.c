@@ -4,7 +4,12 @@
  * name, inner stem and size, its bytes read back with pread at the reported offset,
  * and the same sequence and bytes from formats/archive.h (libarchive, NESTED). Then
  * what is not a plain tar (LGP_EOF), damage to the outer tar (LGP_FATAL naming the
- * path and byte), and damaged inner tars (counted, the walk goes on). */
+ * path and byte), and damaged inner tars (counted, the walk goes on). Last, the
+ * listing of a directory (strcmp order of relative paths, hidden names skipped,
+ * symlinks to files followed, to folders not, dangling ones listed, .tar files not
+ * descended) and formats/archive.h reading a directory through it (names, bytes,
+ * an unreadable file as LGP_BAD_RECORD, LGP_ARCHIVE_NAMES_ONLY and _PEEK, the 1 GiB
+ * limit). */
 #include "formats/tarindex.h"
 #include "formats/archive.h"
 #include "common/lgp.h"
@@ -15,6 +20,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 /* ---- a tar writer: headers with correct (or deliberately wrong) checksums ---- */
@@ -426,7 +432,8 @@ static void test_not_plain(void) {
     save("junk.tar", junk, sizeof junk);
     is_int(build("junk.tar", err, sizeof err), LGP_EOF, "junk.tar: first block no header: LGP_EOF");
     ok(strstr(err, "not a tar") != NULL, "  says: %s", err);
-    is_int(build(".", err, sizeof err), LGP_EOF, "a directory: not a regular file: LGP_EOF");
+    is_int(build("/dev/null", err, sizeof err), LGP_EOF, "a device: neither a file nor a folder: LGP_EOF");
+    ok(strstr(err, "neither a regular file nor a folder") != NULL, "  says: %s", err);
     uint8_t zero[1024] = {0};
     save("zeros.tar", zero, sizeof zero);
     lgp_tarindex ix;
@@ -560,6 +567,153 @@ static void test_inner_damage(void) {
     free(good1.p), free(good2.p), free(bad1.p), free(bad3.p), free(b.p);
 }
 
+/* ---- directories ---- */
+
+static void save_fill(const char *path, size_t n, unsigned seed) {
+    uint8_t *d = malloc(n + 1);
+    fill(d, n, seed);
+    save(path, d, n);
+    free(d);
+}
+
+typedef struct { const char *name; size_t size; unsigned seed; lgp_member_kind kind; } dwant;
+
+/* tree/: files, a folder whose name sorts around a file's, hidden names, symlinks, a
+ * fifo, an inner tar, an empty folder. */
+static const dwant tree_want[] = {
+    {"B.png", 30, 1, LGP_MEMBER_IMAGE},      {"a-b.jpg", 40, 2, LGP_MEMBER_IMAGE},
+    {"a.jpg", 50, 3, LGP_MEMBER_IMAGE},      {"a/x.cls", 2, 4, LGP_MEMBER_CLS},
+    {"a/x.jpg", 5000, 5, LGP_MEMBER_IMAGE},  {"b/10.jpg", 60, 6, LGP_MEMBER_IMAGE},
+    {"b/2.jpg", 0, 7, LGP_MEMBER_IMAGE},     {"b/link.jpg", 50, 3, LGP_MEMBER_IMAGE},
+    {"d.jpg", 0, 0, LGP_MEMBER_IMAGE},       {"n01.tar", 0, 0, LGP_MEMBER_TAR},
+    {"notes.txt", 9, 8, LGP_MEMBER_OTHER},
+};
+
+static void tree_fixture(void) {
+    LGP_ASSERT(mkdir("tree", 0755) == 0 && mkdir("tree/a", 0755) == 0 && mkdir("tree/b", 0755) == 0 &&
+               mkdir("tree/.git", 0755) == 0 && mkdir("tree/empty", 0755) == 0);
+    for (size_t i = 0; i < LGP_ARRAY_LEN(tree_want); i++) {
+        char p[64];
+        snprintf(p, sizeof p, "tree/%s", tree_want[i].name);
+        if (tree_want[i].seed && strcmp(tree_want[i].name, "b/link.jpg") != 0) save_fill(p, tree_want[i].size, tree_want[i].seed);
+    }
+    buf t = {0};
+    member(&t, "inside.jpg", 100, 9);
+    finish(&t);
+    save("tree/n01.tar", t.p, t.n);
+    free(t.p);
+    save_fill("tree/.hidden.jpg", 10, 10);
+    save_fill("tree/.git/c.jpg", 10, 11);
+    save_fill("tree/b/._2.jpg", 10, 12);
+    LGP_ASSERT(symlink("../a.jpg", "tree/b/link.jpg") == 0 && symlink("b", "tree/c") == 0 &&
+               symlink("nowhere.jpg", "tree/d.jpg") == 0 && mkfifo("tree/fifo.jpg", 0644) == 0);
+}
+
+static void test_dir_listing(void) {
+    tree_fixture();
+    char err[512];
+    lgp_tarindex ix;
+    int rc = lgp_tarindex_build(&ix, "tree", err, sizeof err);
+    is_int(rc, LGP_OK, "tree: listed");
+    if (rc != LGP_OK) printf("#   %s\n", err);
+    ok(ix.dir == 1 && ix.n_inner == 0, "tree: a directory listing, no inner tar walked");
+    is_int(ix.n, LGP_ARRAY_LEN(tree_want), "tree: %zu files (hidden, fifo, folder symlink left out)", LGP_ARRAY_LEN(tree_want));
+    struct stat st;
+    LGP_ASSERT(stat("tree/n01.tar", &st) == 0);
+    for (size_t i = 0; i < ix.n && i < LGP_ARRAY_LEN(tree_want); i++) {
+        const lgp_tarent *e = &ix.v[i];
+        uint64_t size = strcmp(tree_want[i].name, "n01.tar") == 0 ? (uint64_t)st.st_size : tree_want[i].size;
+        ok(strcmp(e->name, tree_want[i].name) == 0 && !e->inner && e->offset == 0 && e->size == size && e->mtime_ns > 0,
+           "tree: entry %zu is %s, %llu bytes", i, tree_want[i].name, (unsigned long long)size);
+        if (strcmp(e->name, tree_want[i].name) != 0) printf("#   got %s\n", e->name);
+    }
+    lgp_tarindex_free(&ix);
+    ok(ix.n == 0 && ix.dir == 0, "free leaves it empty");
+    rc = lgp_tarindex_build(&ix, "tree/", err, sizeof err);
+    ok(rc == LGP_OK && ix.n == LGP_ARRAY_LEN(tree_want) && strcmp(ix.v[4].name, "a/x.jpg") == 0,
+       "tree/ (trailing slash): the same relative names");
+    lgp_tarindex_free(&ix);
+    LGP_ASSERT(mkdir("void", 0755) == 0);
+    rc = lgp_tarindex_build(&ix, "void", err, sizeof err);
+    ok(rc == LGP_OK && ix.n == 0 && ix.dir == 1, "an empty folder: LGP_OK, no entries");
+    lgp_tarindex_free(&ix);
+    is_int(build("no-such-dir/", err, sizeof err), LGP_FATAL, "a missing folder: LGP_FATAL");
+    if (geteuid() != 0) { /* root reads whatever the mode says */
+        LGP_ASSERT(mkdir("locked", 0755) == 0 && mkdir("locked/in", 0) == 0);
+        is_int(build("locked", err, sizeof err), LGP_FATAL, "an unreadable subfolder: LGP_FATAL");
+        ok(strstr(err, "locked/in: Permission denied") != NULL, "  names it: %s", err);
+        chmod("locked/in", 0755);
+    } else
+        for (int k = 0; k < 2; k++) ok(1, "# SKIP unreadable folders: running as root");
+}
+
+/* formats/archive.h over tree/: the listing's names in its order, each file's bytes. */
+static void test_dir_archive(void) {
+    char err[512];
+    lgp_archive *a;
+    lgp_member m;
+    is_int(lgp_archive_open(&a, "tree", LGP_ARCHIVE_NESTED, err, sizeof err), LGP_OK, "archive: tree opens");
+    size_t i = 0, same = 0;
+    int rc, bad = 0;
+    char badmsg[512] = "";
+    while ((rc = lgp_archive_next(a, &m)) != LGP_EOF && rc != LGP_FATAL && i < LGP_ARRAY_LEN(tree_want)) {
+        const dwant *w = &tree_want[i++];
+        if (rc == LGP_BAD_RECORD) {
+            bad += strcmp(w->name, "d.jpg") == 0;
+            snprintf(badmsg, sizeof badmsg, "%s", lgp_archive_error(a));
+            continue;
+        }
+        uint8_t d[5000];
+        fill(d, w->size, w->seed);
+        int nodata = w->kind == LGP_MEMBER_TAR || w->kind == LGP_MEMBER_OTHER;
+        int good = strcmp(m.name, w->name) == 0 && !m.inner && m.kind == w->kind &&
+                   (nodata ? !m.data && m.size == 0 : m.data && m.size == w->size && memcmp(m.data, d, w->size) == 0);
+        same += good;
+        if (!good) printf("#   member %zu: %s (%zu bytes), want %s\n", i - 1, m.name, m.size, w->name);
+    }
+    ok(rc == LGP_EOF && i == LGP_ARRAY_LEN(tree_want) && same == i - 1 && bad == 1,
+       "archive: tree's %zu files in the listing's order, bytes read whole, .tar and .txt without data", i);
+    is_str(badmsg, "tree: d.jpg: No such file or directory (skipped)", "archive: the dangling symlink: LGP_BAD_RECORD, one line");
+    lgp_archive_close(a);
+
+    LGP_ASSERT(lgp_archive_open(&a, "tree", LGP_ARCHIVE_NAMES_ONLY, err, sizeof err) == LGP_OK);
+    size_t n = 0, nodata = 0;
+    while ((rc = lgp_archive_next(a, &m)) == LGP_OK) {
+        nodata += !m.data && n < LGP_ARRAY_LEN(tree_want) && strcmp(m.name, tree_want[n].name) == 0;
+        n++;
+    }
+    ok(rc == LGP_EOF && n == LGP_ARRAY_LEN(tree_want) && nodata == n,
+       "archive: NAMES_ONLY: every name in order, no data, nothing opened (the dangling symlink too)");
+    lgp_archive_close(a);
+
+    LGP_ASSERT(lgp_archive_open(&a, "tree", LGP_ARCHIVE_PEEK, err, sizeof err) == LGP_OK);
+    int peek_ok = 1;
+    for (n = 0; (rc = lgp_archive_next(a, &m)) != LGP_EOF && n < 20; n++) {
+        if (rc != LGP_OK) continue;
+        size_t want = 0;
+        for (size_t k = 0; k < LGP_ARRAY_LEN(tree_want); k++)
+            if (strcmp(tree_want[k].name, m.name) == 0) want = tree_want[k].size;
+        if (m.kind == LGP_MEMBER_IMAGE && want > LGP_ARCHIVE_PEEK_BYTES) want = LGP_ARCHIVE_PEEK_BYTES;
+        if (m.kind == LGP_MEMBER_TAR || m.kind == LGP_MEMBER_OTHER) want = 0;
+        peek_ok &= m.size == want;
+    }
+    ok(peek_ok && n == LGP_ARRAY_LEN(tree_want), "archive: PEEK: images give their first %d bytes, a .cls all",
+       LGP_ARCHIVE_PEEK_BYTES);
+    lgp_archive_close(a);
+
+    /* a sparse file past the limit: refused by its size, nothing read */
+    LGP_ASSERT(mkdir("big", 0755) == 0);
+    int fd = open("big/huge.jpg", O_WRONLY | O_CREAT, 0644);
+    LGP_ASSERT(fd >= 0 && ftruncate(fd, (off_t)LGP_ARCHIVE_MAX_MEMBER + 1) == 0 && close(fd) == 0);
+    save_fill("big/small.jpg", 10, 1);
+    LGP_ASSERT(lgp_archive_open(&a, "big", 0, err, sizeof err) == LGP_OK);
+    is_int(lgp_archive_next(a, &m), LGP_BAD_RECORD, "archive: a file over 1 GiB: LGP_BAD_RECORD");
+    is_str(lgp_archive_error(a), "big: huge.jpg: member larger than 1 GiB (skipped)", "  says so in one line");
+    ok(lgp_archive_next(a, &m) == LGP_OK && strcmp(m.name, "small.jpg") == 0 && m.size == 10, "  and the next file follows");
+    lgp_archive_close(a);
+    is_int(lgp_archive_open(&a, "no-such-dir/", 0, err, sizeof err), LGP_FATAL, "archive: a missing folder: LGP_FATAL");
+}
+
 int main(void) {
     char dir[] = "/tmp/test_tarindex.XXXXXX";
     if (!mkdtemp(dir) || chdir(dir) != 0) return printf("not ok 1 - temp dir\n"), 1;
@@ -571,6 +725,8 @@ int main(void) {
     test_not_plain();
     test_outer_damage();
     test_inner_damage();
+    test_dir_listing();
+    test_dir_archive();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (chdir("/") != 0 || system(cmd) != 0) printf("# could not remove %s\n", dir);
