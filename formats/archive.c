@@ -25,6 +25,7 @@ struct lgp_archive {
     char name[4096];               /* current member path */
     char inner_stem[1024];
     char inner_name[4096];         /* outer member path of the current inner tar */
+    int resync;                    /* damaged headers met since the last good one */
     uint8_t *buf;                  /* member data, grown as needed */
     size_t cap;
     lgp_tarindex *list;            /* a directory: its files (formats/tarindex.h), else NULL */
@@ -149,12 +150,25 @@ static int read_data(lgp_archive *a, struct archive *r, lgp_member *m) {
     return LGP_OK;
 }
 
-/* Next regular-file header of r; LGP_OK, LGP_EOF, or LGP_FATAL. */
+/* Next regular-file header of r; LGP_OK, LGP_EOF, LGP_BAD_RECORD (a damaged header: one
+ * message per damaged stretch) or LGP_FATAL. */
 static int next_header(lgp_archive *a, struct archive *r) {
     struct archive_entry *e;
     for (;;) {
         int rc = archive_read_next_header(r, &e);
         if (rc == ARCHIVE_EOF) return LGP_EOF;
+        /* A damaged header: libarchive goes on at the next block that parses as one,
+         * so the member it belonged to is lost. Say so once per damaged stretch. */
+        if (rc == ARCHIVE_RETRY) {
+            if (a->resync++) continue;
+            const char *s = archive_error_string(r);
+            if (snprintf(a->err, sizeof a->err, "%s: %s%sbyte %lld: %s: a member is lost (skipped)", a->path,
+                         r == a->inner ? a->inner_name : "", r == a->inner ? ": " : "",
+                         (long long)archive_read_header_position(r), s ? s : "damaged header") < 0)
+                a->err[0] = 0;
+            return LGP_BAD_RECORD;
+        }
+        a->resync = 0;
         if (rc < ARCHIVE_WARN) {
             const char *s = archive_error_string(r);
             if (snprintf(a->err, sizeof a->err, "%s: %s%s%s", a->path, a->inner ? a->inner_name : "",
@@ -230,6 +244,7 @@ int lgp_archive_next(lgp_archive *a, lgp_member *m) {
                 m->kind = lgp_archive_classify(a->name);
                 return read_data(a, a->inner, m);
             }
+            if (rc == LGP_BAD_RECORD) return rc; /* a damaged header: the inner tar goes on */
             archive_read_free(a->inner);
             a->inner = NULL;
             if (rc == LGP_FATAL) return LGP_BAD_RECORD; /* damaged inner tar: go on outside */

@@ -323,7 +323,9 @@ static int scan_names(lgp_imagesrc *s, lgp_strlist *tars, lgp_strlist *dirs, lgp
         if (lgp_archive_open(&a, s->inputs[i], LGP_ARCHIVE_NAMES_ONLY, s->err, sizeof s->err) != LGP_OK) return LGP_FATAL;
         lgp_member m;
         int rc = LGP_OK, pushed = LGP_OK;
-        while (pushed == LGP_OK && (rc = lgp_archive_next(a, &m)) == LGP_OK) {
+        /* A damaged member is passed over here: the reading pass reports it. */
+        while (pushed == LGP_OK && ((rc = lgp_archive_next(a, &m)) == LGP_OK || rc == LGP_BAD_RECORD)) {
+            if (rc == LGP_BAD_RECORD) continue;
             if (m.kind == LGP_MEMBER_TAR && !dir) lgp_archive_stem(m.name, buf, sizeof buf), pushed |= lgp_strlist_push(tars, buf);
             if (m.kind == LGP_MEMBER_CLS || m.kind == LGP_MEMBER_JSON) *wds = 1;
             if (m.kind != LGP_MEMBER_IMAGE) continue;

@@ -85,8 +85,14 @@ int lgp_imgindex_build(lgp_imgindex *ix, lgp_imagesrc *src, char *const *inputs,
         if (strcmp(inputs[f], "-") == 0) {
             rc = LGP_EOF;
             snprintf(err, errlen, "%s: stdin cannot be read by position", inputs[f]);
-        } else if ((rc = lgp_tarindex_build(&walk[f], inputs[f], err, errlen)) == LGP_EOF)
+        } else if ((rc = lgp_tarindex_build(&walk[f], inputs[f], err, errlen)) == LGP_EOF) {
             snprintf(err, errlen, "%s: not a plain tar (compressed or zip) and cannot be read by position", inputs[f]);
+        } else if (rc == LGP_FATAL) {
+            /* Damage the walk cannot step over: streaming skips what it can and says so. */
+            size_t k = strlen(err);
+            snprintf(err + k, errlen > k ? errlen - k : 0, ": cannot be indexed");
+            rc = LGP_EOF;
+        }
     }
     /* One pass of the source; each image it hands out is the next walker entry with the
      * same key (members the source skips, sidecars and other files are passed over).
