@@ -67,6 +67,8 @@ static const char help[] =
     "                    for the images in sorted name order (ImageNet val style);\n"
     "                    for IDX: the labels file (default: derived from the name)\n"
     "  --classes FILE    class names, one per line, line order = index (default: sorted)\n"
+    "  --class-subset    with --classes: images of unlisted classes are left out quietly\n"
+    "                    (counted), not skipped as bad: a subset such as ImageNet-100\n"
     "  --shuffle N|full  buffer shuffle with N records, WebDataset style (default 0: off);\n"
     "                    full: an exact random permutation of all images per epoch (same\n"
     "                    on every shard, each shard a disjoint part), read by position:\n"
@@ -194,6 +196,7 @@ static void prepare_index(struct ctx *c, struct opts *o) {
     c->n = lgp_imagesrc_count(c->src);
     if (o->src.idx || !(o->full || o->index || all_folders(o))) return;
     lgp_imgindex_sig(sig, sizeof sig, c->src, o->src.labels);
+    if (o->src.class_subset) strncat(sig, " subset", sizeof sig - strlen(sig) - 1);
     int rc = LGP_EOF;
     if (o->index) {
         rc = lgp_imgindex_load(&c->ix, o->index, o->inputs, o->ninputs, sig, err, sizeof err);
@@ -283,6 +286,7 @@ static void parse_args(struct opts *o, int argc, char **argv) {
     static const struct option lo[] = {
         LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS,
         {"labels", required_argument, 0, 'L'}, {"classes", required_argument, 0, 'C'},
+        {"class-subset", no_argument, 0, 'U'},
         {"shuffle", required_argument, 0, 'S'}, {"epochs", required_argument, 0, 'E'},
         {"shard", required_argument, 0, 'H'}, {"skip", required_argument, 0, 'K'},
         {"limit", required_argument, 0, 'N'}, {"seed", required_argument, 0, 's'},
@@ -295,6 +299,7 @@ static void parse_args(struct opts *o, int argc, char **argv) {
         switch (c) {
         case 'L': o->src.labels = optarg; break;
         case 'C': o->src.classes = optarg; break;
+        case 'U': o->src.class_subset = 1; break;
         case 'S':
             if (strcmp(optarg, "full") == 0) o->full = 1, o->order.shuffle = 0;
             else o->full = 0, o->order.shuffle = lgp_opt_int("--shuffle", optarg, 0, 1 << 24);
@@ -308,6 +313,7 @@ static void parse_args(struct opts *o, int argc, char **argv) {
         default: lgp_usage_die("unexpected option");
         }
     }
+    if (o->src.class_subset && !o->src.classes) lgp_usage_die("--class-subset needs --classes FILE (the classes to keep)");
     if (optind == argc) lgp_usage_die("no input (give an archive, a folder, an IDX file or '-')");
     o->inputs = argv + optind;
     o->ninputs = argc - optind;
@@ -339,7 +345,12 @@ int main(int argc, char **argv) {
     lgp_progress_end();
     lgp_warncap_summary(&c.msgs);
     lgp_output_close(c.w);
-    lgp_info("%lld records written, %lld bad members skipped%s", (long long)c.ord.written, (long long)c.bad,
+    int64_t out_n = lgp_imagesrc_left_out(c.src);
+    if (o.src.class_subset && c.ord.written == 0 && out_n > 0)
+        lgp_die("--class-subset: no image of the classes in %s (%lld of other classes left out)", o.src.classes, (long long)out_n);
+    char left[96] = "";
+    if (o.src.class_subset) snprintf(left, sizeof left, ", %lld images of unlisted classes left out", (long long)out_n);
+    lgp_info("%lld records written, %lld bad members skipped%s%s", (long long)c.ord.written, (long long)c.bad, left,
              c.unlabeled ? " (some records have no label: no .cls/.json, --labels or folder)" : "");
     lgp_order_free(&c.ord);
     lgp_imgindex_free(&c.ix);

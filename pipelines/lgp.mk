@@ -6,8 +6,8 @@
 #   make -f pipelines/lgp.mk TRAIN=mydata.tar TEST=mytest.tar MODEL=vit-small  # profile own
 #
 # Profiles (pipelines/profiles/): quick, repro and test run Fashion-MNIST; imagenet is
-# the official recipe; own (the default when TRAIN is given) is that recipe for your
-# data at MODEL/SIZE. `make -n ...` shows every command a profile would run.
+# the official recipe; imagenet100 that recipe on a 100-class subset (CLASSES=FILE);
+# own (the default when TRAIN is given) is that recipe for your data at MODEL/SIZE. `make -n ...` shows every command a profile would run.
 #
 # Every rule runs bash with -euo pipefail, and every program writes its file through a
 # temporary + rename (-o), so a stage failing in the middle of a pipe fails the target
@@ -46,6 +46,8 @@ THREADS ?= 2
 DECODE ?=
 EVAL ?=
 TEST_LABELS ?=
+# Extra tar-images options for every read of TRAIN and TEST (imagenet100: the subset).
+TI_FLAGS ?=
 TRAIN_SHARD ?= 0/1
 EMBED_SHARD ?= 0/1
 TEST_SHARD ?= 0/1
@@ -91,7 +93,7 @@ LW_graft-lr1 = --lr-layer-wise $(LR_HIGH),$(LR_HIGH),$(LR_HIGH)
 LW_graft-third = --lr-layer-wise $(LR_LOW),$(LR_HIGH),$(LR_HIGH)
 LW_graft-all = --lr-layer-wise $(LR_LOW),$(LR_LOW),$(LR_LOW) --lr-heads $(LR_HIGH)
 
-TARIMG = tar-images --shard $(TRAIN_SHARD) --seed $(SEED) --shuffle $(SHUFFLE)$(if $(INDEX), --index $(INDEX))
+TARIMG = tar-images --shard $(TRAIN_SHARD) --seed $(SEED) --shuffle $(SHUFFLE)$(if $(INDEX), --index $(INDEX))$(if $(TI_FLAGS), $(TI_FLAGS))
 VIEWS_MAE = $(TARIMG) --epochs $(MIM_EPOCHS) $(TRAIN) | $(DECODE) \
             lgp-augment --recipe mae --size $(SIZE) $(MAE_AUG) --seed $(SEED) | lgp-mask --patch $(PATCH) --seed $(SEED)
 VIEWS_CL = $(TARIMG) --epochs $(CL_EPOCHS) $(TRAIN) | $(DECODE) \
@@ -155,10 +157,10 @@ $(foreach r,$(ABLATION_RUNS),$(eval ENCODER_$(r) = --model $(OUT)/$(r)/stage2.ck
 .SECONDEXPANSION:
 $(OUT)/%/train.emb: $$(DEP_$$*)
 	@mkdir -p $(@D)
-	tar-images -q --shard $(EMBED_SHARD) $(TRAIN) | $(DECODE) $(EVAL) lgp-embed $(ENCODER_$*) --threads $(THREADS) -q -o $@
+	tar-images -q --shard $(EMBED_SHARD)$(if $(TI_FLAGS), $(TI_FLAGS)) $(TRAIN) | $(DECODE) $(EVAL) lgp-embed $(ENCODER_$*) --threads $(THREADS) -q -o $@
 $(OUT)/%/test.emb: $$(DEP_$$*)
 	@mkdir -p $(@D)
-	tar-images -q --shard $(TEST_SHARD)$(if $(TEST_LABELS), --labels $(TEST_LABELS)) $(TEST) | $(DECODE) $(EVAL) lgp-embed $(ENCODER_$*) --threads $(THREADS) -q -o $@
+	tar-images -q --shard $(TEST_SHARD)$(if $(TEST_LABELS), --labels $(TEST_LABELS))$(if $(TI_FLAGS), $(TI_FLAGS)) $(TEST) | $(DECODE) $(EVAL) lgp-embed $(ENCODER_$*) --threads $(THREADS) -q -o $@
 
 # ---- probes: 1% and 10% logistic regression (the paper's 1% protocol; its 10% column is
 # fine-tuning, docs/METHOD.md pitfall M13), kNN ----

@@ -47,6 +47,7 @@ struct lgp_imagesrc {
     lgp_member m;    /* read but not yet taken (it closed the previous group) */
     int pending;
     struct group g;
+    int64_t left_out; /* class_subset: images of other classes */
     char err[1024];
 };
 
@@ -192,6 +193,7 @@ static int resolve_label(lgp_imagesrc *s, struct group *g, const char *input, in
     else return LGP_OK;
     if (class_index(s, cname, input, label) != LGP_OK) return LGP_FATAL;
     if (*label >= 0) return LGP_OK;
+    if (s->o.class_subset) return s->left_out++, TAKEN;
     return fail(s, LGP_BAD_RECORD, "%s: %s: class '%s' is not in the class list (skipped)", input, g->key, cname);
 }
 
@@ -463,6 +465,8 @@ int lgp_imagesrc_classes(const lgp_imagesrc *s, char *const **names, size_t *n) 
     *names = s->classes.v, *n = s->classes.n;
     return s->have_classes;
 }
+
+int64_t lgp_imagesrc_left_out(const lgp_imagesrc *s) { return s->left_out; }
 
 int64_t lgp_imagesrc_count(const lgp_imagesrc *s) { return s->o.idx ? (int64_t)s->img.dims[0] : -1; }
 

@@ -40,6 +40,9 @@ typedef struct {
     const char *labels;  /* labels file, or NULL; for IDX the labels IDX file */
     const char *classes; /* class names, one per line, line order = index; or NULL */
     int idx;             /* the one input is an IDX image file (lgp_imagesrc_is_idx) */
+    int class_subset;    /* with classes: an image of a class not listed is left out
+                          * silently (counted), not skipped as bad: a class subset such
+                          * as ImageNet-100 */
 } lgp_imagesrc_opts;
 
 typedef struct lgp_imagesrc lgp_imagesrc;
@@ -69,6 +72,8 @@ void lgp_imagesrc_close(lgp_imagesrc *s);
 int lgp_imagesrc_classes(const lgp_imagesrc *s, char *const **names, size_t *n);
 /* Images per pass when known before reading (IDX), else -1. */
 int64_t lgp_imagesrc_count(const lgp_imagesrc *s);
+/* Images left out by class_subset so far (all passes). */
+int64_t lgp_imagesrc_left_out(const lgp_imagesrc *s);
 /* IDX only: image i (0 <= i < count) in *it, as lgp_imagesrc_next would give it. */
 int lgp_imagesrc_idx_get(lgp_imagesrc *s, int64_t i, lgp_order_item *it);
 /* 1 and the [H, W, C] every image has (IDX), else 0 (archives: sizes vary). */

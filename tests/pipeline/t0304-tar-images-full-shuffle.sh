@@ -98,6 +98,20 @@ expect_exit 0 "--shuffle full on it" -- tar-images --uncompressed --shuffle full
 grep -q "cannot be indexed: --shuffle full falls back" err && grep -q "3 records written, 1 bad members skipped" err
 ok $? "falls back to the buffer, same loss reported"
 
+# A class subset (ImageNet-100 style): the listed classes, in the list's order, the
+# others left out quietly and counted; the exact shuffle indexes only the subset.
+printf 'n00001003\nn00001001\n' >sub.txt
+expect_exit 0 "--classes --class-subset" -- tar-images --uncompressed --classes sub.txt --class-subset --shuffle full -o sub.lgps sorted.tar
+recs sub.lgps >sub
+[ "$(cut -d' ' -f3 sub | sort | uniq -c | tr -s ' ')" = "$(printf ' 16 0\n 16 1')" ] && grep -q "n00001003/" <(awk '$3 == 0' sub) &&
+    grep -q "32 records written, 0 bad members skipped, 608 images of unlisted classes left out" err && ! grep -q "(skipped)" err
+ok $? "32 images of the 2 listed classes, labels in list order, 608 left out without a message each"
+lgp-inspect --meta sub.lgps | grep -q '"records_per_epoch": *32'; ok $? "records_per_epoch counts the subset"
+printf 'n99999999\n' >none.txt
+expect_exit 1 "a subset that matches nothing" -- tar-images --classes none.txt --class-subset -o none.lgps sorted.tar
+grep -q "no image of the classes in none.txt" err; ok $? "says so"
+expect_exit 2 "--class-subset without --classes" -- tar-images --class-subset sorted.tar
+
 IDX="$FMNIST/t10k-images-idx3-ubyte.gz"
 tar-images -q --uncompressed --shuffle full --seed 2 --limit 300 "$IDX" >idx.lgps
 recs idx.lgps >idxr

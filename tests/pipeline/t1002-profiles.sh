@@ -22,6 +22,11 @@ grep -q -- "--epochs 1600 --warmup-epochs 40 --blr 1.5e-4 --accum 16" in.n && gr
 ok $? "PROFILE=imagenet: MAE 1600 epochs at 256 x 16 = 4096 per step, stage 2 300"
 "${MK[@]}" -n PROFILE=imagenet SCHEDULE=long TRAIN=x.tar >bad.n 2>&1
 [ $? -ne 0 ] && grep -q "SCHEDULE=long: want paper or short" bad.n; ok $? "an unknown SCHEDULE is an error"
+"${MK[@]}" -n PROFILE=imagenet100 CLASSES=c100.txt TRAIN=x.tar TEST=y.tar >i100.n 2>&1
+[ "$(grep -c -- "--classes c100.txt --class-subset" i100.n)" -ge 4 ] && grep -q "vit-small/16 at 224, MAE 400" i100.n
+ok $? "PROFILE=imagenet100: every read of TRAIN and TEST keeps the listed classes; ViT-S, short schedule"
+"${MK[@]}" -n PROFILE=imagenet100 TRAIN=x.tar >i100.n 2>&1
+[ $? -ne 0 ] && grep -q "give CLASSES=FILE" i100.n; ok $? "imagenet100 without CLASSES is an error"
 "${MK[@]}" -n >quick.n 2>&1
 grep -q -- "--shard 0/6 --seed 0 --shuffle 10000 --epochs 10" quick.n; ok $? "the demo keeps its own settings"
 
