@@ -30,8 +30,19 @@ PKGS := openblas libzstd libarchive libjpeg libpng zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# Portable by default: the x86-64-v2 baseline (SSE4.2) runs on every node of a cluster,
+# and the hot loops (LGP_HOT in common/lgp.h) carry AVX2 and AVX-512 versions picked at
+# load time; sgemm is OpenBLAS's own dispatch. NATIVE=1 builds for this CPU only.
+NATIVE ?= 0
+ifeq ($(NATIVE),1)
+ARCHFLAGS := -march=native -DLGP_NATIVE
+else ifeq ($(shell uname -m),x86_64)
+ARCHFLAGS := -march=x86-64-v2 -mtune=generic
+else
+ARCHFLAGS :=
+endif
 CFLAGS ?= $(OPT)
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -march=native $(SANFLAGS) $(MPIFLAGS) $(EXTRA_CFLAGS) $(PKG_CFLAGS) -I.
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp $(ARCHFLAGS) $(SANFLAGS) $(MPIFLAGS) $(EXTRA_CFLAGS) $(PKG_CFLAGS) -I.
 # --as-needed: each program keeps only the shared libraries it really calls, so
 # lgp-probe does not depend on libjpeg or libarchive.
 LDFLAGS += -fopenmp $(SANFLAGS) -Wl,--as-needed

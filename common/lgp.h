@@ -39,4 +39,14 @@ enum {
 
 #define LGP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A hot loop of a portable build (make's default): GCC compiles it for x86-64-v4
+ * (AVX-512), v3 (AVX2, FMA) and the baseline, and the loader picks the best the CPU
+ * has (function multi-versioning; OpenMP bodies are cloned with it). Nothing with
+ * NATIVE=1 (all code already targets this CPU), clang or another architecture. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(LGP_NATIVE)
+#define LGP_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LGP_HOT
+#endif
+
 #endif

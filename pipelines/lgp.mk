@@ -221,7 +221,7 @@ plots: $(OUT)/results.md
 record:
 	[ -e $(OUT)/results.json ] || [ -e $(OUT)/ablation.json ] || { echo "lgp.mk: $(OUT) has no results.json or ablation.json: run the seed first" >&2; exit 1; }
 	mkdir -p $(RESULTS)/seed$(SEED)
-	for f in results.json results.md ablation.json ablation.md; do if [ -e $(OUT)/$$f ]; then cp $(OUT)/$$f $(RESULTS)/seed$(SEED)/$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$f.tmp $(RESULTS)/seed$(SEED)/$$f; fi; done
+	for f in results.json results.md ablation.json ablation.md loss.png accuracy-1pct.png; do if [ -e $(OUT)/$$f ]; then cp $(OUT)/$$f $(RESULTS)/seed$(SEED)/$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$f.tmp $(RESULTS)/seed$(SEED)/$$f; fi; done
 
 # Mean ± std over training seeds and paired differences by seed, from the recorded seeds
 # (each made by `make ... SEED=S table record`); written to RESULTS.

@@ -208,18 +208,18 @@ static inline uint8_t luma(const uint8_t *p) {
     return (uint8_t)((p[0] * 19595 + p[1] * 38470 + p[2] * 7471 + 0x8000) >> 16);
 }
 
-void lgp_aug_brightness(uint8_t *img, size_t n_px, int c, double f) {
+LGP_HOT void lgp_aug_brightness(uint8_t *img, size_t n_px, int c, double f) {
     for (size_t i = 0; i < n_px * c; i++) img[i] = blend(0, img[i], (float)f);
 }
 
-void lgp_aug_contrast(uint8_t *img, size_t n_px, int c, double f) {
+LGP_HOT void lgp_aug_contrast(uint8_t *img, size_t n_px, int c, double f) {
     double sum = 0;
     for (size_t i = 0; i < n_px; i++) sum += c >= 3 ? luma(img + i * c) : img[i * c];
     int mean = (int)(sum / (double)n_px + 0.5);
     for (size_t i = 0; i < n_px * c; i++) img[i] = blend(mean, img[i], (float)f);
 }
 
-void lgp_aug_saturation(uint8_t *img, size_t n_px, int c, double f) {
+LGP_HOT void lgp_aug_saturation(uint8_t *img, size_t n_px, int c, double f) {
     if (c < 3) return; /* needs colour */
     for (size_t i = 0; i < n_px; i++) {
         uint8_t *p = img + i * c, g = luma(p);
@@ -227,7 +227,7 @@ void lgp_aug_saturation(uint8_t *img, size_t n_px, int c, double f) {
     }
 }
 
-void lgp_aug_grayscale(uint8_t *img, size_t n_px, int c) {
+LGP_HOT void lgp_aug_grayscale(uint8_t *img, size_t n_px, int c) {
     if (c < 3) return;
     for (size_t i = 0; i < n_px; i++) {
         uint8_t *p = img + i * c, g = luma(p);
@@ -235,7 +235,7 @@ void lgp_aug_grayscale(uint8_t *img, size_t n_px, int c) {
     }
 }
 
-void lgp_aug_solarize(uint8_t *img, size_t n_px, int c) {
+LGP_HOT void lgp_aug_solarize(uint8_t *img, size_t n_px, int c) {
     for (size_t i = 0; i < n_px * c; i++)
         if (img[i] >= 128) img[i] = (uint8_t)(255 - img[i]);
 }
@@ -291,7 +291,7 @@ static void hsv_to_rgb(uint8_t *p, const uint8_t *hsv) {
     for (int k = 0; k < 3; k++) p[k] = val[sel[i % 6][k]];
 }
 
-void lgp_aug_hue(uint8_t *img, size_t n_px, int c, double f) {
+LGP_HOT void lgp_aug_hue(uint8_t *img, size_t n_px, int c, double f) {
     if (c < 3) return;
     /* torchvision: np_h += np.uint8(hue_factor * 255) — truncation, then mod 256 */
     uint8_t shift = (uint8_t)(int64_t)(f * 255);
@@ -305,7 +305,7 @@ void lgp_aug_hue(uint8_t *img, size_t n_px, int c, double f) {
 
 /* PIL BoxBlur.c ImagingLineBoxBlur8: one pass of a box of fractional radius along a
  * line; the two edge pixels of the box get weight fw, the inner ones ww (24-bit). */
-static void box_blur_line(uint8_t *out, const uint8_t *in, int n, int radius, uint32_t ww,
+LGP_HOT static void box_blur_line(uint8_t *out, const uint8_t *in, int n, int radius, uint32_t ww,
                           uint32_t fw) {
     int lastx = n - 1, edge_a = radius + 1 < n ? radius + 1 : n;
     int edge_b = n - radius - 1 > 0 ? n - radius - 1 : 0;

@@ -108,7 +108,7 @@ static int precompute_coeffs(int in_size, double in0, double in1, int out_size,
 }
 
 /* tmp: [rows, dw, c] <- src rows [row0, row0 + rows) filtered along x. */
-static void resample_horizontal(uint8_t *tmp, const uint8_t *src, size_t stride, int row0,
+LGP_HOT static void resample_horizontal(uint8_t *tmp, const uint8_t *src, size_t stride, int row0,
                                 int rows, int c, int dw, int ksize, const int *bounds,
                                 const int32_t *kk) {
     int acc[16];
@@ -128,7 +128,7 @@ static void resample_horizontal(uint8_t *tmp, const uint8_t *src, size_t stride,
 }
 
 /* dst: [dh, row] <- src rows filtered along y; bounds are relative to src's first row. */
-static int resample_vertical(uint8_t *dst, const uint8_t *src, size_t stride, size_t row,
+LGP_HOT static int resample_vertical(uint8_t *dst, const uint8_t *src, size_t stride, size_t row,
                              int dh, int ksize, const int *bounds, const int32_t *kk) {
     int *acc = malloc(sizeof(int) * row);
     if (!acc) return LGP_FATAL;

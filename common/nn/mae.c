@@ -142,7 +142,7 @@ static int make_masks(lgp_mae *st, int B, const uint8_t *masks, uint64_t seed, u
 /* ---- forward ---- */
 
 /* target[B,N,Q] = patchify(img), normalised per patch with the unbiased variance. */
-static void make_target(lgp_mae *st, const float *images, int B) {
+LGP_HOT static void make_target(lgp_mae *st, const float *images, int B) {
     int N = st->N, Q = st->Q;
     lgp_vit_patchify_mae(st->target, images, B, &st->m->cfg);
     if (!st->m->cfg.norm_pix) return;
@@ -160,7 +160,7 @@ static void make_target(lgp_mae *st, const float *images, int B) {
 }
 
 /* dec.res[0][B,N+1,Cd]: cls row, then per patch its visible token or the mask token. */
-static void decoder_input(lgp_mae *st, int B) {
+LGP_HOT static void decoder_input(lgp_mae *st, int B) {
     const lgp_vit_tensors *w = &st->m->w;
     int N = st->N, T = st->K + 1, Cd = st->m->cfg.dec_width;
 #pragma omp parallel for schedule(static)
@@ -177,7 +177,7 @@ static void decoder_input(lgp_mae *st, int B) {
     }
 }
 
-static float loss_forward(lgp_mae *st, int B) {
+LGP_HOT static float loss_forward(lgp_mae *st, int B) {
     int N = st->N, Q = st->Q;
 #pragma omp parallel for schedule(static)
     for (int bn = 0; bn < B * N; bn++) {
@@ -226,7 +226,7 @@ int lgp_mae_forward(lgp_mae *st, const float *images, int B, const uint8_t *mask
 
 /* ---- backward ---- */
 
-static void loss_backward(lgp_mae *st, int B) {
+LGP_HOT static void loss_backward(lgp_mae *st, int B) {
     int N = st->N, Q = st->Q, Td = N + 1;
     double den = 0.0;
     for (int bn = 0; bn < B * N; bn++) den += st->mask[bn];
@@ -243,7 +243,7 @@ static void loss_backward(lgp_mae *st, int B) {
     }
 }
 
-static void decoder_input_backward(lgp_mae *st, int B) {
+LGP_HOT static void decoder_input_backward(lgp_mae *st, int B) {
     lgp_vit_tensors *g = &st->m->g;
     int N = st->N, T = st->K + 1, Cd = st->m->cfg.dec_width;
     const float *dx = st->dec.dres; /* [B, N+1, Cd] */

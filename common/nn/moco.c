@@ -33,7 +33,7 @@ void lgp_moco_ctr_free(lgp_moco_ctr *c) {
 }
 
 /* out[n,E] = x / max(‖x‖, 1e-12) row-wise, as F.normalize(dim=1); norm[n] if given. */
-static void l2_normalize_rows(float *out, float *norm, const float *x, int n, int E) {
+LGP_HOT static void l2_normalize_rows(float *out, float *norm, const float *x, int n, int E) {
 #pragma omp parallel for schedule(static) if ((size_t)n * E > 16384)
     for (int i = 0; i < n; i++) {
         const float *xr = x + (size_t)i * E;
@@ -45,7 +45,7 @@ static void l2_normalize_rows(float *out, float *norm, const float *x, int n, in
     }
 }
 
-float lgp_moco_ctr_forward(lgp_moco_ctr *c, const float *q, int B, const float *k, int K,
+LGP_HOT float lgp_moco_ctr_forward(lgp_moco_ctr *c, const float *q, int B, const float *k, int K,
                       int64_t label_offset, float tau) {
     LGP_ASSERT(B > 0 && B <= c->max_b && K > 0 && K <= c->max_k);
     LGP_ASSERT(label_offset >= 0 && label_offset + B <= K);
@@ -76,7 +76,7 @@ float lgp_moco_ctr_forward(lgp_moco_ctr *c, const float *q, int B, const float *
     return (float)(total / B * 2.0 * tau);
 }
 
-void lgp_moco_ctr_backward(lgp_moco_ctr *c, float *dq, float dloss) {
+LGP_HOT void lgp_moco_ctr_backward(lgp_moco_ctr *c, float *dq, float dloss) {
     int B = c->B, K = c->K, E = c->E;
     /* ∂loss/∂logit = (p − onehot)·2τ/B and logit = qn·knᵀ/τ, so the τ cancel:
      * dqn = (p − onehot)·kn · 2·dloss/B. The prob buffer is consumed. */
@@ -103,7 +103,7 @@ float lgp_moco_loss(lgp_moco_ctr *c, const float *q1, const float *q2, const flo
     return l1 + l2;
 }
 
-void lgp_moco_ema(float *theta_m, const float *theta, size_t n, double m) {
+LGP_HOT void lgp_moco_ema(float *theta_m, const float *theta, size_t n, double m) {
     /* (float)(1 − m) from the double m, as torch turns the Python scalar 1. - m into
      * float; computing 1 − (float)m instead would differ in the last bits. */
     float fm = (float)m, om = (float)(1.0 - m);

@@ -55,7 +55,7 @@ static inline void prof_end(int op, double t0, double flops) {
 static int matmul_mode = -1; /* 0: OpenBLAS threads; 1: split over our OpenMP threads */
 
 /* Rows [0, M) x columns [j0, j0 + n) of C[., ldc] = bias[j0 ..] (bias [N]). */
-static void fill_bias(float *C, int ldc, const float *bias, int M, int j0, int n) {
+LGP_HOT static void fill_bias(float *C, int ldc, const float *bias, int M, int j0, int n) {
     for (int m = 0; m < M; m++) memcpy(C + (size_t)m * ldc + j0, bias + j0, sizeof(float) * n);
 }
 
@@ -114,7 +114,7 @@ void lgp_matmul(int ta, int tb, int M, int N, int K, float alpha, const float *A
 }
 
 /* acc[c] += sum_m x[m, c] for c in [0, C): parallel over column blocks, rows in order. */
-static void colsum_accumulate(float *acc, const float *x, int M, int C) {
+LGP_HOT static void colsum_accumulate(float *acc, const float *x, int M, int C) {
     int nblk = (C + COLBLK - 1) / COLBLK;
 #pragma omp parallel for schedule(static) if ((size_t)M * C > PAR_MIN)
     for (int blk = 0; blk < nblk; blk++) {
@@ -155,7 +155,7 @@ void lgp_linear_backward_set(float *dinp, float *dw, float *db, const float *dou
     linear_backward(dinp, dw, db, dout, inp, w, M, In, Out, 0.0f);
 }
 
-static void layernorm_forward_impl(float *out, float *mean, float *rstd, const float *inp,
+LGP_HOT static void layernorm_forward_impl(float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int M, int C, float eps) {
 #pragma omp parallel for schedule(static) if ((size_t)M * C > PAR_MIN)
     for (int m = 0; m < M; m++) {
@@ -178,7 +178,7 @@ static void layernorm_forward_impl(float *out, float *mean, float *rstd, const f
 }
 
 /* set: dinp = (dres or 0) + grad; otherwise dinp += grad (dres unused). */
-static void layernorm_backward_impl(float *dinp, float *dw, float *db, const float *dout,
+LGP_HOT static void layernorm_backward_impl(float *dinp, float *dw, float *db, const float *dout,
                                     const float *inp, const float *w, const float *mean,
                                     const float *rstd, int M, int C, int set,
                                     const float *dres) {
@@ -229,7 +229,7 @@ static void layernorm_backward_impl(float *dinp, float *dw, float *db, const flo
     }
 }
 
-static void gelu_forward_impl(float *out, const float *inp, size_t n) {
+LGP_HOT static void gelu_forward_impl(float *out, const float *inp, size_t n) {
 #pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * (float)M_SQRT1_2));
 }
@@ -241,7 +241,7 @@ static inline float gelu_grad(float x) {
 
 /* dinp += grad, or dinp = grad with set (dinp may then be dout). Two loops: a select
  * inside one would keep the compiler from vectorising it. */
-static void gelu_backward_impl(float *dinp, const float *dout, const float *inp, size_t n,
+LGP_HOT static void gelu_backward_impl(float *dinp, const float *dout, const float *inp, size_t n,
                                int set) {
     if (set) {
 #pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
@@ -281,7 +281,7 @@ static void attention_head_forward(float *out, float *att, const float *qkv, int
                 out + h * D, C);
 }
 
-static void attention_forward_impl(float *out, float *att, const float *qkv, int B, int T, int C,
+LGP_HOT static void attention_forward_impl(float *out, float *att, const float *qkv, int B, int T, int C,
                                    int H) {
     int D = C / H;
     float scale = 1.0f / sqrtf((float)D);
@@ -323,7 +323,7 @@ static void attention_head_backward(float *dqkv, const float *dout, const float 
                 ld);
 }
 
-static void attention_backward_impl(float *dqkv, const float *dout, const float *qkv,
+LGP_HOT static void attention_backward_impl(float *dqkv, const float *dout, const float *qkv,
                                     const float *att, float *scratch, int B, int T, int C, int H,
                                     float beta) {
     int D = C / H;
@@ -340,12 +340,12 @@ static void attention_backward_impl(float *dqkv, const float *dout, const float 
     lgp_blas_serial_end(prev);
 }
 
-static void residual_forward_impl(float *out, const float *a, const float *b, size_t n) {
+LGP_HOT static void residual_forward_impl(float *out, const float *a, const float *b, size_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
-static void residual_backward_impl(float *da, float *db, const float *dout, size_t n) {
+LGP_HOT static void residual_backward_impl(float *da, float *db, const float *dout, size_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         da[i] += dout[i];
@@ -353,7 +353,7 @@ static void residual_backward_impl(float *da, float *db, const float *dout, size
     }
 }
 
-static void add_inplace_impl(float *y, const float *x, size_t n) {
+LGP_HOT static void add_inplace_impl(float *y, const float *x, size_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
@@ -441,12 +441,12 @@ void lgp_add_inplace(float *y, const float *x, size_t n) {
 
 /* ---- BatchNorm1d and ReLU ---- */
 
-void lgp_relu_forward(float *out, const float *inp, size_t n) {
+LGP_HOT void lgp_relu_forward(float *out, const float *inp, size_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
-void lgp_relu_backward(float *dinp, const float *dout, const float *out, size_t n) {
+LGP_HOT void lgp_relu_backward(float *dinp, const float *dout, const float *out, size_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++)
         if (out[i] > 0.0f) dinp[i] += dout[i];
@@ -455,7 +455,7 @@ void lgp_relu_backward(float *dinp, const float *dout, const float *out, size_t 
 /* Per-channel sums of a[B,C] in double, rows in order (reproducible), parallel over
  * channel blocks: s[0..C) = Σ_b a[b,c]; s[C..2C) = Σ_b a[b,c]·w[b,c] with w = b, or
  * w = a when b is NULL (Σx² for the forward, Σdy·xhat for the backward). */
-static void colsums2(double *s, const float *a, const float *b, int B, int C) {
+LGP_HOT static void colsums2(double *s, const float *a, const float *b, int B, int C) {
     enum { BLK = 64 };
     int nblk = (C + BLK - 1) / BLK;
 #pragma omp parallel for schedule(static) if ((size_t)B * C > PAR_MIN)
@@ -476,7 +476,7 @@ static void colsums2(double *s, const float *a, const float *b, int B, int C) {
     }
 }
 
-double lgp_bn_forward(float *xhat, float *out, float *mean, float *rstd, double *sums,
+LGP_HOT double lgp_bn_forward(float *xhat, float *out, float *mean, float *rstd, double *sums,
                       const float *x, const float *gamma, const float *beta, float *rm,
                       float *rv, int B, int C, float eps, float momentum,
                       const lgp_bn_sync *sync) {
@@ -506,7 +506,7 @@ double lgp_bn_forward(float *xhat, float *out, float *mean, float *rstd, double 
     return N;
 }
 
-void lgp_bn_forward_eval(float *out, const float *x, const float *gamma, const float *beta,
+LGP_HOT void lgp_bn_forward_eval(float *out, const float *x, const float *gamma, const float *beta,
                          const float *rm, const float *rv, int B, int C, float eps) {
 #pragma omp parallel for schedule(static) if ((size_t)B * C > PAR_MIN)
     for (int r = 0; r < B; r++)
@@ -516,7 +516,7 @@ void lgp_bn_forward_eval(float *out, const float *x, const float *gamma, const f
         }
 }
 
-void lgp_bn_backward(float *dx, float *dgamma, float *dbeta, double *sums, const float *dy,
+LGP_HOT void lgp_bn_backward(float *dx, float *dgamma, float *dbeta, double *sums, const float *dy,
                      const float *xhat, const float *rstd, const float *gamma, double N, int B,
                      int C, const lgp_bn_sync *sync) {
     colsums2(sums, dy, xhat, B, C); /* Σdy | Σdy·xhat */

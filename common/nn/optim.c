@@ -29,7 +29,7 @@ void lgp_adamw_free(lgp_adamw *o) {
     memset(o, 0, sizeof *o);
 }
 
-void lgp_adamw_step(lgp_adamw *o, float *params, const float *grads, float lr) {
+LGP_HOT void lgp_adamw_step(lgp_adamw *o, float *params, const float *grads, float lr) {
     const lgp_adamw_hparams *h = &o->hp;
     o->t++;
     float bc1 = 1.0f - powf(h->beta1, (float)o->t);
@@ -63,7 +63,7 @@ double lgp_lr_schedule(int64_t s, int64_t total, int64_t warmup, double base_lr,
     return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + cos(M_PI * f));
 }
 
-double lgp_grad_norm(const lgp_params *table, const float *grads) {
+LGP_HOT double lgp_grad_norm(const lgp_params *table, const float *grads) {
     double total = 0.0;
     for (size_t i = 0; i < table->count; i++) {
         const lgp_param *e = &table->entries[i];
@@ -76,7 +76,7 @@ double lgp_grad_norm(const lgp_params *table, const float *grads) {
     return sqrt(total);
 }
 
-double lgp_grad_clip(const lgp_params *table, float *grads, double max_norm) {
+LGP_HOT double lgp_grad_clip(const lgp_params *table, float *grads, double max_norm) {
     double norm = lgp_grad_norm(table, grads);
     if (max_norm > 0.0 && norm > max_norm) {
         float k = (float)(max_norm / (norm + 1e-6));

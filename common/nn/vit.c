@@ -417,7 +417,7 @@ void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_bl
 
 /* out[B, K, c*P*P]: image b's patches ids[b*N + 0..K) (all N in order when ids is NULL)
  * in conv (c, py, px) order. Pure copies: the loop order cannot change a bit. */
-static void im2col(float *out, const float *img, const int *ids, int B, int K,
+LGP_HOT static void im2col(float *out, const float *img, const int *ids, int B, int K,
                    const lgp_vit_config *cfg) {
     int P = cfg->patch, c = cfg->in_chans, S = cfg->img_size, G = S / P, N = G * G, Q = P * P * c;
 #pragma omp parallel for schedule(static) if (B * K > 64)
@@ -450,7 +450,7 @@ void lgp_vit_patchify_mae(float *out, const float *img, int B, const lgp_vit_con
     }
 }
 
-void lgp_vit_unpatchify_mae(float *img, const float *patches, int B, const lgp_vit_config *cfg) {
+LGP_HOT void lgp_vit_unpatchify_mae(float *img, const float *patches, int B, const lgp_vit_config *cfg) {
     int P = cfg->patch, c = cfg->in_chans, S = cfg->img_size, G = S / P, N = G * G, Q = P * P * c;
     for (int bn = 0; bn < B * N; bn++) {
         int b = bn / N, i = (bn % N) / G, j = (bn % N) % G;
@@ -465,7 +465,7 @@ void lgp_vit_unpatchify_mae(float *img, const float *patches, int B, const lgp_v
 
 /* ---- patch embedding ---- */
 
-void lgp_vit_patch_embed_forward(float *x, float *patches, float *emb, const float *images,
+LGP_HOT void lgp_vit_patch_embed_forward(float *x, float *patches, float *emb, const float *images,
                                  const int *ids, const lgp_vit_model *m, int B, int K) {
     const lgp_vit_config *c = &m->cfg;
     const lgp_vit_tensors *w = &m->w;
@@ -493,7 +493,7 @@ void lgp_vit_patch_embed_forward(float *x, float *patches, float *emb, const flo
     }
 }
 
-void lgp_vit_patch_embed_backward(lgp_vit_tensors *g, float *demb, const float *dx,
+LGP_HOT void lgp_vit_patch_embed_backward(lgp_vit_tensors *g, float *demb, const float *dx,
                                   const float *patches, const lgp_vit_model *m, int B, int K) {
     int T = K + 1, C = m->cfg.width, Q = lgp_vit_patch_dim(&m->cfg);
     for (int b = 0; b < B; b++) /* fixed order: bitwise reproducible */
