@@ -120,6 +120,8 @@ struct ctx {
     lgp_record rec;
     lgp_imgindex ix;   /* positions of the images (indexed archives) */
     int64_t n;         /* images per pass when known (IDX, indexed), else -1 */
+    int64_t left_index; /* --class-subset: left out by an indexing pass a sequential run repeats */
+    int index_loaded;  /* the full shuffle reads a saved index: no pass counted left-outs */
 };
 
 static void write_item(struct ctx *c, lgp_order_item *it) {
@@ -201,7 +203,7 @@ static void prepare_index(struct ctx *c, struct opts *o) {
     if (o->index) {
         rc = lgp_imgindex_load(&c->ix, o->index, o->inputs, o->ninputs, sig, err, sizeof err);
         if (rc == LGP_FATAL) lgp_die("%s (remove it to rebuild)", err);
-        if (rc == LGP_OK) lgp_info("%s: %lld images indexed", o->index, (long long)c->ix.n);
+        if (rc == LGP_OK) lgp_info("%s: %lld images indexed", o->index, (long long)c->ix.n), c->index_loaded = 1;
         else if (access(o->index, F_OK) == 0) lgp_info("%s; indexing again", err);
     }
     if (rc != LGP_OK) {
@@ -222,6 +224,7 @@ static void prepare_index(struct ctx *c, struct opts *o) {
             lgp_die("%s", err);
     }
     c->n = c->ix.n;
+    c->left_index = lgp_imagesrc_left_out(c->src);
     if (!o->full) { /* the count is all a sequential run needs */
         lgp_imgindex_free(&c->ix);
         return;
@@ -345,11 +348,12 @@ int main(int argc, char **argv) {
     lgp_progress_end();
     lgp_warncap_summary(&c.msgs);
     lgp_output_close(c.w);
-    int64_t out_n = lgp_imagesrc_left_out(c.src);
+    int64_t out_n = lgp_imagesrc_left_out(c.src) - (o.full ? 0 : c.left_index);
     if (o.src.class_subset && c.ord.written == 0 && out_n > 0)
         lgp_die("--class-subset: no image of the classes in %s (%lld of other classes left out)", o.src.classes, (long long)out_n);
     char left[96] = "";
-    if (o.src.class_subset) snprintf(left, sizeof left, ", %lld images of unlisted classes left out", (long long)out_n);
+    if (o.src.class_subset && !(o.full && c.index_loaded))
+        snprintf(left, sizeof left, ", %lld images of unlisted classes left out", (long long)out_n);
     lgp_info("%lld records written, %lld bad members skipped%s%s", (long long)c.ord.written, (long long)c.bad, left,
              c.unlabeled ? " (some records have no label: no .cls/.json, --labels or folder)" : "");
     lgp_order_free(&c.ord);

@@ -107,6 +107,8 @@ recs sub.lgps >sub
     grep -q "32 records written, 0 bad members skipped, 608 images of unlisted classes left out" err && ! grep -q "(skipped)" err
 ok $? "32 images of the 2 listed classes, labels in list order, 608 left out without a message each"
 lgp-inspect --meta sub.lgps | grep -q '"records_per_epoch": *32'; ok $? "records_per_epoch counts the subset"
+expect_exit 0 "a sequential subset run with --index" -- tar-images --uncompressed --classes sub.txt --class-subset --index sub.idx -o subs.lgps sorted.tar
+grep -q "32 records written, 0 bad members skipped, 608 images of unlisted classes left out" err; ok $? "counts the left-out images once, not once per pass"
 printf 'n99999999\n' >none.txt
 expect_exit 1 "a subset that matches nothing" -- tar-images --classes none.txt --class-subset -o none.lgps sorted.tar
 grep -q "no image of the classes in none.txt" err; ok $? "says so"
