@@ -3,8 +3,9 @@
  * the MoCo v3 ViT initialisation (docs/METHOD.md §2.4) for the plain-CL baseline.
  *
  * Groups. `--lr-layer-wise v0,v1,...,v(n-1)` splits the L blocks into n equal
- * consecutive groups (L % n == 0); the cls token joins group 0, the final norm, the
- * projector, the predictor (and an MAE decoder, if kept) join group n-1. The values are
+ * consecutive groups (L % n == 0); the cls token (and a trained patch embedding) joins
+ * group 0, the final norm, the projector, the predictor (and an MAE decoder, if kept)
+ * join group n-1. The values are
  * BASE learning rates per 256 images, exactly as LGP runs them with `--lr 1` (pitfall
  * M10): each table entry gets lr_scale = v_g, and the trainer's schedule peak is
  * batch/256 (blr 1), so the effective lr of group g at step s is
