@@ -11,8 +11,9 @@
 # Environment: LGP_BUILD (./build), PYTHON (/usr/bin/python3), BENCH_DIR (where the
 # archive is made and kept: /tmp/lgp-bench-shuffle), BENCH_IMAGES (20000), BENCH_CLASSES
 # (100), BENCH_THREADS (lgp-augment threads, 2), BENCH_OUT (also append the table here).
-# The archive: BENCH_CLASSES inner tars n0000XXXX.tar of ~500x375 JPEGs (quality 90,
-# smooth content with noise, ~100 kB each, like ImageNet's), made once and reused.
+# The archive: BENCH_CLASSES inner tars (n00000000.tar, n00000001.tar, ...) of ~500x375
+# JPEGs (quality 90, smooth content with noise, ~100 kB each, like ImageNet's), made once
+# and reused.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${LGP_BUILD:-$here/../build}
