@@ -1,5 +1,5 @@
-/* lgp-augment — training views (MAE, MoCo v3) or the evaluation view of every image
- * record, deterministic per (seed, epoch, sample index). */
+/* lgp-augment — training views (MAE, MoCo v3, fine-tuning) or the evaluation view of
+ * every image record, deterministic per (seed, epoch, sample index). */
 #include "common/data/augment.h"
 #include "common/util/cli.h"
 #include "common/util/filterloop.h"
@@ -35,18 +35,25 @@ static const char help[] =
     "  moco  view0, view1: RandomResizedCrop(S, scale 0.08-1, bilinear); ColorJitter(0.4,\n"
     "        0.4, 0.2, 0.1) p 0.8, ops in random order; grayscale p 0.2; Gaussian blur\n"
     "        sigma U(0.1, 2) p 1.0 / 0.1; solarize p 0 / 0.2; hflip 0.5 (last)\n"
+    "  finetune  view0, MAE/BEiT fine-tuning (timm create_transform, is_training):\n"
+    "        RandomResizedCrop(S, scale 0.08-1, bicubic), hflip 0.5, RandAugment\n"
+    "        rand-m9-mstd0.5-inc1 (2 of timm's 15 increasing ops, each p 0.5, magnitude\n"
+    "        N(9, 0.5) clipped to 0-10, geometric ops bicubic with fill 124,116,104),\n"
+    "        RandomErasing p 0.25 (one box, area 0.02-1/3, aspect 0.3-3.3, u8 noise\n"
+    "        255 * (0.5 + 0.5 N(0, 1)), clamped)\n"
     "  eval  view0: Resize(int(S / crop-ratio), shorter side) + CenterCrop(S), bilinear\n"
-    "Single-channel images (Fashion-MNIST) skip saturation, hue and grayscale, which need\n"
-    "colour; brightness, contrast, blur, solarize and flip still apply.\n"
+    "Single-channel images (Fashion-MNIST) skip saturation, hue, grayscale and RandAugment's\n"
+    "Color, which need colour; the other ops still apply (geometric fill: the fill's luma).\n"
     "\n"
     "options (defaults are the recipe's):\n"
-    "  --recipe NAME          mae, moco or eval (default mae)\n"
+    "  --recipe NAME          mae, moco, finetune or eval (default mae)\n"
     "  --size S               output side (default 224; a source that announces a smaller\n"
     "                         fixed image shape, as IDX input does, keeps its size: 28 for\n"
     "                         Fashion-MNIST)\n"
-    "  --scale MIN,MAX        crop area fraction (mae 0.2,1; moco 0.08,1)\n"
+    "  --scale MIN,MAX        crop area fraction (mae 0.2,1; moco and finetune 0.08,1)\n"
     "  --ratio MIN,MAX        crop aspect w/h, log-uniform (default 0.75,1.3333)\n"
-    "  --interp NAME          bilinear, bicubic, lanczos, nearest, box (mae bicubic, else bilinear)\n"
+    "  --interp NAME          bilinear, bicubic, lanczos, nearest, box (mae and finetune\n"
+    "                         bicubic, else bilinear; RandAugment stays bicubic)\n"
     "  --hflip P              horizontal flip probability (default 0.5; eval 0)\n"
     "  --jitter P             ColorJitter probability (moco 0.8, mae 0)\n"
     "  --brightness X  --contrast X  --saturation X  --hue X   (moco 0.4 0.4 0.2 0.1)\n"
@@ -54,6 +61,10 @@ static const char help[] =
     "  --blur P0[,P1]         blur probability per view (moco 1,0.1; mae 0)\n"
     "  --blur-sigma MIN,MAX   blur radius range (default 0.1,2)\n"
     "  --solarize P0[,P1]     per view (moco 0,0.2; mae 0)\n"
+    "  --randaug N,M          finetune: RandAugment ops per image (0-10) and magnitude\n"
+    "                         (0-10) (default 2,9; 0,0 turns it off)\n"
+    "  --randaug-mstd X       finetune: magnitude std (default 0.5; 0 = fixed M)\n"
+    "  --erase-p P            finetune: RandomErasing probability (default 0.25)\n"
     "  --crop-ratio R         eval: centre crop fraction (default 0.875 = 224/256)\n"
     "  --seed N               (default 20240607)\n"
     "  --epoch N              (default 0)\n"
@@ -110,8 +121,24 @@ static void set_pv(const char *flag, const char *s, lgp_recipe *rc, size_t off) 
     for (int k = 0; k < LGP_AUG_MAX_VIEWS; k++) *(double *)((char *)&rc->view[k] + off) = v[n == 2 ? k : 0];
 }
 
+/* --randaug N,M: N integral. */
+static void set_randaug(const char *s, lgp_recipe *rc) {
+    double v[2];
+    int n;
+    parse_list("--randaug", s, 0, LGP_AUG_MAX_RA, v, 2, &n);
+    if (n != 2 || v[0] != (int)v[0] || v[1] > 10)
+        lgp_usage_die("--randaug: want N,M with N an integer 0-%d and M 0-10, got '%s'", LGP_AUG_MAX_RA, s);
+    for (int k = 0; k < LGP_AUG_MAX_VIEWS; k++) rc->view[k].ra_n = (int)v[0], rc->view[k].ra_m = v[1];
+}
+
 static void set_all(lgp_recipe *rc, size_t off, double x) {
     for (int k = 0; k < LGP_AUG_MAX_VIEWS; k++) *(double *)((char *)&rc->view[k] + off) = x;
+}
+
+/* Only finetune draws RandAugment and erasing: elsewhere the flags would do nothing. */
+static void finetune_only(const char *flag, const lgp_recipe *rc) {
+    if (rc->kind != LGP_RECIPE_FINETUNE)
+        lgp_usage_die("%s: only --recipe finetune has RandAugment and erasing", flag);
 }
 
 /* No --size: a source that announces one image shape smaller than the default (IDX
@@ -143,7 +170,10 @@ static char *make_meta(void *ctx, const char *in_meta) {
     lgp_json_set_u64(a, "epoch", o->epoch);
     lgp_json_set_u64(a, "start_index", o->start);
     lgp_json_set(a, "dct_scale", lgp_json_new_bool(!!(o->flags & LGP_AUG_DCT_SCALE)));
-    lgp_json_set_str(a, "single_channel", "saturation, hue and grayscale skipped");
+    lgp_json_set_str(a, "single_channel", o->rc.kind == LGP_RECIPE_FINETUNE
+                                              ? "saturation, hue, grayscale and RandAugment Color skipped; "
+                                                "geometric fill = luma of the fill"
+                                              : "saturation, hue and grayscale skipped");
     lgp_json_set(m, "augment", a);
     char *s = lgp_json_dump(m);
     lgp_json_free(m);
@@ -177,7 +207,7 @@ int main(int argc, char **argv) {
     lgp_output_opts_init(&o.out);
     enum { O_RECIPE = 0x2001, O_SIZE, O_SCALE, O_RATIO, O_INTERP, O_HFLIP, O_JITTER, O_BRIGHT, O_CONTRAST,
            O_SAT, O_HUE, O_GRAY, O_BLUR, O_SIGMA, O_SOLAR, O_CROPR, O_SEED, O_EPOCH, O_START, O_THREADS,
-           O_KEEP, O_DCT, O_STRICT };
+           O_KEEP, O_DCT, O_STRICT, O_RANDAUG, O_RA_MSTD, O_ERASE_P };
     static const struct option lo[] = {
         LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS,
         {"recipe", required_argument, 0, O_RECIPE}, {"size", required_argument, 0, O_SIZE},
@@ -191,7 +221,9 @@ int main(int argc, char **argv) {
         {"seed", required_argument, 0, O_SEED}, {"epoch", required_argument, 0, O_EPOCH},
         {"start-index", required_argument, 0, O_START}, {"threads", required_argument, 0, O_THREADS},
         {"keep-image", no_argument, 0, O_KEEP}, {"dct-scale", no_argument, 0, O_DCT},
-        {"strict", no_argument, 0, O_STRICT}, {0, 0, 0, 0},
+        {"strict", no_argument, 0, O_STRICT}, {"randaug", required_argument, 0, O_RANDAUG},
+        {"randaug-mstd", required_argument, 0, O_RA_MSTD}, {"erase-p", required_argument, 0, O_ERASE_P},
+        {0, 0, 0, 0},
     };
     /* the recipe sets the defaults the other flags override: find it first */
     const char *recipe = "mae";
@@ -201,7 +233,7 @@ int main(int argc, char **argv) {
         else if (!strncmp(argv[i], "--recipe=", 9)) recipe = argv[i] + 9;
     }
     if (lgp_recipe_init(&o.rc, recipe, size) != LGP_OK)
-        lgp_usage_die("--recipe: unknown recipe '%s' (mae, moco, eval)", recipe);
+        lgp_usage_die("--recipe: unknown recipe '%s' (mae, moco, finetune, eval)", recipe);
     lgp_recipe *rc = &o.rc;
     int c, f;
     while ((c = getopt_long(argc, argv, "qvo:", lo, NULL)) != -1) {
@@ -226,6 +258,15 @@ int main(int argc, char **argv) {
         case O_BLUR: set_pv("--blur", optarg, rc, offsetof(lgp_view_opts, blur_p)); break;
         case O_SIGMA: set_pair("--blur-sigma", optarg, 0, 100, rc, offsetof(lgp_view_opts, sigma)); break;
         case O_SOLAR: set_pv("--solarize", optarg, rc, offsetof(lgp_view_opts, solarize_p)); break;
+        case O_RANDAUG: finetune_only("--randaug", rc), set_randaug(optarg, rc); break;
+        case O_RA_MSTD:
+            finetune_only("--randaug-mstd", rc);
+            set_all(rc, offsetof(lgp_view_opts, ra_mstd), lgp_opt_double("--randaug-mstd", optarg, 0, 100));
+            break;
+        case O_ERASE_P:
+            finetune_only("--erase-p", rc);
+            set_pv("--erase-p", optarg, rc, offsetof(lgp_view_opts, erase_p));
+            break;
         case O_CROPR: rc->crop_ratio = lgp_opt_double("--crop-ratio", optarg, 1e-3, 1); break;
         case O_SEED: o.seed = lgp_opt_u64("--seed", optarg); break;
         case O_EPOCH: o.epoch = lgp_opt_u64("--epoch", optarg); break;

@@ -86,16 +86,10 @@ static void run_seed(lgp_probe_result *r, int mth, const lgp_probe_set *tr, cons
 
 static void write_json(const char *path, const lgp_json *arr) {
     char err[512], *text = lgp_json_dump(arr);
-    lgp_atomic a;
     if (!text) lgp_die("out of memory");
-    if (lgp_atomic_open(&a, path, err, sizeof err) != LGP_OK) lgp_die("%s", err);
-    if (lgp_write_all(a.fd, text, strlen(text)) || lgp_write_all(a.fd, "\n", 1)) {
-        int e = errno;
-        lgp_atomic_abort(&a);
-        errno = e;
-        lgp_die_errno("%s: write failed", path);
-    }
-    if (lgp_atomic_commit(&a, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    size_t n = strlen(text);
+    text[n] = '\n'; /* the dump's NUL becomes the file's last newline */
+    if (lgp_atomic_write_file(path, text, n + 1, err, sizeof err) != LGP_OK) lgp_die("%s", err);
     free(text);
 }
 

@@ -287,3 +287,15 @@ void lgp_atomic_abort(lgp_atomic *a) {
     if (a->tmp) unlink(a->tmp);
     release(a);
 }
+
+int lgp_atomic_write_file(const char *path, const void *buf, size_t n, char *err, size_t errlen) {
+    lgp_atomic a;
+    if (lgp_atomic_open(&a, path, err, errlen) != LGP_OK) return LGP_FATAL;
+    if (lgp_write_all(a.fd, buf, n)) {
+        int e = errno;
+        lgp_atomic_abort(&a);
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(e));
+        return LGP_FATAL;
+    }
+    return lgp_atomic_commit(&a, err, errlen);
+}

@@ -43,6 +43,9 @@ void lgp_atomic_abort(lgp_atomic *a);
 int lgp_atomic_check(const char *path, char *err, size_t errlen);
 /* Unlinks every registered temporary; async-signal-safe (signal handlers, atexit). */
 void lgp_atomic_cleanup(void);
+/* The whole file at once (a JSON result): open, write, commit; on any failure nothing
+ * replaces path. LGP_OK or LGP_FATAL with "path: ..." in err. */
+int lgp_atomic_write_file(const char *path, const void *buf, size_t n, char *err, size_t errlen);
 /* write(2) all of buf, retrying on EINTR/short writes; 0 or -1 (errno set). */
 int lgp_write_all(int fd, const void *buf, size_t n);
 

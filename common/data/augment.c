@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *recipe_names[] = {"mae", "moco", "eval"};
+static const char *recipe_names[] = {"mae", "moco", "eval", "finetune"};
+_Static_assert(LGP_ARRAY_LEN(recipe_names) == LGP_RECIPE_FINETUNE + 1, "recipe_names follows lgp_recipe_kind");
 
 const char *lgp_recipe_name(lgp_recipe_kind k) {
     return (unsigned)k < LGP_ARRAY_LEN(recipe_names) ? recipe_names[k] : "?";
@@ -29,6 +30,21 @@ static void view_defaults(lgp_view_opts *v, double scale_min, lgp_filter interp)
     v->flip_p = 0.5;
     v->sigma[0] = 0.1;
     v->sigma[1] = 2.0;
+}
+
+/* timm create_transform(is_training=True) as MAE's main_finetune.py calls it. */
+static void finetune_defaults(lgp_view_opts *v) {
+    view_defaults(v, 0.08, LGP_FILTER_BICUBIC);
+    v->ra_n = 2; /* "rand-m9-mstd0.5-inc1" */
+    v->ra_m = 9;
+    v->ra_mstd = 0.5;
+    v->ra_p = 0.5;
+    /* create_transform's img_mean = round(255 * IMAGENET_DEFAULT_MEAN) */
+    v->ra_fill[0] = 124, v->ra_fill[1] = 116, v->ra_fill[2] = 104;
+    v->erase_p = 0.25; /* re_prob */
+    v->erase_area[0] = 0.02, v->erase_area[1] = 1.0 / 3.0;
+    v->erase_ratio[0] = 0.3, v->erase_ratio[1] = 1 / 0.3;
+    v->erase_mean = 0.5, v->erase_std = 0.5;
 }
 
 int lgp_recipe_init(lgp_recipe *rc, const char *name, int size) {
@@ -54,6 +70,9 @@ int lgp_recipe_init(lgp_recipe *rc, const char *name, int size) {
             o->blur_p = v == 0 ? 1.0 : 0.1;
             o->solarize_p = v == 0 ? 0.0 : 0.2;
         }
+    } else if (strcmp(name, "finetune") == 0) {
+        rc->kind = LGP_RECIPE_FINETUNE;
+        finetune_defaults(&rc->view[0]);
     } else if (strcmp(name, "eval") == 0) {
         rc->kind = LGP_RECIPE_EVAL;
         view_defaults(&rc->view[0], 1.0, LGP_FILTER_BILINEAR);
@@ -69,6 +88,27 @@ static lgp_json *pair(const double v[2]) {
     lgp_json_push(a, lgp_json_new_num(v[0]));
     lgp_json_push(a, lgp_json_new_num(v[1]));
     return a;
+}
+
+/* Only finetune records these, so the other recipes' metadata keeps its bytes. */
+static void finetune_json(lgp_json *w, const lgp_view_opts *o) {
+    lgp_json *ra = lgp_json_new_obj(), *er = lgp_json_new_obj(), *fill = lgp_json_new_arr();
+    lgp_json_set_num(ra, "n", o->ra_n);
+    lgp_json_set_num(ra, "m", o->ra_m);
+    lgp_json_set_num(ra, "mstd", o->ra_mstd);
+    lgp_json_set_num(ra, "p", o->ra_p);
+    lgp_json_set_str(ra, "ops", "timm _RAND_INCREASING_TRANSFORMS (inc1), uniform with replacement");
+    for (int k = 0; k < 3; k++) lgp_json_push(fill, lgp_json_new_num(o->ra_fill[k]));
+    lgp_json_set(ra, "fill", fill);
+    lgp_json_set_str(ra, "affine_interp", "bicubic");
+    lgp_json_set(w, "randaug", ra);
+    lgp_json_set_num(er, "p", o->erase_p);
+    lgp_json_set(er, "area", pair(o->erase_area));
+    lgp_json_set(er, "ratio", pair(o->erase_ratio));
+    lgp_json_set_str(er, "mode", "pixel: u8 clamp(round(255 * (mean + std * N(0, 1))))");
+    lgp_json_set_num(er, "mean", o->erase_mean);
+    lgp_json_set_num(er, "std", o->erase_std);
+    lgp_json_set(w, "erase", er);
 }
 
 lgp_json *lgp_recipe_to_json(const lgp_recipe *rc) {
@@ -97,6 +137,7 @@ lgp_json *lgp_recipe_to_json(const lgp_recipe *rc) {
         lgp_json_set_num(w, "blur_p", o->blur_p);
         lgp_json_set(w, "blur_sigma", pair(o->sigma));
         lgp_json_set_num(w, "solarize_p", o->solarize_p);
+        if (rc->kind == LGP_RECIPE_FINETUNE) finetune_json(w, o);
         lgp_json_push(views, w);
     }
     lgp_json_set(j, "views", views);
@@ -184,6 +225,40 @@ static void sample_eval(lgp_view_params *p, const lgp_recipe *rc, int h, int w) 
     p->h = (int)ceil(p->box[3]) - p->y;
 }
 
+/* timm RandomErasing._erase, one box on the S x S view: always 1 + 10 x 4 uniforms,
+ * the first fitting attempt kept; then the key of the box's noise. */
+static void sample_erase(lgp_view_params *p, const lgp_view_opts *o, int S, lgp_rng *r) {
+    double la0 = log(o->erase_ratio[0]), la1 = log(o->erase_ratio[1]), area = (double)S * S;
+    int want = lgp_rng_uniform(r) < o->erase_p;
+    for (int attempt = 0; attempt < 10; attempt++) {
+        double target = area * (o->erase_area[0] + (o->erase_area[1] - o->erase_area[0]) * lgp_rng_uniform(r));
+        double aspect = exp(la0 + (la1 - la0) * lgp_rng_uniform(r));
+        double uy = lgp_rng_uniform(r), ux = lgp_rng_uniform(r);
+        int bh = (int)nearbyint(sqrt(target * aspect)), bw = (int)nearbyint(sqrt(target / aspect));
+        if (want && !p->erase && bw < S && bh < S) { /* timm's strict <, randint inclusive */
+            p->erase = 1;
+            p->eh = bh, p->ew = bw;
+            p->ey = (int)(uy * (S - bh + 1));
+            p->ex = (int)(ux * (S - bw + 1));
+        }
+    }
+    p->noise_key = lgp_rng_u64(r);
+}
+
+/* timm RandAugment: per slot the op (uniform, with replacement), the apply coin, the
+ * magnitude's normal and the sign, all drawn whether used or not. */
+static void sample_randaug(lgp_view_params *p, const lgp_view_opts *o, lgp_rng *r) {
+    LGP_ASSERT(o->ra_n >= 0 && o->ra_n <= LGP_AUG_MAX_RA);
+    p->n_ra = o->ra_n;
+    for (int i = 0; i < p->n_ra; i++) {
+        p->ra[i].op = (int)lgp_rng_below(r, LGP_RA_COUNT);
+        p->ra[i].apply = lgp_rng_uniform(r) < o->ra_p;
+        double m = o->ra_m + o->ra_mstd * lgp_rng_normal(r);
+        p->ra[i].m = m < 0 ? 0 : m > 10 ? 10 : m;
+        p->ra[i].neg = lgp_rng_uniform(r) > 0.5; /* timm _randomly_negate */
+    }
+}
+
 void lgp_augment_sample(lgp_view_params p[LGP_AUG_MAX_VIEWS], const lgp_recipe *rc, int h, int w,
                         uint64_t seed, uint64_t epoch, uint64_t index) {
     if (rc->kind == LGP_RECIPE_EVAL) {
@@ -192,7 +267,12 @@ void lgp_augment_sample(lgp_view_params p[LGP_AUG_MAX_VIEWS], const lgp_recipe *
     }
     lgp_rng r;
     lgp_rng_init(&r, seed, epoch, index, LGP_RNG_AUGMENT);
-    for (int v = 0; v < rc->n_views; v++) sample_view(&p[v], &rc->view[v], h, w, &r);
+    for (int v = 0; v < rc->n_views; v++) {
+        sample_view(&p[v], &rc->view[v], h, w, &r);
+        if (rc->kind != LGP_RECIPE_FINETUNE) continue;
+        sample_erase(&p[v], &rc->view[v], rc->size, &r);
+        sample_randaug(&p[v], &rc->view[v], &r);
+    }
 }
 
 /* ---- single ops (PIL arithmetic) ---- */
@@ -235,9 +315,41 @@ LGP_HOT void lgp_aug_grayscale(uint8_t *img, size_t n_px, int c) {
     }
 }
 
-LGP_HOT void lgp_aug_solarize(uint8_t *img, size_t n_px, int c) {
+LGP_HOT void lgp_aug_solarize_at(uint8_t *img, size_t n_px, int c, int thresh) {
     for (size_t i = 0; i < n_px * c; i++)
-        if (img[i] >= 128) img[i] = (uint8_t)(255 - img[i]);
+        if (img[i] >= thresh) img[i] = (uint8_t)(255 - img[i]);
+}
+
+void lgp_aug_solarize(uint8_t *img, size_t n_px, int c) { lgp_aug_solarize_at(img, n_px, c, 128); }
+
+/* PIL Filter.c ImagingFilter3x3 with SMOOTH (1 1 1 / 1 5 1 / 1 1 1) / 13: float
+ * kernel and sum in PIL's order, +0.5 then truncation; one-pixel border copied. */
+static void smooth3x3(uint8_t *out, const uint8_t *in, int h, int w, int c) {
+    const float k1 = 1.0f / 13.0f, k5 = 5.0f / 13.0f;
+    size_t row = (size_t)w * c;
+    memcpy(out, in, (size_t)h * row);
+    for (int y = 1; y < h - 1; y++)
+        for (int x = 1; x < w - 1; x++)
+            for (int ch = 0; ch < c; ch++) {
+                const uint8_t *q = in + (size_t)y * row + (size_t)x * c + ch;
+                const uint8_t *u = q - row, *d = q + row;
+                float ss = 0.5f;
+                ss += (float)d[-c] * k1 + (float)d[0] * k1 + (float)d[c] * k1;
+                ss += (float)q[-c] * k1 + (float)q[0] * k5 + (float)q[c] * k1;
+                ss += (float)u[-c] * k1 + (float)u[0] * k1 + (float)u[c] * k1;
+                out[(size_t)y * row + (size_t)x * c + ch] = ss <= 0.0f ? 0 : ss >= 255.0f ? 255 : (uint8_t)ss;
+            }
+}
+
+/* PIL ImageEnhance.Sharpness: blend of SMOOTH(img) and img. */
+int lgp_aug_sharpness(uint8_t *img, int h, int w, int c, double f) {
+    size_t n = (size_t)h * w * c;
+    uint8_t *deg = malloc(n);
+    if (!deg) return LGP_FATAL;
+    smooth3x3(deg, img, h, w, c);
+    for (size_t i = 0; i < n; i++) img[i] = blend(deg[i], img[i], (float)f);
+    free(deg);
+    return LGP_OK;
 }
 
 void lgp_aug_hflip(uint8_t *img, int h, int w, int c) {
@@ -417,6 +529,12 @@ static int view_from_box(uint8_t *dst, const uint8_t *src, size_t stride, int sh
     if (p->blur && lgp_aug_blur(dst, S, S, c, p->sigma) != LGP_OK) return LGP_FATAL;
     if (p->solarize) lgp_aug_solarize(dst, n_px, c);
     if (p->flip) lgp_aug_hflip(dst, S, S, c);
+    const lgp_view_opts *o = &rc->view[v];
+    for (int i = 0; i < p->n_ra; i++)
+        if (p->ra[i].apply &&
+            lgp_aug_randaug_op(dst, S, S, c, (lgp_ra_op)p->ra[i].op, p->ra[i].m, p->ra[i].neg, o->ra_fill) != LGP_OK)
+            return LGP_FATAL;
+    if (p->erase) lgp_aug_erase(dst, S, S, c, p->ex, p->ey, p->ew, p->eh, o->erase_mean, o->erase_std, p->noise_key);
     return LGP_OK;
 }
 

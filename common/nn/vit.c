@@ -287,6 +287,36 @@ void lgp_vit_model_free(lgp_vit_model *m) {
     memset(m, 0, sizeof *m);
 }
 
+int lgp_vit_model_extend(lgp_vit_model *m, const lgp_param *extra, size_t n, size_t new_total, char *err,
+                         size_t errlen) {
+    lgp_params *p = &m->params;
+    size_t nvit = p->count;
+    LGP_ASSERT(new_total >= p->total);
+    lgp_param *ne = realloc(p->entries, (nvit + n) * sizeof *ne);
+    float *data = lgp_floats_alloc(new_total), *grads = m->grads ? lgp_floats_alloc(new_total) : NULL;
+    if (ne) p->entries = ne;
+    if (!ne || !data || (m->grads && !grads)) {
+        free(data);
+        free(grads);
+        return snprintf(err, errlen, "out of memory for %zu parameters", new_total), LGP_FATAL;
+    }
+    memcpy(p->entries + nvit, extra, n * sizeof *extra);
+    p->count += n;
+    memcpy(data, p->data, sizeof(float) * p->total);
+    free(p->data);
+    p->data = data;
+    if (grads) {
+        memcpy(grads, m->grads, sizeof(float) * p->total);
+        free(m->grads), m->grads = grads;
+    }
+    p->total = new_total;
+    lgp_params vt = *p; /* the views' walker must see exactly the ViT's entries */
+    vt.count = nvit;
+    lgp_vit_tensors_map(&m->w, &m->cfg, &vt, p->data);
+    if (grads) lgp_vit_tensors_map(&m->g, &m->cfg, &vt, grads);
+    return LGP_OK;
+}
+
 void lgp_vit_zero_grad(lgp_vit_model *m) {
     if (m->grads) memset(m->grads, 0, sizeof(float) * m->params.total);
 }
@@ -337,8 +367,20 @@ void lgp_vit_stack_bind(lgp_vit_stack *s, lgp_arena *a, int maxB, int maxT, int 
     s->att_scratch = lgp_arena_take(a, lgp_attention_scratch(maxT));
 }
 
-void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const float *inp,
-                           const lgp_block_tensors *w, int B, int T, int C, int H, int F) {
+/* tmp [B, T, C] *= per-sample scale[b] (drop path); scale NULL: nothing. */
+static void scale_rows(float *tmp, const float *scale, int B, size_t per) {
+    if (!scale) return;
+    for (int b = 0; b < B; b++) {
+        float k = scale[b], *t = tmp + (size_t)b * per;
+        if (k == 1.0f) continue;
+        for (size_t i = 0; i < per; i++) t[i] *= k;
+    }
+}
+
+/* drop [2 * B] (may be NULL): the attention and MLP branch scales of this block. */
+static void block_forward(float *out, lgp_block_acts *a, float *tmp, const float *inp,
+                          const lgp_block_tensors *w, int B, int T, int C, int H, int F,
+                          const float *drop) {
     int M = B * T;
     size_t n = (size_t)M * C;
     lgp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, w->norm1_w, w->norm1_b, M, C,
@@ -346,30 +388,53 @@ void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const floa
     lgp_linear_forward(a->qkv, a->ln1, w->qkv_w, w->qkv_b, M, C, 3 * C);
     lgp_attention_forward(a->atty, a->att, a->qkv, B, T, C, H);
     lgp_linear_forward(tmp, a->atty, w->proj_w, w->proj_b, M, C, C);
+    scale_rows(tmp, drop, B, (size_t)T * C);
     lgp_residual_forward(a->res_mid, inp, tmp, n);
     lgp_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res_mid, w->norm2_w, w->norm2_b, M,
                           C, LGP_VIT_LN_EPS);
     lgp_linear_forward(a->fc1, a->ln2, w->fc1_w, w->fc1_b, M, C, F);
     lgp_gelu_forward(a->gelu, a->fc1, (size_t)M * F);
     lgp_linear_forward(tmp, a->gelu, w->fc2_w, w->fc2_b, M, F, C);
+    scale_rows(tmp, drop ? drop + B : NULL, B, (size_t)T * C);
     lgp_residual_forward(out, a->res_mid, tmp, n);
+}
+
+void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const float *inp,
+                           const lgp_block_tensors *w, int B, int T, int C, int H, int F) {
+    block_forward(out, a, tmp, inp, w, B, T, C, H, F, NULL);
 }
 
 /* set: dinp = d(block input), and dinp may be dout itself (dout is dead once the MLP
  * branch's norm has been back-propagated); otherwise dinp += d(block input). Every
- * scratch buffer is overwritten by the op that fills it (the _set ops), never zeroed. */
+ * scratch buffer is overwritten by the op that fills it (the _set ops), never zeroed.
+ * drop [2 * B] (may be NULL): the forward's branch scales; a branch's gradient is the
+ * residual's times its scale, made in a scratch buffer that is free at that point
+ * (datty before the attention backward fills it, dln once the norm2 backward used it). */
 static void block_backward(float *dinp, int set, lgp_block_tensors *g, const float *dout,
                            const float *inp, const lgp_block_tensors *w, const lgp_block_acts *a,
-                           lgp_vit_stack *s, int B, int T) {
+                           lgp_vit_stack *s, int B, int T, const float *drop) {
     int C = s->C, H = s->H, F = s->F, M = B * T;
+    size_t n = (size_t)M * C, per = (size_t)T * C;
     /* MLP branch: out = res_mid + fc2(gelu(fc1(ln2(res_mid)))); dgelu turns into d(fc1) in place */
-    lgp_linear_backward_set(s->dgelu, g->fc2_w, g->fc2_b, dout, a->gelu, w->fc2_w, M, F, C);
+    const float *dbr = dout;
+    if (drop) {
+        memcpy(s->datty, dout, sizeof(float) * n);
+        scale_rows(s->datty, drop + B, B, per);
+        dbr = s->datty;
+    }
+    lgp_linear_backward_set(s->dgelu, g->fc2_w, g->fc2_b, dbr, a->gelu, w->fc2_w, M, F, C);
     lgp_gelu_backward_set(s->dgelu, s->dgelu, a->fc1, (size_t)M * F);
     lgp_linear_backward_set(s->dln, g->fc1_w, g->fc1_b, s->dgelu, a->ln2, w->fc1_w, M, C, F);
     lgp_layernorm_backward_set(s->dmid, dout, g->norm2_w, g->norm2_b, s->dln, a->res_mid,
                                w->norm2_w, a->ln2_mean, a->ln2_rstd, M, C);
     /* attention branch: res_mid = inp + proj(attn(qkv(ln1(inp)))) */
-    lgp_linear_backward_set(s->datty, g->proj_w, g->proj_b, s->dmid, a->atty, w->proj_w, M, C, C);
+    dbr = s->dmid;
+    if (drop) {
+        memcpy(s->dln, s->dmid, sizeof(float) * n);
+        scale_rows(s->dln, drop, B, per);
+        dbr = s->dln;
+    }
+    lgp_linear_backward_set(s->datty, g->proj_w, g->proj_b, dbr, a->atty, w->proj_w, M, C, C);
     lgp_attention_backward_set(s->dqkv, s->datty, a->qkv, a->att, s->att_scratch, B, T, C, H);
     lgp_linear_backward_set(s->dln, g->qkv_w, g->qkv_b, s->dqkv, a->ln1, w->qkv_w, M, C, 3 * C);
     if (set) {
@@ -377,7 +442,7 @@ static void block_backward(float *dinp, int set, lgp_block_tensors *g, const flo
                                    w->norm1_w, a->ln1_mean, a->ln1_rstd, M, C);
         return;
     }
-    lgp_add_inplace(dinp, s->dmid, (size_t)M * C);
+    lgp_add_inplace(dinp, s->dmid, n);
     lgp_layernorm_backward(dinp, g->norm1_w, g->norm1_b, s->dln, inp, w->norm1_w, a->ln1_mean,
                            a->ln1_rstd, M, C);
 }
@@ -385,7 +450,7 @@ static void block_backward(float *dinp, int set, lgp_block_tensors *g, const flo
 void lgp_vit_block_backward(float *dinp, lgp_block_tensors *g, const float *dout,
                             const float *inp, const lgp_block_tensors *w, const lgp_block_acts *a,
                             lgp_vit_stack *s, int B, int T) {
-    block_backward(dinp, 0, g, dout, inp, w, a, s, B, T);
+    block_backward(dinp, 0, g, dout, inp, w, a, s, B, T, NULL);
 }
 
 float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int nblocks, int B,
@@ -395,7 +460,8 @@ float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int n
     float *x = s->res[0];
     for (int l = 0; l < nblocks; l++) {
         float *out = keep ? s->res[l + 1] : s->res[(l + 1) & 1];
-        lgp_vit_block_forward(out, &s->acts[l], s->tmp, x, &w[l], B, T, s->C, s->H, s->F);
+        const float *drop = s->drop_scale ? s->drop_scale + (size_t)2 * l * B : NULL;
+        block_forward(out, &s->acts[l], s->tmp, x, &w[l], B, T, s->C, s->H, s->F, drop);
         x = out;
     }
     return x;
@@ -408,7 +474,8 @@ void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_bl
     /* dres carries d(res[l+1]) in and d(res[l]) out, overwritten in place per block */
     if (dout != s->dres) memcpy(s->dres, dout, sizeof(float) * n);
     for (int l = s->L - 1; l >= 0; l--) {
-        block_backward(s->dres, 1, &g[l], s->dres, s->res[l], &w[l], &s->acts[l], s, B, T);
+        const float *drop = s->drop_scale ? s->drop_scale + (size_t)2 * l * B : NULL;
+        block_backward(s->dres, 1, &g[l], s->dres, s->res[l], &w[l], &s->acts[l], s, B, T, drop);
         if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
     }
 }

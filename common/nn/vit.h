@@ -134,6 +134,12 @@ int lgp_vit_model_init(lgp_vit_model *m, const lgp_vit_config *cfg, unsigned fla
                        uint64_t seed, char *err, size_t errlen);
 void lgp_vit_model_free(lgp_vit_model *m);
 void lgp_vit_zero_grad(lgp_vit_model *m);
+/* Appends n entries (a head's tensors, laid out from the current total by the caller)
+ * to the table, grows params (and grads) to new_total floats keeping their contents,
+ * and re-maps the views onto the new buffers (they see the ViT's entries only).
+ * LGP_OK or LGP_FATAL (out of memory; the model is then unchanged). */
+int lgp_vit_model_extend(lgp_vit_model *m, const lgp_param *extra, size_t n, size_t new_total, char *err,
+                         size_t errlen);
 /* MAE init of every tensor: xavier-uniform linears and patch embed, N(0, .02) cls/mask,
  * LayerNorm 1/0, biases 0, fixed sin-cos position embeddings. Tensor i of the table
  * draws from lgp_rng(seed, i, 0, LGP_RNG_INIT), so the encoder is the same with or
@@ -176,6 +182,11 @@ typedef struct {
      * all-reduce starts while the blocks below still compute (gradsync.h); NULL: none. */
     void (*grads_done)(void *ctx, const lgp_block_tensors *g);
     void *grads_done_ctx;
+    /* Stochastic depth (fine-tuning): drop_scale[(2*l + k)*B + b] multiplies sample b's
+     * attention (k 0) and MLP (k 1) branch of block l before its residual add: 0 drops
+     * the branch, 1/keep rescales it (timm DropPath). Set by the caller per step for the
+     * B of that step's forward, read again by its backward; NULL: no drop path. */
+    const float *drop_scale;
 } lgp_vit_stack;
 
 /* keep_acts = 0 binds one set of activations shared by all blocks (inference). */

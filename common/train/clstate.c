@@ -31,25 +31,15 @@ static void default_dims(lgp_cl_opts *co, int width) {
     if (co->groups.n == 0) co->groups.n = 1, co->groups.blr[0] = 1.5e-4;
 }
 
-/* Appends the head tensors (not the BN statistics) to m's table and grows its buffers;
- * re-maps the ViT views onto the new buffers. */
+/* Appends the head tensors (not the BN statistics) to m's table and grows its buffers. */
 static int extend_table(lgp_vit_model *m, const lgp_mlp *proj, const lgp_mlp *pred, char *err, size_t errlen) {
-    lgp_params *p = &m->params;
-    size_t nvit = p->count, total = pred->param_base + pred->nparams;
     lgp_head_tensor ht[2 * MAX_HEAD_TENSORS];
-    size_t nh = lgp_mlp_table(proj, ht, MAX_HEAD_TENSORS);
+    lgp_param extra[2 * MAX_HEAD_TENSORS];
+    size_t nh = lgp_mlp_table(proj, ht, MAX_HEAD_TENSORS), n = 0;
     nh += lgp_mlp_table(pred, ht + nh, MAX_HEAD_TENSORS);
-    lgp_param *ne = realloc(p->entries, (nvit + nh) * sizeof *ne);
-    float *data = lgp_floats_alloc(total), *grads = m->grads ? lgp_floats_alloc(total) : NULL;
-    if (ne) p->entries = ne;
-    if (!ne || !data || (m->grads && !grads)) {
-        free(data);
-        free(grads);
-        return snprintf(err, errlen, "out of memory for %zu parameters", total), LGP_FATAL;
-    }
     for (size_t k = 0; k < nh; k++) {
         if (ht[k].flags & LGP_HT_STAT) continue;
-        lgp_param *e = &p->entries[p->count++];
+        lgp_param *e = &extra[n++];
         memset(e, 0, sizeof *e);
         memcpy(e->name, ht[k].name, sizeof e->name); /* both 64 bytes */
         e->name[sizeof e->name - 1] = 0;
@@ -61,16 +51,7 @@ static int extend_table(lgp_vit_model *m, const lgp_mlp *proj, const lgp_mlp *pr
         e->lr_scale = 1.0f;
         e->block = m->cfg.depth;
     }
-    memcpy(data, p->data, sizeof(float) * p->total);
-    free(p->data);
-    p->data = data;
-    if (grads) free(m->grads), m->grads = grads;
-    p->total = total;
-    lgp_params vt = *p; /* the ViT part only: the views' walker must see exactly its entries */
-    vt.count = nvit;
-    lgp_vit_tensors_map(&m->w, &m->cfg, &vt, p->data);
-    if (grads) lgp_vit_tensors_map(&m->g, &m->cfg, &vt, grads);
-    return LGP_OK;
+    return lgp_vit_model_extend(m, extra, n, pred->param_base + pred->nparams, err, errlen);
 }
 
 /* Builds both models, the heads' layout, the stats buffers, the groups and AdamW. */

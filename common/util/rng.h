@@ -20,6 +20,8 @@ enum {
     LGP_RNG_MASK = 4,    /* MAE / block masks */
     LGP_RNG_SUBSET = 5,  /* lgp-probe few-shot subsets */
     LGP_RNG_PROBE = 6,   /* lgp-probe SGD order / init */
+    LGP_RNG_DROPPATH = 7, /* lgp-finetune stochastic depth, per sample */
+    LGP_RNG_MIXUP = 8,   /* lgp-finetune mixup / cutmix, per step */
 };
 
 void lgp_rng_init(lgp_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c);

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# lgp-finetune end to end at toy size: a stage-1 start fine-tuned on lgp-augment's
+# finetune views, evaluated on a test file; the checkpoint, the JSON, bit-exact resume
+# from snapshots and after SIGTERM, the class count from the input, and the loud ends
+# (records without labels, labels out of range, a missing test file, a warmup longer
+# than the run, options that differ on --resume).
+. "$(dirname "$0")/lib.sh"
+FM=/usr/share/datasets/fashion-mnist
+export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
+SMALL=(--width 32 --depth 2 --heads 2 --dec-width 32 --dec-depth 1 --dec-heads 2)
+tar-images -q --limit 256 "$FM/train-images-idx3-ubyte.gz" | lgp-augment -q --recipe mae --size 28 |
+    lgp-mim-train -q "${SMALL[@]}" --steps 4 --batch 64 --warmup-steps 1 --threads 2 -o stage1.ckpt
+ok $? "a small stage-1 start"
+tar-images -q --limit 200 "$FM/t10k-images-idx3-ubyte.gz" >test.lgps
+tar-images -q --limit 640 "$FM/train-images-idx3-ubyte.gz" | lgp-augment -q --recipe finetune --size 28 >views.lgps
+ok $? "finetune views"
+
+FT=(--init stage1.ckpt --batch 32 --steps 20 --warmup-steps 2 --threads 2 -q)
+lgp-finetune "${FT[@]}" --test test.lgps --json ft.json --log ft.jsonl --checkpoint-dir full --save-every 1 --keep 100 \
+    -o ft.ckpt views.lgps
+ok $? "fine-tunes 20 steps"
+"$PYTHON" - ft.json <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["protocol"] == "finetune" and j["program"] == "lgp-finetune", j
+assert 0 <= j["top1"] <= j["top5"] <= 100, j
+assert j["n_test"] == 200 and j["steps"] == 20 and j["num_classes"] == 10 and j["head"] == "linear", j
+assert j["evals"][-1]["step"] == 20, j
+PY
+ok $? "--json: protocol, top1 <= top5, 200 test images, 10 classes from the input"
+lgp-inspect ft.ckpt 2>&1 | grep -q '"stage":"finetune"'; ok $? "checkpoint stage finetune"
+lgp-inspect ft.ckpt 2>&1 | grep -q 'head.weight .*\[10, 32\]'; ok $? "head.weight [10, 32] under the timm name"
+lgp-embed -q --model ft.ckpt -o emb.lgps test.lgps; ok $? "lgp-embed reads the fine-tuned encoder"
+
+want=$(lgp-inspect --hash ft.ckpt | cut -d' ' -f1)
+for k in 3 11 19; do
+    s=$(printf 'full/ft-step%08d.ckpt' "$k")
+    lgp-finetune --resume "$s" "${FT[@]}" --test test.lgps -o "r$k.ckpt" views.lgps
+    got=$(lgp-inspect --hash "r$k.ckpt" | cut -d' ' -f1)
+    [ "$got" = "$want" ]; ok $? "resume from step $k: weights, head and optimizer bit-identical"
+done
+size=$(stat -c %s views.lgps)
+{ head -c $((size / 3)) views.lgps; sleep 6; tail -c +$((size / 3 + 1)) views.lgps; } |
+    lgp-finetune "${FT[@]}" --log term.jsonl --checkpoint-dir term -o never.ckpt 2>term.err &
+pid=$!
+for _ in $(seq 50); do [ -s term.jsonl ] && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 1 ] && [ ! -e never.ckpt ]; ok $? "SIGTERM: exit 1, nothing under -o (rc $rc)"
+lgp-finetune --resume term/ft-latest.ckpt "${FT[@]}" -o term.ckpt views.lgps
+[ "$(lgp-inspect --hash term.ckpt | cut -d' ' -f1)" = "$want" ]; ok $? "resume after SIGTERM is bit-identical"
+
+expect_exit 2 "--resume with another recipe is a usage error" -- \
+    lgp-finetune --resume full/ft-step00000010.ckpt "${FT[@]}" --drop-path 0.3 -o x.ckpt views.lgps
+expect_exit 1 "a missing test file fails before training" -- lgp-finetune "${FT[@]}" --test nope.lgps -o x.ckpt views.lgps
+grep -q "nope.lgps" err; ok $? "... naming the file"
+expect_exit 1 "a label outside the head's classes stops the run" -- \
+    lgp-finetune "${FT[@]}" --num-classes 3 -o x.ckpt views.lgps
+grep -q "label out of range" err; ok $? "... saying which record and why"
+# test records: label 12 in the second, no label in a third file
+"$PYTHON" - "$TESTS_DIR/ref" <<'PY'
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import lgpstream as ls
+img = bytes(28 * 28)
+def rec(i, label):
+    t = [("image", "u8", (28, 28, 1), img)]
+    if label is not None:
+        t.append(("label", "i64", (), struct.pack("<q", label)))
+    return (f"t-{i}", t)
+with open("bad.lgps", "wb") as f:
+    ls.write_stream(f, {}, [rec(0, 1), rec(1, 12)])
+with open("nolab.lgps", "wb") as f:
+    ls.write_stream(f, {}, [rec(0, None)])
+PY
+for t in bad nolab; do
+    expect_exit 1 "test file $t.lgps: the run stops before the checkpoint" -- \
+        lgp-finetune "${FT[@]}" --test $t.lgps -o y.ckpt views.lgps
+    grep -q "$t.lgps: record" err; ok $? "... naming the file and the record"
+    [ ! -e y.ckpt ]; ok $? "... and nothing under -o"
+done
+lgp-finetune "${FT[@]}" --warmup-steps 40 -o w.ckpt views.lgps 2>warm.err
+grep -q "warmup" warm.err; ok $? "a warmup as long as the run is said"
+done_testing
