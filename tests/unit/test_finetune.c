@@ -269,7 +269,9 @@ static int twin_write(const char *dir, const char *mode) {
     lgp_ft_opts fo;
     lgp_ft_opts_init(&fo);
     fo.first_fc = first_fc, fo.num_classes = K, fo.drop_path = 0.5, fo.layer_decay = 0.75, fo.smoothing = 0.1;
-    lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.05f};
+    /* weight decay well above the recipe's 0.05, so that a tensor decayed or not shows
+     * in the parameters after the step, not only in the table */
+    lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.3f};
     float lr = 1e-2f;
     char err[1024], path[4096];
     lgp_ft_state s;
