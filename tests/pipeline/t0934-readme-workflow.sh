@@ -40,4 +40,23 @@ grep -q "trained 2 steps" <(grep lgp-cl-train run.err); ok $? "lgp-cl-train says
 [ "$(wc -l <mim.jsonl)" -eq 2 ] && [ "$(wc -l <cl.jsonl)" -eq 2 ]; ok $? "each log has 2 steps"
 lgp-inspect test.emb | grep -q "records: 300"; ok $? "test.emb holds the 300 test images"
 grep -q "^logreg  1%" run.out; ok $? "lgp-probe prints its table"
+
+# The fine-tuning block, after the workflow's stage2.ckpt.
+"$PYTHON" - "$README" >block.sh <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+start = text.index("Fine-tuning, the paper's other protocol")
+m = re.search(r"```sh\n(.*?)```", text[start:], re.S)
+print(m.group(1), end="")
+PY
+[ -s block.sh ]; ok $? "the README's fine-tuning block is found"
+sub "tar-images \$D/t10k-images-idx3-ubyte.gz" "tar-images --limit 100 \$D/t10k-images-idx3-ubyte.gz" 1
+sub "tar-images --epochs 100" "tar-images --epochs 1 --limit 256" 1
+sub "lgp-finetune --init stage2.ckpt --epochs 100" "lgp-finetune --init stage2.ckpt --epochs 1" 1
+{ echo "export PATH=$LGP_BUILD/bin:\$PATH"; echo "D=$FMNIST"; cat block.sh; } >ft.sh
+bash -euo pipefail ft.sh >ft.out 2>ft.err
+rc=$?
+ok $rc "the fine-tuning block runs to the end (exit $rc)"
+[ $rc -eq 0 ] || sed 's/^/#   /' ft.err | tail -n 8
+grep -q '"n_test":100' ft.json && grep -q '"steps":4' ft.json; ok $? "it trained 4 steps of 64 and tested 100 images"
 done_testing
