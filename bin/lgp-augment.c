@@ -3,6 +3,7 @@
 #include "common/data/augment.h"
 #include "common/util/cli.h"
 #include "common/util/filterloop.h"
+#include "common/util/strlist.h"
 #include "common/lgp.h"
 #include "common/util/log.h"
 #include "formats/json.h"
@@ -75,6 +76,11 @@ static const char help[] =
     "  --dct-scale            JPEG: allow DCT-scaled decoding of large crops (faster, not\n"
     "                         bit-identical to PIL)\n"
     "  --strict               die on the first bad record instead of skipping it\n"
+    "  --keep-list FILE       only records whose key matches a line of FILE ('name' or\n"
+    "                         'path label' lines, matched by the name without folder and\n"
+    "                         extension: SimCLR's 10percent.txt, lgp-probe --write-subset);\n"
+    "                         the rest are left out before decoding; a line that matched\n"
+    "                         no record is an error at the end\n"
     LGP_OUTPUT_HELP
     "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
     "\n"
@@ -92,7 +98,30 @@ struct opts {
     int threads, flags, strict, size_given;
     lgp_output_opts out;
     const char *input;
+    const char *keep_list; /* --keep-list FILE */
+    lgp_strlist keep;      /* its stems, sorted */
+    unsigned char *hit;    /* [keep.n] matched at least once */
 };
+
+/* --keep-list: the stems of the file's names, sorted; a name listed twice is an error. */
+static void load_keep_list(struct opts *o) {
+    char err[1024], st[4096];
+    lgp_strlist lines = {0};
+    if (lgp_strlist_read_lines(&lines, o->keep_list, err, sizeof err) != LGP_OK) lgp_die("--keep-list: %s", err);
+    for (size_t i = 0; i < lines.n; i++) {
+        char *name = lines.v[i];
+        size_t len = strcspn(name, " \t");
+        if (!len || name[0] == '#') continue;
+        lgp_key_stem(st, sizeof st, name, len);
+        if (lgp_strlist_push(&o->keep, st) != LGP_OK) lgp_die("out of memory");
+    }
+    lgp_strlist_free(&lines);
+    size_t n = o->keep.n;
+    lgp_strlist_sort_unique(&o->keep);
+    if (o->keep.n != n) lgp_die("--keep-list: %s: %zu names are listed twice", o->keep_list, n - o->keep.n);
+    if (!o->keep.n) lgp_die("--keep-list: %s: lists no names", o->keep_list);
+    if (!(o->hit = calloc(o->keep.n, 1))) lgp_die("out of memory");
+}
 
 static void parse_list(const char *flag, const char *s, double lo, double hi, double *v, int n_max, int *n) {
     char buf[256];
@@ -175,6 +204,10 @@ static char *make_meta(void *ctx, const char *in_meta) {
                                                 "geometric fill = luma of the fill"
                                               : "saturation, hue and grayscale skipped");
     lgp_json_set(m, "augment", a);
+    if (o->keep.n) { /* the subset is the epoch */
+        lgp_json_set_i64(m, "records_per_epoch", (int64_t)o->keep.n);
+        lgp_json_set_str(m, "keep_list", o->keep_list);
+    }
     char *s = lgp_json_dump(m);
     lgp_json_free(m);
     return s;
@@ -183,6 +216,14 @@ static char *make_meta(void *ctx, const char *in_meta) {
 /* Thread-safe: sample i's draws depend on (seed, epoch, index) only. */
 static int process(void *ctx, lgp_record *r, uint64_t index, char *err, size_t errlen) {
     const struct opts *o = ctx;
+    if (o->keep.n) {
+        char st[4096];
+        const char *key = r->key ? r->key : "";
+        lgp_key_stem(st, sizeof st, key, strlen(key));
+        long k = lgp_strlist_find_sorted(&o->keep, st);
+        if (k < 0) return LGP_EOF;                 /* not in the subset: left out, never decoded */
+        __atomic_store_n(&o->hit[k], 1, __ATOMIC_RELAXED); /* threads may mark the same name */
+    }
     return lgp_augment_record(r, &o->rc, o->seed, o->epoch, index, o->flags, err, errlen);
 }
 
@@ -197,7 +238,14 @@ static void run(struct opts *o) {
                          .ctx = o, .make_meta = make_meta, .process = process, .progress = progress};
     lgp_filterloop_counts k;
     lgp_filterloop_run(&f, &k);
-    lgp_info("records in %lld, out %lld, skipped %lld (%.1f s)", k.in, k.out, k.skipped, lgp_now() - k.t0);
+    lgp_info("records in %lld, out %lld, skipped %lld%s (%.1f s)", k.in, k.out, k.skipped,
+             o->keep.n ? ", the rest not in --keep-list" : "", lgp_now() - k.t0);
+    size_t missed = 0, first = 0;
+    for (size_t i = 0; i < o->keep.n; i++)
+        if (!o->hit[i] && !missed++) first = i;
+    if (missed) /* a subset smaller than asked is not the subset */
+        lgp_die("--keep-list: %s: %zu of %zu names matched no record (first: '%s')", o->keep_list, missed,
+                o->keep.n, o->keep.v[first]);
 }
 
 int main(int argc, char **argv) {
@@ -207,7 +255,7 @@ int main(int argc, char **argv) {
     lgp_output_opts_init(&o.out);
     enum { O_RECIPE = 0x2001, O_SIZE, O_SCALE, O_RATIO, O_INTERP, O_HFLIP, O_JITTER, O_BRIGHT, O_CONTRAST,
            O_SAT, O_HUE, O_GRAY, O_BLUR, O_SIGMA, O_SOLAR, O_CROPR, O_SEED, O_EPOCH, O_START, O_THREADS,
-           O_KEEP, O_DCT, O_STRICT, O_RANDAUG, O_RA_MSTD, O_ERASE_P };
+           O_KEEP, O_DCT, O_STRICT, O_RANDAUG, O_RA_MSTD, O_ERASE_P, O_KEEPLIST };
     static const struct option lo[] = {
         LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS,
         {"recipe", required_argument, 0, O_RECIPE}, {"size", required_argument, 0, O_SIZE},
@@ -223,6 +271,7 @@ int main(int argc, char **argv) {
         {"keep-image", no_argument, 0, O_KEEP}, {"dct-scale", no_argument, 0, O_DCT},
         {"strict", no_argument, 0, O_STRICT}, {"randaug", required_argument, 0, O_RANDAUG},
         {"randaug-mstd", required_argument, 0, O_RA_MSTD}, {"erase-p", required_argument, 0, O_ERASE_P},
+        {"keep-list", required_argument, 0, O_KEEPLIST},
         {0, 0, 0, 0},
     };
     /* the recipe sets the defaults the other flags override: find it first */
@@ -275,12 +324,16 @@ int main(int argc, char **argv) {
         case O_KEEP: o.flags |= LGP_AUG_KEEP_IMAGE; break;
         case O_DCT: o.flags |= LGP_AUG_DCT_SCALE; break;
         case O_STRICT: o.strict = 1; break;
+        case O_KEEPLIST: o.keep_list = optarg; break;
         default: lgp_usage_die("unexpected option");
         }
     }
     if (optind < argc) o.input = argv[optind++];
     if (optind != argc) lgp_usage_die("extra operand '%s'", argv[optind]);
     lgp_output_precheck(&o.out);
+    if (o.keep_list) load_keep_list(&o);
     run(&o);
+    lgp_strlist_free(&o.keep);
+    free(o.hit);
     return LGP_EXIT_OK;
 }

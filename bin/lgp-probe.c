@@ -48,6 +48,8 @@ static const char help[] =
     "  --epochs N (90)  --batch-size N (256)  --lr X (0.1)  --wd X (0)  --momentum X (0)\n"
     "output:\n"
     "  --json FILE         also write the results as a JSON array (atomic)\n"
+    "  --write-subset FILE the first seed's training subset as 'key label' lines (atomic):\n"
+    "                      lgp-augment --keep-list FILE gives lgp-finetune the same images\n"
     "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
     "\n"
     "example:\n"
@@ -57,7 +59,7 @@ static const char help[] =
     "exit status: 0 ok, 1 bad or truncated input, 2 usage error. See lgp-probe(1).\n";
 
 struct opts {
-    const char *train, *test, *json, *shots_text;
+    const char *train, *test, *json, *shots_text, *write_subset;
     int methods, seeds;
     uint64_t seed;
     lgp_probe_opts p;
@@ -82,6 +84,28 @@ static void run_seed(lgp_probe_result *r, int mth, const lgp_probe_set *tr, cons
                  o->p.gap_tol > 0 ? o->p.gap_tol : o->p.tol);
     if (rc != LGP_OK) lgp_die("%s", err);
     lgp_info("%s: seed %llu: n_train %zu: top-1 %.2f%% top-5 %.2f%% (%.2f s)", lgp_probe_method_name(mth), (unsigned long long)r->seed, m, r->top1, r->top5, r->seconds);
+}
+
+/* The subset as a list lgp-augment --keep-list and lgp-probe --shots-file read back. */
+static void write_subset(const char *path, const lgp_probe_set *tr, const size_t *idx, size_t m) {
+    char err[512];
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (size_t i = 0; buf && i < m; i++) {
+        const char *k = tr->keys[idx[i]];
+        size_t need = strlen(k) + 24;
+        if (n + need > cap) {
+            char *b = realloc(buf, cap = 2 * cap + need);
+            if (!b) free(buf);
+            buf = b;
+            if (!buf) break;
+        }
+        n += (size_t)snprintf(buf + n, cap - n, "%s %d\n", k, (int)tr->y[idx[i]]);
+    }
+    if (!buf) lgp_die("out of memory");
+    if (lgp_atomic_write_file(path, buf, n, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+    free(buf);
+    lgp_info("%s: the training subset of the first seed (%zu records)", path, m);
 }
 
 static void write_json(const char *path, const lgp_json *arr) {
@@ -113,6 +137,7 @@ static void evaluate(const struct opts *o) {
         for (int s = 0; s < o->seeds; s++) {
             res[s] = (lgp_probe_result){.seed = o->seed + (uint64_t)s};
             if (lgp_probe_subset(idx, &m, &tr, K, &o->p, res[s].seed, err, sizeof err) != LGP_OK) lgp_die("%s", err);
+            if (s == 0 && mth == (o->methods & -o->methods) && o->write_subset) write_subset(o->write_subset, &tr, idx, m);
             if (s == 0 && mth == (o->methods & -o->methods)) { /* a leak is worth a warning, once */
                 if (lgp_probe_shared_keys(&shared, &first, &tr, &te, idx, m) != LGP_OK) lgp_die("out of memory");
                 if (shared) lgp_warn("%s: %zu training records share their key with %s (first: '%s')", tr.name, shared, te.name, tr.keys[first]);
@@ -146,7 +171,7 @@ int main(int argc, char **argv) {
         {"temperature", required_argument, 0, 'm'}, {"epochs", required_argument, 0, 'n'},
         {"batch-size", required_argument, 0, 'o'}, {"lr", required_argument, 0, 'p'},
         {"wd", required_argument, 0, 'r'}, {"momentum", required_argument, 0, 's'},
-        {"json", required_argument, 0, 't'}, {0, 0, 0, 0},
+        {"json", required_argument, 0, 't'}, {"write-subset", required_argument, 0, 'W'}, {0, 0, 0, 0},
     };
     int c;
     char err[256];
@@ -178,12 +203,14 @@ int main(int argc, char **argv) {
         case 'r': o.p.lin.wd = lgp_opt_double("--wd", optarg, 0, 1e6); break;
         case 's': o.p.lin.momentum = lgp_opt_double("--momentum", optarg, 0, 1); break;
         case 't': o.json = optarg; break;
+        case 'W': o.write_subset = optarg; break;
         default: lgp_usage_die("unexpected option");
         }
     }
     if (optind != argc) lgp_usage_die("extra operand '%s'", argv[optind]);
     if (!o.test) lgp_usage_die("--test FILE is required");
     lgp_output_check_path("--json", o.json);
+    lgp_output_check_path("--write-subset", o.write_subset);
     if (!strcmp(o.test, "-") && !strcmp(o.train, "-")) lgp_usage_die("train and test cannot both be stdin");
     if (lgp_shots_parse(&o.p.shots, o.shots_text, err, sizeof err) != LGP_OK) lgp_usage_die("--shots: %s", err);
     evaluate(&o);

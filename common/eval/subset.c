@@ -1,5 +1,6 @@
 /* subset.c — few-shot subsets (see subset.h). */
 #include "common/eval/subset.h"
+#include "common/util/strlist.h"
 
 #include "common/lgp.h"
 #include "common/util/rng.h"
@@ -96,23 +97,6 @@ int lgp_subset_select(size_t *idx, size_t *m, const int32_t *y, size_t n, int K,
     return LGP_OK;
 }
 
-/* "a/b/name.ext" → "name" into out (bounded). */
-static void stem(char *out, size_t cap, const char *s, size_t len) {
-    const char *b = s;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '/') b = s + i + 1;
-    size_t bl = len - (size_t)(b - s), e = bl;
-    for (size_t i = bl; i > 0; i--)
-        if (b[i - 1] == '.') {
-            e = i - 1;
-            break;
-        }
-    if (e == 0) e = bl; /* ".hidden" keeps its name */
-    if (e >= cap) e = cap - 1;
-    memcpy(out, b, e);
-    out[e] = 0;
-}
-
 typedef struct {
     char *stem;
     size_t idx;
@@ -134,7 +118,7 @@ static int match_line(char *line, size_t lineno, const stem_entry *tab, size_t n
                       unsigned char *taken, const char *path, char *err, size_t errlen) {
     char *name = strtok(line, " \t\r\n"), *lab = strtok(NULL, " \t\r\n"), st[4096];
     if (!name || name[0] == '#') return 0;
-    stem(st, sizeof st, name, strlen(name));
+    lgp_key_stem(st, sizeof st, name, strlen(name));
     size_t lo = 0, hi = n;
     while (lo < hi) { /* first entry with stem >= st */
         size_t mid = lo + (hi - lo) / 2;
@@ -166,7 +150,7 @@ int lgp_subset_from_list(size_t *idx, size_t *m, const char *const *keys, const 
     int rc = tab && taken ? LGP_OK : LGP_FATAL;
     for (size_t i = 0; i < n && rc == LGP_OK; i++) {
         char st[4096];
-        stem(st, sizeof st, keys[i], strlen(keys[i]));
+        lgp_key_stem(st, sizeof st, keys[i], strlen(keys[i]));
         tab[i].idx = i;
         if (!(tab[i].stem = strdup(st))) rc = LGP_FATAL;
     }

@@ -48,6 +48,10 @@ static void flush(loop *l, int n) {
             if (f->flags & LGP_FILTERLOOP_POSITION_FATAL) lgp_die("%s: record %lld '%s': %s", name, pos, key, err);
             lgp_die("%s: %s: %s", name, key, err);
         }
+        if (l->rcs[i] == LGP_EOF) { /* left out by the program's selection: not damage */
+            l->k->left++;
+            continue;
+        }
         if (l->rcs[i] == LGP_BAD_RECORD) {
             if (f->flags & LGP_FILTERLOOP_POSITION_SKIP)
                 lgp_warncap_emit(&l->msgs, "%s: record %lld '%s': %s (skipped)", name, pos, key, err);

@@ -34,7 +34,8 @@ enum {
 };
 
 typedef struct {
-    long long in, out, skipped; /* records read (damaged ones included) = out + skipped */
+    long long in, out, skipped; /* records read (damaged ones included) = out + skipped + left */
+    long long left;             /* left out by the program's selection (process gave LGP_EOF) */
     double t0;                  /* lgp_now() when the loop started */
 } lgp_filterloop_counts;
 
@@ -50,8 +51,9 @@ typedef struct {
     /* The output header (JSON, malloc'd) from the input's; the place to settle defaults
      * that depend on the input header. */
     char *(*make_meta)(void *ctx, const char *in_meta);
-    /* Changes one record in place: LGP_OK (write it), LGP_BAD_RECORD (skip it) or
-     * LGP_FATAL, with the reason in err. index = start + its position in the input.
+    /* Changes one record in place: LGP_OK (write it), LGP_BAD_RECORD (skip it),
+     * LGP_EOF (leave it out quietly: a selection, counted in left) or LGP_FATAL, with
+     * the reason in err. index = start + its position in the input.
      * Runs on several threads at once when batch > 1 and threads > 1. */
     int (*process)(void *ctx, lgp_record *r, uint64_t index, char *err, size_t errlen);
     /* Optional: after each full batch is written (a progress line). */

@@ -59,3 +59,19 @@ void lgp_strlist_free(lgp_strlist *s) {
     free(s->v);
     s->v = NULL, s->n = s->cap = 0;
 }
+
+void lgp_key_stem(char *out, size_t cap, const char *s, size_t len) {
+    const char *b = s;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '/') b = s + i + 1;
+    size_t bl = len - (size_t)(b - s), e = bl;
+    for (size_t i = bl; i > 0; i--)
+        if (b[i - 1] == '.') {
+            e = i - 1;
+            break;
+        }
+    if (e == 0) e = bl; /* ".hidden" keeps its name */
+    if (e >= cap) e = cap - 1;
+    memcpy(out, b, e);
+    out[e] = 0;
+}

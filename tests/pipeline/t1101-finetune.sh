@@ -80,6 +80,32 @@ for t in bad nolab; do
     grep -q "$t.lgps: record" err; ok $? "... naming the file and the record"
     [ ! -e y.ckpt ]; ok $? "... and nothing under -o"
 done
+# The probe's 10% subset, handed to fine-tuning: the same labelled images.
+tar-images -q --limit 640 "$FM/train-images-idx3-ubyte.gz" | lgp-embed -q --pixels -o tr.emb
+lgp-embed -q --pixels -o te.emb test.lgps
+lgp-probe -q --shots 10% --seed 4 --write-subset sub.txt --test te.emb <tr.emb >p1.out
+lgp-probe -q --shots-file sub.txt --test te.emb <tr.emb >p2.out
+[ "$(awk '/^logreg/{print $3, $5}' p1.out)" = "$(awk '/^logreg/{print $3, $5}' p2.out)" ] && [ -s sub.txt ]
+ok $? "lgp-probe --write-subset: --shots-file reads back the same subset (same n and top-1)"
+tar-images -q --limit 640 "$FM/train-images-idx3-ubyte.gz" | lgp-augment -q --recipe finetune --keep-list sub.txt >sub.lgps
+ok $? "lgp-augment --keep-list"
+n=$(wc -l <sub.txt)
+lgp-inspect sub.lgps | grep -q "records: $n" && lgp-inspect --meta sub.lgps | grep -q "\"records_per_epoch\":$n"
+ok $? "... writes exactly the $n listed records and announces them as the epoch"
+"$PYTHON" - sub.txt sub.lgps views.lgps <<'PY'
+import subprocess, sys
+want = [l.split()[0] for l in open(sys.argv[1]) if l.strip()]
+def keys(path):
+    out = subprocess.run(["lgp-inspect", "--keys", path], capture_output=True, text=True).stdout
+    seen = [l.split("key '")[1].split("'")[0] for l in out.splitlines() if l.startswith("  record ")]
+    return list(dict.fromkeys(seen))
+got = keys(sys.argv[2])
+assert got == want, (got[:3], want[:3])
+PY
+ok $? "... in the input's order, the keys the probe chose"
+tar-images -q --limit 300 "$FM/train-images-idx3-ubyte.gz" | lgp-augment -q --recipe finetune --keep-list sub.txt >/dev/null 2>err
+[ $? -eq 1 ] && grep -q "matched no record" err; ok $? "... a listed name missing from the input is an error"
+
 lgp-finetune "${FT[@]}" --warmup-steps 40 -o w.ckpt views.lgps 2>warm.err
 grep -q "warmup" warm.err; ok $? "a warmup as long as the run is said"
 done_testing
