@@ -4,31 +4,6 @@
 #include <math.h>
 #include <stddef.h>
 
-/* Marsaglia and Tsang (2000); shapes below 1 through Gamma(a + 1) * U^(1/a). */
-double lgp_rng_gamma(lgp_rng *r, double a) {
-    if (a < 1.0) {
-        double u = lgp_rng_uniform(r);
-        return lgp_rng_gamma(r, a + 1.0) * pow(u > 0 ? u : 1e-300, 1.0 / a);
-    }
-    double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
-    for (;;) {
-        double x, v;
-        do {
-            x = lgp_rng_normal(r);
-            v = 1.0 + c * x;
-        } while (v <= 0);
-        v = v * v * v;
-        double u = lgp_rng_uniform(r);
-        if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
-        if (u > 0 && log(u) < 0.5 * x * x + d * (1.0 - v + log(v))) return d * v;
-    }
-}
-
-double lgp_rng_beta(lgp_rng *r, double a, double b) {
-    double x = lgp_rng_gamma(r, a), y = lgp_rng_gamma(r, b);
-    return x + y > 0 ? x / (x + y) : 0.5;
-}
-
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 void lgp_mixup_sample(lgp_mixup_draw *d, const lgp_mixup_cfg *c, int H, int W, lgp_rng *r) {

@@ -32,10 +32,6 @@ typedef struct {
     int y0, y1, x0, x1; /* cutmix box, rows [y0, y1), columns [x0, x1) */
 } lgp_mixup_draw;
 
-/* Standard gamma (shape a > 0, scale 1) and symmetric Beta(a, a) draws. */
-double lgp_rng_gamma(lgp_rng *r, double a);
-double lgp_rng_beta(lgp_rng *r, double a, double b);
-
 /* Draws one batch's mixing for images of H x W. */
 void lgp_mixup_sample(lgp_mixup_draw *d, const lgp_mixup_cfg *c, int H, int W, lgp_rng *r);
 /* x [B, c, H, W] mixed in place; target [B, K] written (smoothed one-hot, mixed). A

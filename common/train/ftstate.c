@@ -55,38 +55,25 @@ static const lgp_tensor *find_first_fc(const lgp_record *rec) {
     return t;
 }
 
-/* "head.0.weight" [F, C] of a MoCo v3 checkpoint (any wrapper prefix) into the head. */
-static int copy_first_fc(lgp_ft_state *s, const char *path, char *err, size_t errlen) {
+/* A copy of the start's "head.0.weight" [F, C] (malloc'd, *F its rows), read once. */
+static float *load_first_fc(const char *path, int64_t C, int *F, char *err, size_t errlen) {
     lgp_record rec;
     lgp_record_init(&rec);
     char *meta = NULL;
-    int rc = lgp_ckpt_load(path, &rec, &meta, err, errlen);
-    free(meta);
-    if (rc != LGP_OK) return (lgp_record_free(&rec), LGP_FATAL);
-    const lgp_tensor *t = find_first_fc(&rec);
-    int64_t F = s->fo.fc_dim, C = s->m.cfg.width;
-    if (!t) rc = (snprintf(err, errlen, "%s: no head.0.weight (the MoCo v3 projector's first Linear) for --tune-from-first-fc", path), LGP_FATAL);
-    else if (t->dtype != LGP_DT_F32 || t->ndim != 2 || t->shape[0] != F || t->shape[1] != C)
-        rc = (snprintf(err, errlen, "%s: head.0.weight is not f32 [%lld, %lld]", path, (long long)F, (long long)C), LGP_FATAL);
-    else memcpy(s->m.params.data + s->head.w0, t->data, sizeof(float) * (size_t)(F * C));
-    lgp_record_free(&rec);
-    return rc;
-}
-
-/* The projector's hidden width from a start checkpoint (its "heads" metadata, else the
- * shape of head.0.weight); 0 if it has none. */
-static int first_fc_dim(const char *path) {
-    lgp_record rec;
-    lgp_record_init(&rec);
-    char *meta = NULL, err[512];
-    int F = 0;
-    if (lgp_ckpt_load(path, &rec, &meta, err, sizeof err) == LGP_OK) {
+    float *w = NULL;
+    if (lgp_ckpt_load(path, &rec, &meta, err, errlen) == LGP_OK) {
         const lgp_tensor *t = find_first_fc(&rec);
-        if (t && t->ndim == 2) F = (int)t->shape[0];
+        if (!t)
+            snprintf(err, errlen, "%s: no head.0.weight (the MoCo v3 projector's first Linear) for --tune-from-first-fc",
+                     path);
+        else if (t->dtype != LGP_DT_F32 || t->ndim != 2 || t->shape[1] != C || t->shape[0] < 1)
+            snprintf(err, errlen, "%s: head.0.weight is not f32 [F, %lld]", path, (long long)C);
+        else if ((w = malloc(t->nbytes))) memcpy(w, t->data, t->nbytes), *F = (int)t->shape[0];
+        else snprintf(err, errlen, "out of memory");
     }
     free(meta);
     lgp_record_free(&rec);
-    return F;
+    return w;
 }
 
 int lgp_ft_state_new(lgp_ft_state *s, const char *init_path, const char *arch, const lgp_modelcfg_overrides *ov,
@@ -96,6 +83,7 @@ int lgp_ft_state_new(lgp_ft_state *s, const char *init_path, const char *arch, c
     s->fo = *fo;
     s->run.seed = seed;
     char e2[800];
+    float *fc = NULL; /* --tune-from-first-fc: the projector's first layer */
     if (init_path) {
         lgp_json *meta = NULL;
         if (lgp_model_load(&s->m, init_path, arch, ov, LGP_VIT_WITH_GRADS, &meta, err, errlen) != LGP_OK)
@@ -106,9 +94,8 @@ int lgp_ft_state_new(lgp_ft_state *s, const char *init_path, const char *arch, c
         if (!s->fo.num_classes && cl) s->fo.num_classes = (int)cl->n;
         lgp_json_free(meta);
         snprintf(s->run.init, sizeof s->run.init, "%s", init_path);
-        if (s->fo.first_fc && !(s->fo.fc_dim = first_fc_dim(init_path)))
-            return snprintf(err, errlen, "%s: no head.0.weight (the MoCo v3 projector's first Linear) for --tune-from-first-fc",
-                            init_path), LGP_FATAL;
+        if (s->fo.first_fc && !(fc = load_first_fc(init_path, s->m.cfg.width, &s->fo.fc_dim, err, errlen)))
+            return LGP_FATAL;
     } else {
         if (s->fo.first_fc) return snprintf(err, errlen, "--tune-from-first-fc needs --init with a MoCo v3 projector"), LGP_FATAL;
         if (lgp_vit_model_init(&s->m, cfg, LGP_VIT_WITH_GRADS, seed, err, errlen) != LGP_OK) return LGP_FATAL;
@@ -116,11 +103,12 @@ int lgp_ft_state_new(lgp_ft_state *s, const char *init_path, const char *arch, c
         snprintf(s->run.init, sizeof s->run.init, "random (seed %llu)", (unsigned long long)seed);
     }
     if (s->fo.num_classes < 2)
-        return snprintf(err, errlen, "%s: no class list to size the head; give --num-classes K",
+        return free(fc), snprintf(err, errlen, "%s: no class list to size the head; give --num-classes K",
                         init_path ? init_path : "the input"), LGP_FATAL;
-    if (add_head(s, err, errlen) != LGP_OK) return LGP_FATAL;
+    if (add_head(s, err, errlen) != LGP_OK) return free(fc), LGP_FATAL;
     lgp_head_init_weights(&s->head, s->m.params.data, seed);
-    if (s->fo.first_fc && copy_first_fc(s, init_path, err, errlen) != LGP_OK) return LGP_FATAL;
+    if (fc) memcpy(s->m.params.data + s->head.w0, fc, sizeof(float) * (size_t)s->fo.fc_dim * s->m.cfg.width);
+    free(fc);
     if (lgp_adamw_init(&s->opt, &s->m.params, hp, e2, sizeof e2) != LGP_OK)
         return snprintf(err, errlen, "%s", e2), LGP_FATAL;
     return LGP_OK;

@@ -33,6 +33,10 @@ float lgp_rng_uniformf(lgp_rng *r);
 uint64_t lgp_rng_below(lgp_rng *r, uint64_t n);
 /* Standard normal (Box–Muller, one value per call, deterministic). */
 double lgp_rng_normal(lgp_rng *r);
+/* Gamma(a, 1) (Marsaglia-Tsang; shapes below 1 boosted) and Beta(a, b): mixup's lam.
+ * The number of draws depends on the rejections: key a generator per use. */
+double lgp_rng_gamma(lgp_rng *r, double a);
+double lgp_rng_beta(lgp_rng *r, double a, double b);
 /* 64-bit mix used to derive keys (splitmix64 finaliser). */
 uint64_t lgp_mix64(uint64_t x);
 
