@@ -208,6 +208,10 @@ static void setup(lgp_ft_state *s, const struct opts *o, lgp_reader *r) {
     }
     if (asked_schedule(o, r, &s->run.sched, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
     s->run.clip = t->clip;
+    /* The head's classes are the input's when it names them (the start's may differ). */
+    lgp_json *im = lgp_json_parse(lgp_reader_meta(r), strlen(lgp_reader_meta(r)), NULL, 0);
+    if (lgp_json_get(im, "classes")) lgp_run_free(&s->run);
+    lgp_json_free(im);
     lgp_run_take_classes(&s->run, lgp_reader_meta(r));
     const lgp_schedule *sc = &s->run.sched;
     if ((o->t.given & LGP_GIVEN_WARMUP) && sc->warmup_steps >= sc->total_steps)
