@@ -235,6 +235,7 @@ typedef struct {
     const struct opts *o;
     eval_result evals[4096];
     int nevals;
+    double t0; /* lgp_now() at the start: the JSON's wall time */
 } ft;
 
 /* Top-1/top-5 on --test: every rank reads the file and takes every world-th record. */
@@ -367,6 +368,7 @@ static void write_json(const ft *x) {
     lgp_json_set_i64(j, "images_seen", x->s.run.step * (int64_t)x->s.run.sched.batch * x->s.run.sched.accum *
                                            x->s.run.sched.world);
     lgp_json_set_i64(j, "num_classes", x->s.fo.num_classes);
+    lgp_json_set_num(j, "seconds", lgp_now() - x->t0); /* this process, a resumed run's last part only */
     lgp_json_set_str(j, "head", x->s.fo.first_fc ? "first-fc" : "linear");
     for (int i = 0; i < x->nevals; i++) {
         lgp_json *e = lgp_json_new_obj();
@@ -406,6 +408,7 @@ int main(int argc, char **argv) {
     char err[1024];
     static ft x;
     x.o = &o;
+    x.t0 = lgp_now();
     lgp_trainer_io_open(&x.io, o.t.input);
     setup(&x.s, &o, x.io.r);
     lgp_ft_state *s = &x.s;

@@ -104,7 +104,7 @@ TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED)$(if $(N_TRAIN), --samples-per-
 HEADS = $(if $(MLP_DIM),--mlp-dim $(MLP_DIM)) $(if $(MOCO_DIM),--moco-dim $(MOCO_DIM))
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
-.PHONY: all table plots clean summary ablation ablation-summary record
+.PHONY: all table plots clean summary ablation ablation-summary record finetune
 all: table
 
 # A stage whose snapshot folder holds a latest snapshot continues from it bit-exactly
@@ -182,6 +182,35 @@ $(OUT)/%/probe-1pct-gap.json: $(OUT)/%/train.emb $(OUT)/%/test.emb
 $(OUT)/%/probe-knn.json: $(OUT)/%/train.emb $(OUT)/%/test.emb
 	lgp-probe --train $< --test $(OUT)/$*/test.emb --shots all --method knn --json $@ >$(@D)/probe-knn.txt
 
+# ---- fine-tuning: the paper's 10% protocol (make ... finetune) ----
+# Every pre-training row fine-tuned on the 10% subset the probes' first seed draws
+# (lgp-probe --write-subset on the pixel embeddings, lgp-augment --keep-list), so the
+# two protocols see the same labelled images; lgp-finetune's defaults are MAE's ViT-B
+# recipe, FT_FLAGS changes them. Not part of `table`: each row is a training run.
+FT_EPOCHS ?= 10
+FT_BATCH ?= 64
+FT_FLAGS ?=
+FT_RUNS := grafted mae mocov3 joint random
+FT_INIT_grafted = --init $(OUT)/grafted/stage2.ckpt
+FT_INIT_mae = --init $(OUT)/mae/stage1.ckpt
+FT_INIT_mocov3 = --init $(OUT)/mocov3/stage2.ckpt
+FT_INIT_joint = --init $(OUT)/joint/stage2.ckpt
+FT_INIT_random = --model $(MODEL) --patch $(PATCH) --img-size $(SIZE) $(MODEL_FLAGS)
+$(OUT)/subset-10pct.txt: $(OUT)/pixels/train.emb $(OUT)/pixels/test.emb
+	lgp-probe -q --train $< --test $(OUT)/pixels/test.emb --method knn --shots 10% --seed $(SEED) --write-subset $@ >/dev/null
+$(OUT)/test.lgps:
+	@mkdir -p $(@D)
+	tar-images -q --shard $(TEST_SHARD)$(if $(TEST_LABELS), --labels $(TEST_LABELS))$(if $(TI_FLAGS), $(TI_FLAGS)) $(TEST) | $(DECODE) $(EVAL) cat >$@.tmp
+	mv $@.tmp $@
+$(OUT)/%/finetune-10pct.json: $(OUT)/subset-10pct.txt $(OUT)/test.lgps $$(DEP_$$*)
+	@mkdir -p $(@D)
+	tar-images -q --shard $(EMBED_SHARD) --seed $(SEED) --shuffle $(SHUFFLE) --epochs $(FT_EPOCHS)$(if $(TI_FLAGS), $(TI_FLAGS)) $(TRAIN) | $(DECODE) \
+	  lgp-augment -q --recipe finetune --size $(SIZE) --seed $(SEED) --keep-list $< | \
+	  lgp-finetune $(call RESUME,ft) $(FT_INIT_$*) $(FT_FLAGS) --threads $(THREADS) --seed $(SEED) --batch $(FT_BATCH) \
+	  --epochs $(FT_EPOCHS) --test $(OUT)/test.lgps --json $@ --log $(@D)/finetune.jsonl \
+	  --checkpoint-dir $(@D)/snapshots --save-every 200 -o $(@D)/finetuned.ckpt
+FINETUNES := $(foreach r,$(FT_RUNS),$(OUT)/$(r)/finetune-10pct.json)
+
 # TUNED: which subsets also get the tuned-lambda protocol. Its cross-validation is 40
 # fits per probe seed, cheap at 1% but hours at 10% of 60k with the paper's near-zero
 # lambdas (each fit runs to the 2000-iteration cap), so the big profiles tune 1% only.
@@ -193,12 +222,17 @@ TUNED ?= 1pct 10pct
 PROBES := $(foreach r,$(RUNS),$(foreach p,1pct 1pct-gap 10pct knn $(foreach t,$(TUNED),$(t)-tuned),$(OUT)/$(r)/probe-$(p).json))
 ABLATION_PROBE_KINDS := 1pct 1pct-tuned knn
 ABLATION_PROBES := $(foreach r,grafted $(ABLATION_RUNS),$(foreach p,$(ABLATION_PROBE_KINDS),$(OUT)/$(r)/probe-$(p).json))
-SETTINGS = MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)
+SETTINGS = FT_EPOCHS=$(FT_EPOCHS) FT_BATCH=$(FT_BATCH) FT_FLAGS=$(FT_FLAGS) MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)
 
+RESULTS_TABLE = $(PYTHON) $(HERE)results.py --out $(OUT) --profile $(PROFILE) --runs "$(RUNS)" --train-seed $(SEED) \
+	  --json $(OUT)/results.json --settings "$(SETTINGS)" >$(OUT)/results.md.tmp && mv $(OUT)/results.md.tmp $(OUT)/results.md
 $(OUT)/results.md: $(PROBES)
-	$(PYTHON) $(HERE)results.py --out $(OUT) --profile $(PROFILE) --runs "$(RUNS)" --train-seed $(SEED) --json $(OUT)/results.json \
-	  --settings "$(SETTINGS)" >$@.tmp
-	mv $@.tmp $@
+	$(RESULTS_TABLE)
+
+# The table again with the fine-tuning column (results.py reads what is there).
+finetune: $(PROBES) $(FINETUNES)
+	$(RESULTS_TABLE)
+	cat $(OUT)/results.md
 
 # The lr-ratio and block-count ablation of one training seed: ablation.json / .md.
 $(OUT)/ablation.md: $(ABLATION_PROBES)

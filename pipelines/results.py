@@ -6,8 +6,8 @@ of a run folder.
              [--train-seed S] [--json DIR/results.json]
 
 results.json holds one row per (run, training seed, protocol, shots, probe seed):
-{"run", "train_seed", "protocol" (paper-lambda | tuned-lambda | knn), "shots" (1% | 10% |
-all), "probe_seed", "top1"}; the table and the plots (plots.sh) are computed from those
+{"run", "train_seed", "protocol" (paper-lambda | paper-lambda-gap | tuned-lambda | knn |
+finetune, the last with its "minutes"), "shots" (1% | 10% | all), "probe_seed", "top1"}; the table and the plots (plots.sh) are computed from those
 rows. Columns (those with data): 1% and 10% logistic regression with the paper's fixed
 lambda (also under cyanure's duality-gap stopping rule at 1%) and with lambda chosen by
 5-fold cross-validation inside the labelled subset (the test set is never used for a
@@ -40,12 +40,14 @@ PROBES = {
     "probe-10pct.json": ("paper-lambda", "10%"),
     "probe-10pct-tuned.json": ("tuned-lambda", "10%"),
     "probe-knn.json": ("knn", "all"),
+    "finetune-10pct.json": ("finetune", "10%"),
 }
 COLUMNS = [("paper-lambda", "1%"), ("paper-lambda-gap", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"),
-           ("tuned-lambda", "10%"), ("knn", "all")]
+           ("tuned-lambda", "10%"), ("finetune", "10%"), ("knn", "all")]
 HEADERS = {("paper-lambda", "1%"): "1% paper λ", ("paper-lambda-gap", "1%"): "1% paper λ, cyanure stop",
            ("tuned-lambda", "1%"): "1% tuned λ", ("paper-lambda", "10%"): "10% paper λ",
-           ("tuned-lambda", "10%"): "10% tuned λ", ("knn", "all"): "kNN top-1"}
+           ("tuned-lambda", "10%"): "10% tuned λ", ("finetune", "10%"): "10% fine-tune (min)",
+           ("knn", "all"): "kNN top-1"}
 
 
 def collect(out, runs, train_seed, probes):
@@ -58,7 +60,13 @@ def collect(out, runs, train_seed, probes):
             path = os.path.join(out, run, name)
             if not os.path.exists(path):
                 continue
-            for r in json.load(open(path)):
+            data = json.load(open(path))
+            if isinstance(data, dict):  # lgp-finetune: one run on the first probe seed's subset
+                rows.append({"run": run, "train_seed": train_seed, "protocol": protocol, "shots": shots,
+                             "probe_seed": train_seed, "top1": data["top1"],
+                             "minutes": data.get("seconds", 0) / 60})
+                continue
+            for r in data:
                 if "seeds" in r:  # the aggregate entry: recomputed from the rows
                     continue
                 rows.append({"run": run, "train_seed": train_seed, "protocol": protocol, "shots": shots,
@@ -81,6 +89,9 @@ def cell(rows, run, protocol, shots):
     v = list(select(rows, run, protocol, shots).values())
     if not v:
         return "n/a"
+    if protocol == "finetune":
+        mins = [r.get("minutes", 0) for r in rows if r["run"] == run and r["protocol"] == protocol]
+        return f"{v[0]:.2f} ({mins[0]:.1f})"
     if len(v) == 1:
         return f"{v[0]:.2f}"
     m, s = mean_std(v)
@@ -165,7 +176,9 @@ def main():
           "paper λ = 2.5e-4 / n; cyanure stop = the same fit stopped at cyanure's relative duality gap "
           "of 1e-3 (cap 300 iterations); tuned λ = the best of 1e-8..1e-1 by 5-fold cross-validation inside "
           "the labelled subset. Mean ± sample std (n - 1) over the probe seeds' subsets. kNN: k = 20, T = 0.07, all "
-          "training labels. Training min: each stage's wall time (stage 1 + stage 2 for the grafted rows). "
+          "training labels. 10% fine-tune: lgp-finetune (MAE's ViT-B recipe unless FT_FLAGS says otherwise) on the "
+          "first probe seed's 10% subset, top-1 on the test set, one run; in brackets its wall time in minutes. "
+          "Training min: each stage's wall time (stage 1 + stage 2 for the grafted rows). "
           "Rows of results.json carry every number.")
     return 0
 

@@ -13,3 +13,6 @@ TEST_SHARD ?= 0/10
 # The Fashion-MNIST IDX order is not class-sorted: the 10000-record buffer the results
 # were made with is kept (--shuffle full gives an exact permutation; lgp.mk SHUFFLE).
 SHUFFLE ?= 10000
+# fine-tuning (make ... finetune): one epoch of the 10% subset (150 images)
+FT_EPOCHS ?= 1
+FT_BATCH ?= 32

@@ -69,6 +69,24 @@ ok = low and all(same(m, z, k) for k in low) and not same(m, z, "blocks.2.mlp.fc
 sys.exit(0 if ok else 1)' "$TESTS_DIR/ref"
 ok $? "graft-lr0 keeps blocks 0-1 and cls bit-exact, trains block 2; graft-lr1 trains block 0"
 
+# The fine-tuning column: every pre-training row fine-tuned on the probes' first 10% subset.
+"${MK[@]}" OUT=out finetune >ft.out 2>ft.err
+ok $? "make ... finetune"
+[ $? -eq 0 ] || tail -n 5 ft.err | sed 's/^/#   /'
+"$PYTHON" - out/results.json ft.out out/subset-10pct.txt <<'PY'
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["protocol"] == "finetune"]
+assert sorted(r["run"] for r in rows) == sorted(["grafted", "mae", "mocov3", "joint", "random"]), rows
+assert all(0 <= r["top1"] <= 100 and r["minutes"] > 0 and r["shots"] == "10%" for r in rows), rows
+assert "10% fine-tune (min)" in open(sys.argv[2]).read()
+n = sum(1 for l in open(sys.argv[3]) if l.strip())
+assert 250 <= n <= 350, n  # 10% of the 3,000 embedded training images, per class
+PY
+ok $? "results.json has a finetune row per pre-training row, the table a fine-tune column, the subset 10%"
+grep -q '"keep_list"' <(lgp-inspect --meta out/grafted/snapshots/ft-latest.ckpt 2>/dev/null) ||
+    [ "$(grep -o '"n_test":[0-9]*' out/grafted/finetune-10pct.json)" = '"n_test":1000' ]
+ok $? "fine-tuning is tested on the profile's 1,000 test images"
+
 # A truncated training file: tar-images fails mid-pipe, the target fails, no checkpoint.
 head -c 2000000 "$FMNIST/train-images-idx3-ubyte.gz" >trunc-images-idx3-ubyte.gz
 cp "$FMNIST/train-labels-idx1-ubyte.gz" trunc-labels-idx1-ubyte.gz
