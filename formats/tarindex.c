@@ -1,5 +1,5 @@
-/* tarindex.c — member offsets of a plain tar file, inner tars in place; the sorted
- * file list of a directory (see tarindex.h). */
+/* tarindex.c — member offsets of a plain tar file, inner tars in place; of a zip,
+ * from its central directory; the sorted file list of a directory (see tarindex.h). */
 #include "tarindex.h"
 
 #include "archive.h"
@@ -14,8 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define BLOCK 512
+#define IS_ZIP 100 /* first_block: the file is a zip, its end record read into the walker */
+#define NOT_ZIP 101
 
 /* The walk's state. Codes inside: LGP_OK (end of this tar), LGP_BAD_RECORD (this tar
  * is damaged), LGP_EOF (cannot be indexed: stream instead), LGP_FATAL (read error or
@@ -34,6 +37,12 @@ typedef struct {
     size_t lname_cap, ppath_cap;
     int has_lname, has_ppath, has_psize, pending; /* pending: extension headers seen */
     uint64_t psize;          /* pending pax size */
+    uint64_t zcd, zcd_size;  /* a zip: its central directory's bytes [zcd, zcd + zcd_size) */
+    uint64_t zcount, zshift; /* entries its end record says; bytes before the recorded offsets */
+    int z64;                 /* the end record is ZIP64's */
+    uint8_t *zb;             /* central directory bytes [zb_off, zb_off + zb_len) */
+    uint64_t zb_off;
+    size_t zb_len, zb_cap;
     char msg[1024];
     uint8_t win[LGP_TARINDEX_WINDOW];
 } walker;
@@ -223,7 +232,8 @@ static int extension(walker *w, char type, uint64_t data, uint64_t size, uint64_
 }
 
 /* Appends an entry (strings copied); -1 when out of memory. */
-static int push(lgp_tarindex *ix, const char *name, const char *stem, uint64_t data, uint64_t size, int64_t mtime) {
+static int push(lgp_tarindex *ix, const char *name, const char *stem, uint64_t data, uint64_t size, uint64_t csize,
+                int method, int64_t mtime) {
     if (ix->n == ix->cap) {
         size_t nc = ix->cap ? ix->cap * 2 : 1024;
         lgp_tarent *nv = nc > SIZE_MAX / sizeof *nv ? NULL : realloc(ix->v, nc * sizeof *nv);
@@ -241,18 +251,23 @@ static int push(lgp_tarindex *ix, const char *name, const char *stem, uint64_t d
     }
     e->offset = data;
     e->size = size;
+    e->csize = csize;
+    e->method = method;
     e->mtime_ns = mtime;
     ix->n++;
     return 0;
 }
 
 static int add(walker *w, const char *name, const char *stem, uint64_t data, uint64_t size, uint64_t off) {
-    return push(w->ix, name, stem, data, size, 0) ? fail(w, LGP_FATAL, off, "out of memory") : LGP_OK;
+    return push(w->ix, name, stem, data, size, size, LGP_TARENT_STORED, 0) ? fail(w, LGP_FATAL, off, "out of memory") : LGP_OK;
 }
 
+static int zip_end(walker *w, int pk);
+
 /* The first block of a tar at start (size bytes): LGP_OK when it is a tar header or
- * an end block; otherwise LGP_EOF for the outer file (or a compressed inner tar), and
- * LGP_BAD_RECORD for an inner tar that is no tar. */
+ * an end block; otherwise, for the outer file, IS_ZIP (a zip's end record found) or
+ * LGP_EOF (or LGP_FATAL: a damaged zip, a read error); LGP_EOF for a compressed inner
+ * tar, and LGP_BAD_RECORD for an inner tar that is no tar. */
 static int first_block(walker *w, uint64_t start, uint64_t size) {
     size_t n = size < BLOCK ? (size_t)size : BLOCK;
     const uint8_t *h = n ? view(w, start, n) : NULL;
@@ -261,8 +276,8 @@ static int first_block(walker *w, uint64_t start, uint64_t size) {
     const char *z = h ? compressed(h, n) : NULL;
     if (z) return fail(w, LGP_EOF, start, "%s%s-compressed: cannot be indexed in place", w->inner_name ? "inner tar is " : "", z);
     if (w->inner_name) return fail(w, LGP_BAD_RECORD, start, "not a tar");
-    if (n >= 4 && (memcmp(h, "PK\3\4", 4) == 0 || memcmp(h, "PK\5\6", 4) == 0))
-        return fail(w, LGP_EOF, start, "a zip archive, not a tar");
+    int rc = zip_end(w, n >= 4 && memcmp(h, "PK\3\4", 4) == 0); /* h is stale from here on */
+    if (rc != NOT_ZIP) return rc;
     return fail(w, LGP_EOF, start, n < BLOCK ? "shorter than one tar block" : "not a tar (no valid header)");
 }
 
@@ -402,7 +417,8 @@ static int list_folder(lister *l, int dfd) {
         }
         if (!dangling && !S_ISREG(st.st_mode)) continue; /* devices, pipes, links to folders */
         memcpy(l->rel + l->rel_len, nm, k + 1);
-        int bad = push(l->ix, l->rel, NULL, 0, dangling ? 0 : (uint64_t)st.st_size, mtime_ns(&st));
+        uint64_t size = dangling ? 0 : (uint64_t)st.st_size;
+        int bad = push(l->ix, l->rel, NULL, 0, size, size, LGP_TARENT_STORED, mtime_ns(&st));
         l->rel[l->rel_len] = 0;
         if (bad) {
             rc = list_fail(l, nm, "out of memory");
