@@ -248,11 +248,12 @@ static eval_result evaluate(ft *x) {
     lgp_batch b;
     lgp_record scratch;
     lgp_record_init(&scratch);
-    if (lgp_batch_init(&b, &bc, x->e.maxB) != LGP_OK) lgp_die("cannot allocate a test batch");
+    int64_t *lab = malloc(sizeof *lab * (size_t)x->e.maxB); /* this rank's labels of a batch */
+    if (lgp_batch_init(&b, &bc, x->e.maxB) != LGP_OK || !lab) lgp_die("cannot allocate a test batch");
     const lgp_vit_config *c = &x->s.m.cfg;
     size_t img = (size_t)c->in_chans * c->img_size * c->img_size;
     int K = x->s.fo.num_classes, world = lgp_dist_size(), rank = lgp_dist_rank();
-    int64_t pos = 0, lab[1 << 12];
+    int64_t pos = 0;
     double cnt[3] = {0, 0, 0}; /* n, top1, top5 */
     for (;;) {
         int rc = lgp_batch_fill(&b, &bc, r, &scratch, err, sizeof err);
@@ -273,6 +274,7 @@ static eval_result evaluate(ft *x) {
         }
         if (rc == LGP_EOF) break;
     }
+    free(lab);
     lgp_batch_free(&b);
     lgp_record_free(&scratch);
     lgp_reader_close(r);

@@ -347,6 +347,373 @@ static int walk(walker *w, uint64_t start, uint64_t end, const char *stem) {
     }
 }
 
+/* ---- a zip: its central directory, then each member's local header ---- */
+
+#define ZIP_EOCD 22                        /* the end record without its comment */
+#define ZIP_TAIL (65535 + ZIP_EOCD)        /* where the end record can start, from the end */
+#define ZIP_PIECE ((size_t)1 << 20)        /* central directory bytes read at once */
+#define AE_TYPE 0170000                    /* file type bits of a Unix mode, as libarchive's */
+#define AE_REG 0100000
+#define AE_DIR 0040000
+#define AE_FIFO 0010000
+
+static unsigned le16(const uint8_t *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
+static uint32_t le32(const uint8_t *p) { return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16; }
+static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+/* The ZIP64 end record the locator at loc (20 bytes, before the end record at eocd)
+ * points to, when both are sane (libarchive's checks): its count, size and offset. */
+static int zip64_end(walker *w, const uint8_t *loc, uint64_t eocd) {
+    uint64_t at = le64(loc + 8);
+    if (le32(loc + 4) != 0 || le32(loc + 16) != 1 || eocd < 20 || at > eocd - 20 || eocd - 20 - at < 56) return LGP_EOF;
+    const uint8_t *r = view(w, at, 56);
+    if (!r) return LGP_FATAL;
+    if (memcmp(r, "PK\6\6", 4) != 0 || le32(r + 16) != 0 || le32(r + 20) != 0 || le64(r + 24) != le64(r + 32))
+        return LGP_EOF;
+    uint64_t count = le64(r + 32), size = le64(r + 40), cd = le64(r + 48);
+    if (cd > at || size > at - cd) return LGP_EOF;
+    w->zcount = count, w->zcd_size = size, w->zcd = cd, w->zshift = 0, w->z64 = 1;
+    return LGP_OK;
+}
+
+/* The end of central directory record: the last "PK\5\6" in the file's last 64 KiB +
+ * 22 bytes. IS_ZIP with the walker's z fields set; NOT_ZIP when there is none or it
+ * does not hold up and the file does not start as a zip (pk); else LGP_EOF (a zip
+ * that cannot be indexed: stream it) or LGP_FATAL. */
+static int zip_end(walker *w, int pk) {
+    size_t t = w->fsize < ZIP_TAIL ? (size_t)w->fsize : ZIP_TAIL;
+    uint64_t base = w->fsize - t;
+    uint8_t *p = t >= ZIP_EOCD ? malloc(t) : NULL;
+    if (t >= ZIP_EOCD && !p) return fail(w, LGP_FATAL, base, "out of memory");
+    if (p && pread_all(w, p, t, base) != LGP_OK) return free(p), LGP_FATAL;
+    size_t i = t >= ZIP_EOCD ? t - ZIP_EOCD + 1 : 0;
+    while (i-- > 0)
+        if (p[i] == 'P' && memcmp(p + i, "PK\5\6", 4) == 0) break;
+    if (i == (size_t)-1) {
+        free(p);
+        return pk ? fail(w, LGP_EOF, 0, "a zip archive with no end of central directory record: cannot be indexed in place")
+                  : NOT_ZIP;
+    }
+    const uint8_t *e = p + i;
+    uint64_t eocd = base + i;
+    int rc = i >= 20 && memcmp(e - 20, "PK\6\7", 4) == 0 ? zip64_end(w, e - 20, eocd) : LGP_EOF;
+    if (rc == LGP_FATAL) return free(p), LGP_FATAL;
+    if (rc != LGP_OK) { /* the 32-bit record, the central directory right before it */
+        uint64_t size = le32(e + 12), cd = le32(e + 16);
+        if (le16(e + 4) != 0 || le16(e + 6) != 0 || le16(e + 8) != le16(e + 10)) {
+            free(p);
+            return pk ? fail(w, LGP_EOF, eocd, "a multi-volume zip: cannot be indexed in place") : NOT_ZIP;
+        }
+        if (cd + size > eocd) {
+            free(p);
+            return pk ? fail(w, LGP_EOF, eocd, "zip end record puts the central directory past itself: cannot be indexed in place")
+                      : NOT_ZIP;
+        }
+        w->zcount = le16(e + 10), w->zcd_size = size, w->zcd = eocd - size, w->zshift = eocd - size - cd, w->z64 = 0;
+    }
+    free(p);
+    const uint8_t *h = w->zcd_size >= 4 ? view(w, w->zcd, 4) : NULL;
+    if (w->zcd_size >= 4 && !h) return LGP_FATAL;
+    if (w->zcd_size || w->zcount) { /* an empty zip has neither */
+        if (h && memcmp(h, "PK\1\2", 4) == 0) return IS_ZIP;
+        return pk ? fail(w, LGP_FATAL, w->zcd, "no central directory entry where the zip end record puts it") : NOT_ZIP;
+    }
+    return IS_ZIP;
+}
+
+/* The n bytes at off (off + n <= fsize) of the central directory, from w->zb when it
+ * holds them, else by one read of at least ZIP_PIECE bytes; NULL with msg. */
+static const uint8_t *piece(walker *w, uint64_t off, size_t n) {
+    if (off >= w->zb_off && off - w->zb_off <= w->zb_len && n <= w->zb_len - (off - w->zb_off))
+        return w->zb + (off - w->zb_off);
+    size_t want = n > ZIP_PIECE ? n : ZIP_PIECE;
+    if (want > w->fsize - off) want = (size_t)(w->fsize - off);
+    w->zb_len = 0;
+    if (want > w->zb_cap) {
+        uint8_t *q = realloc(w->zb, want);
+        if (!q) return fail(w, LGP_FATAL, off, "out of memory"), NULL;
+        w->zb = q;
+        w->zb_cap = want;
+    }
+    if (pread_all(w, w->zb, want, off) != LGP_OK) return NULL;
+    w->zb_off = off;
+    w->zb_len = want;
+    return w->zb;
+}
+
+/* What libarchive keeps of an entry's fields as it reads them (archive_read_support_
+ * format_zip.c: the central directory's, then the local header's over them). */
+typedef struct {
+    unsigned sys;                  /* host system: 0 MS-DOS, 3 Unix */
+    uint32_t mode;                 /* Unix mode, 0 when unknown */
+    uint64_t usize, csize, lho;    /* 0xffffffff: in the ZIP64 extra field */
+    const uint8_t *upath;          /* Info-ZIP Unicode Path (0x7075): UTF-8 name, or NULL */
+    size_t upath_n;
+    uint32_t upath_crc;            /* CRC-32 of the name it replaces */
+} zfields;
+
+/* The mode libarchive gives from "external attributes" for a host system. */
+static uint32_t zip_mode(unsigned sys, uint32_t ext) {
+    if (sys == 3) return ext >> 16;
+    if (sys != 0) return 0;
+    uint32_t m = (ext & 0x10) ? AE_DIR | 0775 : AE_REG | 0664;
+    return (ext & 1) ? m & 0555 : m; /* read-only: the type bits go too, as in libarchive */
+}
+
+/* An extra field (n bytes at p) over z; -1 when it is malformed (libarchive refuses the
+ * entry and the archive with it). */
+static int zip_extra(const uint8_t *p, size_t n, zfields *z) {
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (p[i]) return -1;
+        return 0;
+    }
+    for (size_t off = 0; off + 4 <= n;) {
+        unsigned id = le16(p + off), len = le16(p + off + 2);
+        off += 4;
+        if (len > n - off) return -1;
+        const uint8_t *d = p + off;
+        size_t left = len;
+        if (id == 0x0001) { /* ZIP64: the saturated fields, in this order */
+            uint64_t *f[3] = {&z->usize, &z->csize, &z->lho};
+            for (int k = 0; k < 3; k++) {
+                if (*f[k] != 0xffffffffu) continue;
+                if (left < 8 || le64(d) > INT64_MAX) return -1;
+                *f[k] = le64(d);
+                d += 8, left -= 8;
+            }
+        } else if (id == 0x6c78 && left >= 1) { /* libarchive's 'xl': version made by, attributes */
+            unsigned bitmap = d[0], last = d[0];
+            d++, left--;
+            while ((last & 0x80) && left >= 1) last = d[0], d++, left--;
+            if ((bitmap & 1) && left >= 2) z->sys = le16(d) >> 8, d += 2, left -= 2;
+            else if (bitmap & 1) left = 0, bitmap = 0;
+            if ((bitmap & 2) && left >= 2) d += 2, left -= 2;
+            else if (bitmap & 2) bitmap = 0;
+            if ((bitmap & 4) && left >= 4) z->mode = zip_mode(z->sys, le32(d));
+        } else if (id == 0x7075 && left >= 5) {
+            z->upath_crc = le32(d + 1);
+            z->upath = d + 5;
+            z->upath_n = left - 5;
+        }
+        off += len;
+    }
+    return 0;
+}
+
+static int has_high(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s > 127) return 1;
+    return 0;
+}
+
+static const char *method_name(unsigned m) {
+    switch (m) {
+    case 1: return "shrink";
+    case 6: return "implode";
+    case 9: return "deflate64";
+    case 12: return "bzip2";
+    case 14: return "LZMA";
+    case 93: return "zstd";
+    case 95: return "xz";
+    case 98: return "PPMd";
+    case 99: return "AES";
+    default: return "unknown";
+    }
+}
+
+typedef struct {
+    uint64_t lho, usize, csize;
+    uint32_t idx, mode;
+    unsigned flags, method;
+} zentry;
+
+static int by_offset(const void *a, const void *b) {
+    const zentry *x = a, *y = b;
+    if (x->lho != y->lho) return x->lho < y->lho ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The central directory's entries into *out (*n of them, in its order). */
+static int zip_entries(walker *w, zentry **out, size_t *n) {
+    uint64_t end = w->zcd + w->zcd_size;
+    size_t cap = 0;
+    zentry *v = NULL;
+    *n = 0;
+    for (uint64_t at = w->zcd; at < end;) {
+        if (end - at < 46) return free(v), fail(w, LGP_FATAL, at, "zip central directory cut short");
+        const uint8_t *p = piece(w, at, 46);
+        if (!p) return free(v), LGP_FATAL;
+        if (memcmp(p, "PK\1\2", 4) != 0) return free(v), fail(w, LGP_FATAL, at, "bad zip central directory entry signature");
+        unsigned nlen = le16(p + 28), xlen = le16(p + 30), clen = le16(p + 32);
+        zfields z = {.sys = p[5], .csize = le32(p + 20), .usize = le32(p + 24), .lho = le32(p + 42)};
+        zentry e = {.flags = le16(p + 8), .method = le16(p + 10), .idx = (uint32_t)*n};
+        z.mode = zip_mode(z.sys, le32(p + 38));
+        if ((uint64_t)46 + nlen + xlen + clen > end - at)
+            return free(v), fail(w, LGP_FATAL, at, "zip central directory entry runs past the directory");
+        const uint8_t *x = piece(w, at + 46 + nlen, xlen);
+        if (!x) return free(v), LGP_FATAL;
+        if (zip_extra(x, xlen, &z)) return free(v), fail(w, LGP_FATAL, at, "bad extra field in the zip central directory");
+        e.lho = z.lho + w->zshift, e.usize = z.usize, e.csize = z.csize, e.mode = z.mode;
+        if (e.lho < z.lho || e.lho > w->fsize || w->fsize - e.lho < 30)
+            return free(v), fail(w, LGP_FATAL, at, "zip local header offset %llu past the end of the file",
+                                 (unsigned long long)e.lho);
+        if (*n == cap) {
+            size_t nc = cap ? 2 * cap : 1024;
+            zentry *nv = nc > SIZE_MAX / sizeof *nv || nc > UINT32_MAX ? NULL : realloc(v, nc * sizeof *nv);
+            if (!nv) return free(v), fail(w, LGP_FATAL, at, "out of memory");
+            v = nv, cap = nc;
+        }
+        v[(*n)++] = e;
+        at += 46 + (uint64_t)nlen + xlen + clen;
+    }
+    *out = v;
+    /* without ZIP64, writers wrap the 16-bit count past 65535 entries */
+    if (w->z64 ? *n != w->zcount : (*n & 0xffff) != w->zcount)
+        return fail(w, LGP_FATAL, w->zcd, "the zip central directory holds %zu entries, its end record says %llu", *n,
+                    (unsigned long long)w->zcount);
+    return LGP_OK;
+}
+
+/* Entry e: its local header, name and kind; a regular file is listed (or walked, an
+ * inner tar). */
+static int zip_member(walker *w, const zentry *e) {
+    const uint8_t *p = view(w, e->lho, 30);
+    if (!p) return LGP_FATAL;
+    if (memcmp(p, "PK\3\4", 4) != 0) return fail(w, LGP_FATAL, e->lho, "no zip local header where the central directory puts one");
+    unsigned flags = le16(p + 6), method = le16(p + 8), nlen = le16(p + 26), xlen = le16(p + 28);
+    uint64_t data = e->lho + 30 + nlen + xlen;
+    zfields z = {.sys = p[5], .mode = e->mode, .csize = le32(p + 18), .usize = le32(p + 22), .lho = e->lho};
+    if (data > w->fsize) return fail(w, LGP_FATAL, e->lho, "zip local header cut short");
+    size_t k = (size_t)nlen + xlen;
+    const uint8_t *q = k <= LGP_TARINDEX_WINDOW ? view(w, e->lho + 30, k) : NULL;
+    if (k > LGP_TARINDEX_WINDOW) {
+        if (read_meta(w, e->lho + 30, k, e->lho) != LGP_OK) return LGP_FATAL;
+        q = (const uint8_t *)w->meta;
+    }
+    if (!q) return LGP_FATAL;
+    if (grow(&w->lname, &w->lname_cap, (size_t)nlen + 2)) return fail(w, LGP_FATAL, e->lho, "out of memory");
+    char *name = w->lname; /* the name libarchive gives: its bytes up to a NUL */
+    memcpy(name, q, nlen);
+    name[nlen] = 0;
+    if (zip_extra(q + nlen, xlen, &z)) return fail(w, LGP_FATAL, e->lho, "%s: bad extra field in the zip local header", name);
+    int unnamed = (flags & 0x800) && has_high(name); /* UTF-8 in the C locale: no name */
+    if (z.upath && (unnamed || (uint32_t)crc32(0, (const Bytef *)name, (uInt)strlen(name)) == z.upath_crc)) {
+        size_t m = z.upath_n;
+        if (grow(&w->lname, &w->lname_cap, m + 2)) return fail(w, LGP_FATAL, e->lho, "out of memory");
+        name = w->lname;
+        memcpy(name, z.upath, m);
+        name[m] = 0;
+        unnamed = has_high(name);
+    }
+    uint32_t type = z.mode & AE_TYPE;
+    if (type == AE_FIFO) type = AE_REG; /* Info-ZIP zipping a pipe */
+    size_t len = strlen(name);
+    if (z.sys == 0 && !has_high(name) && !strchr(name, '/') && strchr(name, '\\'))
+        for (char *c = name; *c; c++)
+            if (*c == '\\') *c = '/';
+    if (type != AE_DIR) type = len && name[len - 1] == '/' ? AE_DIR : type ? type : AE_REG;
+    if (unnamed || type != AE_REG) return LGP_OK; /* archive.c skips these */
+    if (name[0] == '.' && name[1] == '/') name += 2;
+    if (method != e->method)
+        return fail(w, LGP_FATAL, e->lho, "%s: compression method %u in the zip local header, %u in the central directory",
+                    name, method, e->method);
+    if ((z.csize && z.csize != e->csize) || (z.usize && z.usize != 0xffffffffu && z.usize != e->usize))
+        return fail(w, LGP_FATAL, e->lho, "%s: the zip local header and the central directory give other sizes", name);
+    if ((flags | e->flags) & 0x41) return fail(w, LGP_EOF, e->lho, "%s: encrypted: cannot be read by position", name);
+    if (method != LGP_TARENT_STORED && method != LGP_TARENT_DEFLATE)
+        return fail(w, LGP_EOF, e->lho, "%s: compression method %u (%s): cannot be read by position", name, method,
+                    method_name(method));
+    if (method == LGP_TARENT_STORED && e->csize != e->usize)
+        return fail(w, LGP_FATAL, e->lho, "%s: stored member of %llu bytes holds %llu", name, (unsigned long long)e->usize,
+                    (unsigned long long)e->csize);
+    if (e->csize > w->fsize - data)
+        return fail(w, LGP_FATAL, e->lho, "%s: truncated (%llu data bytes, %llu left)", name, (unsigned long long)e->csize,
+                    (unsigned long long)(w->fsize - data));
+    if (lgp_archive_classify(name) != LGP_MEMBER_TAR) {
+        if (!push(w->ix, name, NULL, data, e->usize, e->csize, (int)method, 0)) return LGP_OK;
+        return fail(w, LGP_FATAL, e->lho, "out of memory");
+    }
+    if (method != LGP_TARENT_STORED) return fail(w, LGP_EOF, e->lho, "%s: a deflated inner tar: cannot be indexed in place", name);
+    char *own = strdup(name); /* lname is the inner walk's */
+    int rc = own ? walk_inner(w, own, data, e->usize) : fail(w, LGP_FATAL, e->lho, "out of memory");
+    free(own);
+    return rc;
+}
+
+/* The zip whose end record zip_end read. */
+static int zip_walk(walker *w) {
+    zentry *v = NULL;
+    size_t n = 0;
+    w->ix->zip = 1;
+    int rc = zip_entries(w, &v, &n);
+    free(w->zb);
+    w->zb = NULL, w->zb_cap = w->zb_len = 0;
+    if (rc == LGP_OK && n > 1) qsort(v, n, sizeof *v, by_offset);
+    for (size_t i = 0; i < n && rc == LGP_OK; i++)
+        if (i == 0 || v[i].lho != v[i - 1].lho) rc = zip_member(w, &v[i]); /* libarchive keeps one entry per offset */
+    free(v);
+    return rc;
+}
+
+/* ---- reading a member back ---- */
+
+static int read_exact(int fd, uint8_t *dst, size_t n, uint64_t off, char *err, size_t errlen) {
+    for (size_t got = 0; got < n;) {
+        ssize_t r = pread(fd, dst + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0)
+            return snprintf(err, errlen, "%s at byte %llu", r < 0 ? strerror(errno) : "unexpected end of file",
+                            (unsigned long long)(off + got)), LGP_FATAL;
+        got += (size_t)r;
+    }
+    return LGP_OK;
+}
+
+int lgp_tarindex_read(int fd, uint64_t offset, uint64_t size, uint64_t csize, int method, uint8_t *dst, char *err,
+                      size_t errlen) {
+    if (method == LGP_TARENT_STORED) return read_exact(fd, dst, (size_t)size, offset, err, errlen);
+    if (method != LGP_TARENT_DEFLATE) return snprintf(err, errlen, "compression method %d", method), LGP_FATAL;
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    size_t cap = csize < ZIP_PIECE ? (size_t)csize : ZIP_PIECE;
+    uint8_t *in = malloc(cap ? cap : 1), spare;
+    if (!in || inflateInit2(&zs, -15) != Z_OK) return free(in), snprintf(err, errlen, "out of memory"), LGP_FATAL;
+    uint64_t used = 0, left = size; /* compressed bytes read, output bytes still to come */
+    int rc = LGP_OK;
+    for (;;) {
+        if (!zs.avail_in && used < csize) {
+            size_t k = csize - used < cap ? (size_t)(csize - used) : cap;
+            if ((rc = read_exact(fd, in, k, offset + used, err, errlen)) != LGP_OK) break;
+            zs.next_in = in, zs.avail_in = (uInt)k, used += k;
+        }
+        uInt room = left == 0 ? 1 : left > UINT32_MAX ? UINT32_MAX : (uInt)left; /* one spare byte: too long? */
+        zs.next_out = left == 0 ? &spare : dst + (size - left), zs.avail_out = room;
+        int zr = inflate(&zs, Z_NO_FLUSH);
+        uint64_t made = room - zs.avail_out;
+        if (left == 0 && made) {
+            rc = LGP_FATAL, snprintf(err, errlen, "deflate data at byte %llu inflates to more than %llu bytes",
+                                     (unsigned long long)offset, (unsigned long long)size);
+            break;
+        }
+        left -= made;
+        if (zr == Z_STREAM_END) break;
+        const char *why = zr == Z_BUF_ERROR && !zs.avail_in && used == csize ? "the stream is cut short"
+                          : zr != Z_OK && zr != Z_BUF_ERROR ? (zs.msg ? zs.msg : "inflate failed") : NULL;
+        if (why) {
+            rc = LGP_FATAL, snprintf(err, errlen, "bad deflate data at byte %llu: %s",
+                                     (unsigned long long)(offset + used - zs.avail_in), why);
+            break;
+        }
+    }
+    if (rc == LGP_OK && left)
+        rc = LGP_FATAL, snprintf(err, errlen, "deflate data at byte %llu ends at %llu of %llu bytes", (unsigned long long)offset,
+                                 (unsigned long long)(size - left), (unsigned long long)size);
+    inflateEnd(&zs);
+    free(in);
+    return rc;
+}
+
 /* ---- a directory: its files, recursively, sorted by relative path ---- */
 
 typedef struct {
@@ -491,12 +858,14 @@ int lgp_tarindex_build(lgp_tarindex *ix, const char *path, char *err, size_t err
     w->path = path;
     w->ix = ix;
     rc = first_block(w, 0, w->fsize);
-    if (rc == LGP_OK) rc = walk(w, 0, w->fsize, NULL);
+    if (rc == IS_ZIP) rc = zip_walk(w);
+    else if (rc == LGP_OK) rc = walk(w, 0, w->fsize, NULL);
     if (rc == LGP_BAD_RECORD) rc = LGP_FATAL;
     if (rc != LGP_OK) {
         snprintf(err, errlen, "%s", w->msg);
         lgp_tarindex_free(ix);
     }
+    free(w->zb);
     free(w->meta);
     free(w->lname);
     free(w->ppath);

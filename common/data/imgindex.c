@@ -22,7 +22,7 @@
 static int grow(lgp_imgindex *ix) {
     if (ix->n < ix->cap) return 0;
     int64_t c = ix->cap ? 2 * ix->cap : 4096;
-    void *p[7] = {realloc(ix->input, (size_t)c * sizeof *ix->input), NULL, NULL, NULL, NULL, NULL, NULL};
+    void *p[8] = {realloc(ix->input, (size_t)c * sizeof *ix->input), NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     if (p[0]) ix->input = p[0];
     if (p[0] && (p[1] = realloc(ix->offset, (size_t)c * sizeof *ix->offset))) ix->offset = p[1];
     if (p[1] && (p[2] = realloc(ix->size, (size_t)c * sizeof *ix->size))) ix->size = p[2];
@@ -30,26 +30,29 @@ static int grow(lgp_imgindex *ix) {
     if (p[3] && (p[4] = realloc(ix->png, (size_t)c))) ix->png = p[4];
     if (p[4] && (p[5] = realloc(ix->key, (size_t)c * sizeof *ix->key))) ix->key = p[5];
     if (p[5] && (p[6] = realloc(ix->path, (size_t)c * sizeof *ix->path))) ix->path = p[6];
-    if (!p[6]) return -1;
+    if (p[6] && (p[7] = realloc(ix->csize, (size_t)c * sizeof *ix->csize))) ix->csize = p[7];
+    if (!p[7]) return -1;
     ix->cap = c;
     return 0;
 }
 
-/* path: the file relative to a folder input, or NULL (an image inside a tar). */
-static int add(lgp_imgindex *ix, int input, uint64_t off, uint64_t size, int64_t label, int png, const char *key,
-               const char *path) {
+/* path: the file relative to a folder input, or NULL (an image inside a tar or zip);
+ * csize: the raw deflate bytes of a deflated zip member, else 0. */
+static int add(lgp_imgindex *ix, int input, uint64_t off, uint64_t size, uint64_t csize, int64_t label, int png,
+               const char *key, const char *path) {
     if (grow(ix)) return -1;
     char *k = strdup(key), *p = path ? strdup(path) : NULL;
     if (!k || (path && !p)) return free(k), free(p), -1;
     int64_t i = ix->n++;
     ix->input[i] = input, ix->offset[i] = off, ix->size[i] = size, ix->label[i] = label, ix->png[i] = (uint8_t)png;
-    ix->key[i] = k, ix->path[i] = p;
+    ix->key[i] = k, ix->path[i] = p, ix->csize[i] = csize;
     return 0;
 }
 
 void lgp_imgindex_free(lgp_imgindex *ix) {
     for (int64_t i = 0; i < ix->n; i++) free(ix->key[i]), free(ix->path[i]);
     free(ix->input), free(ix->offset), free(ix->size), free(ix->label), free(ix->png), free(ix->key), free(ix->path);
+    free(ix->csize);
     for (int i = 0; ix->fds && i < ix->ninputs; i++)
         if (ix->fds[i] >= 0) close(ix->fds[i]);
     free(ix->fds);
@@ -86,7 +89,10 @@ int lgp_imgindex_build(lgp_imgindex *ix, lgp_imagesrc *src, char *const *inputs,
             rc = LGP_EOF;
             snprintf(err, errlen, "%s: stdin cannot be read by position", inputs[f]);
         } else if ((rc = lgp_tarindex_build(&walk[f], inputs[f], err, errlen)) == LGP_EOF) {
-            snprintf(err, errlen, "%s: not a plain tar (compressed or zip) and cannot be read by position", inputs[f]);
+            char why[1024]; /* the walker's reason, without the path it starts with */
+            size_t k = strlen(inputs[f]);
+            snprintf(why, sizeof why, "%s", strncmp(err, inputs[f], k) == 0 && strncmp(err + k, ": ", 2) == 0 ? err + k + 2 : err);
+            snprintf(err, errlen, "%s: not a plain tar or zip readable by position (%s)", inputs[f], why);
         } else if (rc == LGP_FATAL) {
             /* Damage the walk cannot step over: streaming skips what it can and says so. */
             size_t k = strlen(err);
@@ -133,7 +139,8 @@ int lgp_imgindex_build(lgp_imgindex *ix, lgp_imagesrc *src, char *const *inputs,
             snprintf(err, errlen, "%s: image %s %s the %s: cannot index this %s", inputs[f < ninputs ? f : 0], it.key,
                      found ? "has another size in" : "is missing from", dir ? "listing" : "tar walk", dir ? "folder" : "archive");
             rc = LGP_EOF;
-        } else if (add(ix, f, e->offset, e->size, it.label, strcmp(it.tname, "png") == 0, it.key, dir ? e->name : NULL)) {
+        } else if (add(ix, f, e->offset, e->size, e->method == LGP_TARENT_DEFLATE ? e->csize : 0, it.label,
+                       strcmp(it.tname, "png") == 0, it.key, dir ? e->name : NULL)) {
             snprintf(err, errlen, "out of memory for the image index");
             rc = LGP_FATAL;
         }
@@ -187,9 +194,12 @@ int lgp_imgindex_save(const lgp_imgindex *ix, const char *path, char *const *inp
         fprintf(fp, "input %s %s\n", st, inputs[f]);
     }
     fprintf(fp, "n %lld\n", (long long)ix->n);
-    for (int64_t i = 0; i < ix->n; i++)
-        fprintf(fp, "%d %" PRIu64 " %" PRIu64 " %lld %c %s\n", ix->input[i], ix->offset[i], ix->size[i],
-                (long long)ix->label[i], ix->png[i] ? 'p' : 'j', ix->path[i] ? ix->path[i] : ix->key[i]);
+    for (int64_t i = 0; i < ix->n; i++) {
+        char z[24] = ""; /* a deflated zip member: 'd' and its compressed size after the kind */
+        if (ix->csize[i]) snprintf(z, sizeof z, "d%" PRIu64, ix->csize[i]);
+        fprintf(fp, "%d %" PRIu64 " %" PRIu64 " %lld %c%s %s\n", ix->input[i], ix->offset[i], ix->size[i],
+                (long long)ix->label[i], ix->png[i] ? 'p' : 'j', z, ix->path[i] ? ix->path[i] : ix->key[i]);
+    }
     int bad = fflush(fp) != 0 || ferror(fp);
     if (fclose(fp) != 0) bad = 1;
     if (bad) {
@@ -235,15 +245,18 @@ int lgp_imgindex_load(lgp_imgindex *ix, const char *path, char *const *inputs, i
     if (rc == LGP_OK && (!NEXT() || sscanf(line, "n %lld", &n) != 1 || n < 0))
         rc = LGP_FATAL, snprintf(err, errlen, "%s: line %lld: want 'n COUNT'", path, lineno);
     for (long long i = 0; i < n && rc == LGP_OK; i++) {
-        int f, pos = 0;
-        unsigned long long off, size;
+        int f, pos = 0, zn = 0;
+        unsigned long long off, size, csize = 0;
         long long label;
         char kind;
-        if (!NEXT() || sscanf(line, "%d %llu %llu %lld %c%n", &f, &off, &size, &label, &kind, &pos) != 5 || !pos ||
-            f < 0 || f >= ninputs || (kind != 'j' && kind != 'p') || line[pos] != ' ' || !line[pos + 1] ||
-            (isdir[f] && (off != 0 || !dir_name_ok(line + pos + 1, key))))
+        if (NEXT() && sscanf(line, "%d %llu %llu %lld %c%n", &f, &off, &size, &label, &kind, &pos) == 5 && pos &&
+            line[pos] == 'd' && line[pos + 1] >= '1' && line[pos + 1] <= '9' && sscanf(line + pos + 1, "%llu%n", &csize, &zn) == 1)
+            pos += 1 + zn; /* "jd123": deflated, 123 bytes at off */
+        if (len <= 0 || !pos || f < 0 || f >= ninputs || (kind != 'j' && kind != 'p') || line[pos] != ' ' || !line[pos + 1] ||
+            (isdir[f] && (off != 0 || csize || !dir_name_ok(line + pos + 1, key))))
             rc = LGP_FATAL, snprintf(err, errlen, "%s: line %lld: damaged entry", path, lineno);
-        else if (add(ix, f, off, size, label, kind == 'p', isdir[f] ? key : line + pos + 1, isdir[f] ? line + pos + 1 : NULL))
+        else if (add(ix, f, off, size, csize, label, kind == 'p', isdir[f] ? key : line + pos + 1,
+                     isdir[f] ? line + pos + 1 : NULL))
             rc = LGP_FATAL, snprintf(err, errlen, "out of memory for the image index");
     }
     if (rc == LGP_OK && NEXT()) rc = LGP_FATAL, snprintf(err, errlen, "%s: line %lld: more entries than n %lld", path, lineno, n);
@@ -289,20 +302,16 @@ int lgp_imgindex_read(const lgp_imgindex *ix, char *const *inputs, int64_t i, lg
                    LGP_FATAL;
         }
     }
-    uint64_t base = p ? 0 : ix->offset[i];
-    for (size_t got = 0; got < n;) {
-        ssize_t r = pread(fd, d + got, n - got, (off_t)(base + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            int e = errno;
-            if (p) close(fd);
-            free(d), free(k);
-            return snprintf(err, errlen, "%s: %s: %s at byte %" PRIu64 " (has the %s changed?)", inputs[f], p ? p : ix->key[i],
-                            r < 0 ? strerror(e) : "unexpected end of file", base + got, p ? "folder" : "archive"), LGP_FATAL;
-        }
-        got += (size_t)r;
-    }
+    char why[512];
+    uint64_t cs = ix->csize[i]; /* a deflated zip member's stream, else the bytes as they are */
+    int rc = lgp_tarindex_read(fd, p ? 0 : ix->offset[i], n, cs ? cs : n, cs ? LGP_TARENT_DEFLATE : LGP_TARENT_STORED, d, why,
+                               sizeof why);
     if (p) close(fd);
+    if (rc != LGP_OK) {
+        free(d), free(k);
+        return snprintf(err, errlen, "%s: %s: %s (has the %s changed?)", inputs[f], p ? p : ix->key[i], why,
+                        p ? "folder" : "archive"), LGP_FATAL;
+    }
     *it = (lgp_order_item){.key = k, .id = i, .label = ix->label[i], .tname = ix->png[i] ? "png" : "jpeg", .ndim = 1,
                            .shape = {(int64_t)n}, .data = d, .size = n};
     return LGP_OK;
