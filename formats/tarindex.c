@@ -377,9 +377,11 @@ static int zip64_end(walker *w, const uint8_t *loc, uint64_t eocd) {
 }
 
 /* The end of central directory record: the last "PK\5\6" in the file's last 64 KiB +
- * 22 bytes. IS_ZIP with the walker's z fields set; NOT_ZIP when there is none or it
- * does not hold up and the file does not start as a zip (pk); else LGP_EOF (a zip
- * that cannot be indexed: stream it) or LGP_FATAL. */
+ * 22 bytes. As in libarchive, that one decides: when it does not hold up (a
+ * multi-volume zip, a signature in a comment after the real record), libarchive
+ * streams the file from its first local header, and so must the caller. IS_ZIP with
+ * the walker's z fields set; NOT_ZIP when there is none or it does not hold up and the
+ * file does not start as a zip (pk); else LGP_EOF or LGP_FATAL. */
 static int zip_end(walker *w, int pk) {
     size_t t = w->fsize < ZIP_TAIL ? (size_t)w->fsize : ZIP_TAIL;
     uint64_t base = w->fsize - t;
@@ -395,30 +397,23 @@ static int zip_end(walker *w, int pk) {
                   : NOT_ZIP;
     }
     const uint8_t *e = p + i;
-    uint64_t eocd = base + i;
+    uint64_t eocd = base + i, size = le32(e + 12), cd = le32(e + 16);
     int rc = i >= 20 && memcmp(e - 20, "PK\6\7", 4) == 0 ? zip64_end(w, e - 20, eocd) : LGP_EOF;
-    if (rc == LGP_FATAL) return free(p), LGP_FATAL;
-    if (rc != LGP_OK) { /* the 32-bit record, the central directory right before it */
-        uint64_t size = le32(e + 12), cd = le32(e + 16);
-        if (le16(e + 4) != 0 || le16(e + 6) != 0 || le16(e + 8) != le16(e + 10)) {
-            free(p);
-            return pk ? fail(w, LGP_EOF, eocd, "a multi-volume zip: cannot be indexed in place") : NOT_ZIP;
-        }
-        if (cd + size > eocd) {
-            free(p);
-            return pk ? fail(w, LGP_EOF, eocd, "zip end record puts the central directory past itself: cannot be indexed in place")
-                      : NOT_ZIP;
-        }
+    if (rc == LGP_EOF && (le16(e + 4) != 0 || le16(e + 6) != 0 || le16(e + 8) != le16(e + 10) || cd + size > eocd))
+        rc = LGP_BAD_RECORD;
+    if (rc == LGP_EOF) /* the 32-bit record, the central directory right before it */
         w->zcount = le16(e + 10), w->zcd_size = size, w->zcd = eocd - size, w->zshift = eocd - size - cd, w->z64 = 0;
-    }
     free(p);
+    if (rc == LGP_FATAL) return LGP_FATAL;
+    if (rc == LGP_BAD_RECORD)
+        return pk ? fail(w, LGP_EOF, eocd, "the zip end record does not hold up (a multi-volume zip? damage?): cannot be "
+                                           "indexed in place")
+                  : NOT_ZIP;
+    if (!w->zcd_size && !w->zcount) return IS_ZIP; /* an empty zip */
     const uint8_t *h = w->zcd_size >= 4 ? view(w, w->zcd, 4) : NULL;
     if (w->zcd_size >= 4 && !h) return LGP_FATAL;
-    if (w->zcd_size || w->zcount) { /* an empty zip has neither */
-        if (h && memcmp(h, "PK\1\2", 4) == 0) return IS_ZIP;
-        return pk ? fail(w, LGP_FATAL, w->zcd, "no central directory entry where the zip end record puts it") : NOT_ZIP;
-    }
-    return IS_ZIP;
+    if (h && memcmp(h, "PK\1\2", 4) == 0) return IS_ZIP;
+    return pk ? fail(w, LGP_FATAL, w->zcd, "no central directory entry where the zip end record puts it") : NOT_ZIP;
 }
 
 /* The n bytes at off (off + n <= fsize) of the central directory, from w->zb when it

@@ -40,13 +40,13 @@
  * capped at LGP_TARINDEX_MAX_META bytes. Two strings are allocated per member.
  *
  * A zip is listed from its central directory (ix->zip = 1): the End Of Central
- * Directory record ("PK\5\6", searched back from the end over at most 64 KiB + 22
- * bytes; with its ZIP64 locator and record when present, for more than 65535 entries
- * or offsets past 4 GiB), then one 46-byte entry per member (sizes, method, flags and
- * local header offset; ZIP64 extra field 0x0001 where a field is saturated), then each
- * member's local header, whose name and extra lengths may differ from the central
- * directory's: the data starts at local header offset + 30 + name length + extra
- * length. The entries are those libarchive's seekable zip reader returns, as
+ * Directory record (the last "PK\5\6" in the file's last 64 KiB + 22 bytes: when that
+ * one does not hold up, libarchive streams the file, and LGP_EOF says to; with its
+ * ZIP64 locator and record when present, for more than 65535 entries or offsets past
+ * 4 GiB), then one 46-byte entry per member (sizes, method, flags and local header
+ * offset; ZIP64 extra field 0x0001 where a field is saturated), then each member's
+ * local header, whose name and extra lengths may differ from the central directory's:
+ * the data starts at local header offset + 30 + name length + extra length. The entries are those libarchive's seekable zip reader returns, as
  * formats/archive.c sees them (tests/unit/test_tarindex.c compares both): in local
  * header offset order (a second entry at an offset already listed is dropped), named by
  * the local header (the Info-ZIP Unicode Path field 0x7075 replaces the name when its
@@ -64,10 +64,10 @@
  * LGP_EOF (stream the file instead, err names the member): an encrypted member
  * (general purpose bit 0 or 6), another method (bzip2, LZMA, zstd, ...), a deflated
  * inner tar, a multi-volume zip, a zip with no usable end record. LGP_FATAL (err
- * names the byte): a central directory whose entries do not parse, end early or number
- * other than its end record says, a local header missing or disagreeing with its entry
- * (method, sizes), a member running past the end of the file, a stored member whose
- * sizes differ. Cost: the end record, the central directory (read in 1 MiB pieces) and
+ * names the byte): a central directory that is not where its end record puts it, whose
+ * entries do not parse or number other than the end record says (modulo 65536 without
+ * ZIP64), a local header missing or disagreeing with its entry (method, sizes), a
+ * member running past the end of the file, a stored member whose sizes differ. Cost: the end record, the central directory (read in 1 MiB pieces) and
  * one local header per entry (one pread of at most LGP_TARINDEX_WINDOW bytes, none when
  * it is in the bytes read for the previous one); the entries are sorted once.
  *

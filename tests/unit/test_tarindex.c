@@ -190,7 +190,7 @@ static void same_as_libarchive(const char *path, const lgp_tarindex *ix, size_t 
         }
         k++;
     }
-    if (rc != LGP_EOF) printf("#   libarchive: %s\n", lgp_archive_error(a));
+    if (rc != LGP_EOF) printf("#   libarchive: %s\n", a ? lgp_archive_error(a) : err);
     ok(same && rc == LGP_EOF && k == ix->n && bad == want_bad,
        "%s: libarchive returns the same %zu members and bytes, %zu damaged inner tar(s)", path, ix->n, want_bad);
     if (k != ix->n || bad != want_bad) printf("#   libarchive: %zu members, %zu damaged\n", k, bad);
@@ -579,6 +579,292 @@ static void test_inner_damage(void) {
     free(good1.p), free(good2.p), free(bad1.p), free(bad3.p), free(b.p);
 }
 
+/* ---- zips, written byte by byte ---- */
+
+static void le(buf *b, uint64_t v, int n) {
+    uint8_t x[8];
+    for (int i = 0; i < n; i++) x[i] = (uint8_t)(v >> (8 * i));
+    put(b, x, (size_t)n);
+}
+
+enum {
+    ZM_DEFL = 1,    /* deflated (else stored) */
+    ZM_DIR = 2,     /* a directory entry (the name ends in '/') */
+    ZM_DD = 4,      /* sizes and CRC in a data descriptor after the data; zeros in the local header */
+    ZM_LX = 8,      /* a local extra field the central directory does not have */
+    ZM_64 = 16,     /* sizes (and the offset) in ZIP64 extra fields */
+    ZM_ENC = 32,    /* general purpose bit 0: encrypted */
+    ZM_UTF8 = 64,   /* general purpose bit 11: the name is UTF-8 */
+    ZM_LINK = 128,  /* a Unix symlink */
+    ZM_BZIP2 = 256, /* method 12, the bytes stored as they are */
+    ZM_DOS = 512,   /* made by MS-DOS (else Unix) */
+};
+enum { ZA_END64 = 1, ZA_SFX = 2, ZA_COMMENT = 4, ZA_REVERSE = 8, ZA_FAKE = 16 /* a comment holding "PK\5\6" */ };
+
+typedef struct { const char *name; size_t size; unsigned seed; int flags; const buf *data; } zmem;
+
+/* Raw deflate of d[n] into out. */
+static void deflate_raw(buf *out, const uint8_t *d, size_t n) {
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    LGP_ASSERT(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    size_t cap = deflateBound(&zs, (uLong)n) + 16;
+    out->n = 0;
+    put(out, NULL, 0);
+    if (out->cap < cap) out->cap = cap, out->p = realloc(out->p, cap);
+    LGP_ASSERT(out->p);
+    zs.next_in = (Bytef *)(uintptr_t)d, zs.avail_in = (uInt)n, zs.next_out = out->p, zs.avail_out = (uInt)cap;
+    LGP_ASSERT(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+    out->n = zs.total_out;
+    deflateEnd(&zs);
+}
+
+/* A zip of m[0..n); local header offsets relative to where the zip starts (after a
+ * stub with ZA_SFX, as `cat stub x.zip` leaves them); *cd_at: its central directory. */
+static void zip_write(buf *b, const zmem *m, size_t n, int opts, uint64_t *cd_at) {
+    if (opts & ZA_SFX) {
+        uint8_t stub[777];
+        fill(stub, sizeof stub, 99);
+        memcpy(stub, "#!/bin/sh\nexit 0\n", 17);
+        put(b, stub, sizeof stub);
+    }
+    uint64_t base = b->n, *lho = calloc(n + 1, sizeof *lho), *csz = calloc(n + 1, sizeof *csz);
+    uint32_t *crc = calloc(n + 1, sizeof *crc);
+    buf z = {0};
+    for (size_t i = 0; i < n; i++) {
+        int f = m[i].flags;
+        size_t k = m[i].data ? m[i].data->n : m[i].size;
+        uint8_t *d = malloc(k + 1);
+        if (m[i].data) memcpy(d, m[i].data->p, k);
+        else fill(d, k, m[i].seed);
+        crc[i] = (uint32_t)crc32(0, d, (uInt)k);
+        if (f & ZM_DEFL) deflate_raw(&z, d, k);
+        else z.n = 0, put(&z, d, k);
+        csz[i] = z.n;
+        lho[i] = b->n - base;
+        unsigned gp = (f & ZM_ENC ? 1 : 0) | (f & ZM_DD ? 8 : 0) | (f & ZM_UTF8 ? 0x800 : 0);
+        put(b, "PK\3\4", 4), le(b, f & ZM_64 ? 45 : 20, 2), le(b, gp, 2);
+        le(b, f & ZM_DEFL ? 8 : f & ZM_BZIP2 ? 12 : 0, 2), le(b, 0, 2), le(b, 0x21, 2);
+        le(b, f & ZM_DD ? 0 : crc[i], 4);
+        le(b, f & ZM_DD ? 0 : f & ZM_64 ? 0xffffffffu : csz[i], 4);
+        le(b, f & ZM_DD ? 0 : f & ZM_64 ? 0xffffffffu : k, 4);
+        size_t nl = strlen(m[i].name), xl = (f & ZM_64 ? 20 : 0) + (f & ZM_LX ? 13 : 0);
+        le(b, nl, 2), le(b, xl, 2), put(b, m[i].name, nl);
+        if (f & ZM_64) le(b, 0x0001, 2), le(b, 16, 2), le(b, k, 8), le(b, csz[i], 8);
+        if (f & ZM_LX) le(b, 0xcafe, 2), le(b, 9, 2), put(b, "local-xtr", 9);
+        put(b, z.p, z.n);
+        if (f & ZM_DD) put(b, "PK\7\10", 4), le(b, crc[i], 4), le(b, csz[i], 4), le(b, k, 4);
+        free(d);
+    }
+    uint64_t cd = b->n;
+    for (size_t j = 0; j < n; j++) {
+        size_t i = opts & ZA_REVERSE ? n - 1 - j : j;
+        int f = m[i].flags;
+        size_t k = m[i].data ? m[i].data->n : m[i].size, nl = strlen(m[i].name);
+        unsigned gp = (f & ZM_ENC ? 1 : 0) | (f & ZM_DD ? 8 : 0) | (f & ZM_UTF8 ? 0x800 : 0);
+        uint32_t ext = f & ZM_DOS ? (f & ZM_DIR ? 0x10 : 0)
+                                  : (uint32_t)(f & ZM_DIR ? 040755 : f & ZM_LINK ? 0120777 : 0100644) << 16;
+        put(b, "PK\1\2", 4), le(b, (f & ZM_DOS ? 0 : 3u << 8) | 45, 2), le(b, f & ZM_64 ? 45 : 20, 2), le(b, gp, 2);
+        le(b, f & ZM_DEFL ? 8 : f & ZM_BZIP2 ? 12 : 0, 2), le(b, 0, 2), le(b, 0x21, 2), le(b, crc[i], 4);
+        le(b, f & ZM_64 ? 0xffffffffu : csz[i], 4), le(b, f & ZM_64 ? 0xffffffffu : k, 4);
+        le(b, nl, 2), le(b, f & ZM_64 ? 28 : 0, 2), le(b, 0, 2), le(b, 0, 2), le(b, 0, 2), le(b, ext, 4);
+        le(b, f & ZM_64 ? 0xffffffffu : lho[i], 4), put(b, m[i].name, nl);
+        if (f & ZM_64) le(b, 0x0001, 2), le(b, 24, 2), le(b, k, 8), le(b, csz[i], 8), le(b, lho[i], 8);
+    }
+    uint64_t cd_size = b->n - cd, e64 = b->n - base;
+    if (opts & ZA_END64) {
+        put(b, "PK\6\6", 4), le(b, 44, 8), le(b, 45, 2), le(b, 45, 2), le(b, 0, 4), le(b, 0, 4);
+        le(b, n, 8), le(b, n, 8), le(b, cd_size, 8), le(b, cd - base, 8);
+        put(b, "PK\6\7", 4), le(b, 0, 4), le(b, e64, 8), le(b, 1, 4);
+    }
+    int big = opts & ZA_END64;
+    const char *note = opts & ZA_FAKE ? "a comment PK\5\6 that looks like an end record" : opts & ZA_COMMENT ? "a comment" : "";
+    put(b, "PK\5\6", 4), le(b, 0, 2), le(b, 0, 2), le(b, big ? 0xffff : n, 2), le(b, big ? 0xffff : n, 2);
+    le(b, big ? 0xffffffffu : cd_size, 4), le(b, big ? 0xffffffffu : cd - base, 4), le(b, strlen(note), 2);
+    put(b, note, strlen(note));
+    if (cd_at) *cd_at = cd;
+    free(lho), free(csz), free(crc), free(z.p);
+}
+
+static void save_zip(const char *path, const zmem *m, size_t n, int opts, buf *b, uint64_t *cd_at) {
+    b->n = 0;
+    zip_write(b, m, n, opts, cd_at);
+    save(path, b->p, b->n);
+}
+
+/* A zip's index: w[0..n) as check() sees them, ix->zip set, ndefl deflated members,
+ * and archive.c's listing the same. */
+static void check_zip(const char *path, const want *w, size_t n, size_t ndefl) {
+    lgp_tarindex ix;
+    check(path, w, n, &ix);
+    size_t d = 0;
+    for (size_t i = 0; i < ix.n; i++) d += ix.v[i].method == LGP_TARENT_DEFLATE;
+    ok(ix.zip == 1 && ix.dir == 0 && d == ndefl, "%s: a zip, %zu members deflated", path, ndefl);
+    same_as_libarchive(path, &ix, 0);
+    lgp_tarindex_free(&ix);
+}
+
+static void test_zip(void) {
+    buf t = {0}, b = {0};
+    member(&t, "x1.jpg", 300, 70);
+    member(&t, "sub/x2.png", 5000, 71);
+    finish(&t);
+    const zmem m[] = {
+        {"a.jpg", 700, 1, 0, NULL},
+        {"cls/", 0, 0, ZM_DIR, NULL},
+        {"cls/b.jpg", 5000, 2, ZM_DEFL, NULL},
+        {"cls/c.png", 9000, 3, ZM_DEFL | ZM_DD, NULL},
+        {"./d.jpg", 100, 4, ZM_LX, NULL},
+        {"win\\e.jpg", 50, 5, ZM_DOS, NULL},
+        {"empty.jpg", 0, 6, 0, NULL},
+        {"link.jpg", 8, 7, ZM_LINK, NULL},
+        {"caf\xc3\xa9.jpg", 10, 8, ZM_UTF8, NULL},
+        {"pl\x82in.jpg", 10, 9, 0, NULL},
+        {"dosdir", 0, 0, ZM_DOS | ZM_DIR, NULL},
+        {"n07.tar", 0, 0, 0, &t},
+        {"z/big.bin", 70000, 10, ZM_DEFL | ZM_LX, NULL},
+        {"z/zero.bin", 0, 11, ZM_DEFL, NULL},
+    };
+    const want w[] = {
+        {NULL, "a.jpg", 700, 1},        {NULL, "cls/b.jpg", 5000, 2},     {NULL, "cls/c.png", 9000, 3},
+        {NULL, "d.jpg", 100, 4},        {NULL, "win/e.jpg", 50, 5},       {NULL, "empty.jpg", 0, 6},
+        {NULL, "pl\x82in.jpg", 10, 9},  {"n07", "x1.jpg", 300, 70},       {"n07", "sub/x2.png", 5000, 71},
+        {NULL, "z/big.bin", 70000, 10}, {NULL, "z/zero.bin", 0, 11},
+    };
+    save_zip("mixed.zip", m, LGP_ARRAY_LEN(m), 0, &b, NULL);
+    check_zip("mixed.zip", w, LGP_ARRAY_LEN(w), 4);
+    save_zip("reversed.zip", m, LGP_ARRAY_LEN(m), ZA_REVERSE, &b, NULL);
+    check_zip("reversed.zip", w, LGP_ARRAY_LEN(w), 4); /* the central directory backwards: file order */
+    save_zip("sfx.zip", m, LGP_ARRAY_LEN(m), ZA_SFX | ZA_COMMENT, &b, NULL);
+    check_zip("sfx.zip", w, LGP_ARRAY_LEN(w), 4); /* offsets shifted past the stub, a comment */
+    save_zip("fake.zip", m, LGP_ARRAY_LEN(m), ZA_FAKE, &b, NULL); /* libarchive takes the record in the comment */
+    char err[512];
+    is_int(build("fake.zip", err, sizeof err), LGP_EOF, "fake.zip: the last end record does not hold up: LGP_EOF, as libarchive streams it");
+    ok(strstr(err, "fake.zip: byte ") && strstr(err, "the zip end record does not hold up"), "  says: %s", err);
+    zmem m64[LGP_ARRAY_LEN(m)];
+    for (size_t i = 0; i < LGP_ARRAY_LEN(m); i++) m64[i] = m[i], m64[i].flags |= ZM_64;
+    save_zip("zip64.zip", m64, LGP_ARRAY_LEN(m64), ZA_END64, &b, NULL);
+    check_zip("zip64.zip", w, LGP_ARRAY_LEN(w), 4);
+    save_zip("empty.zip", m, 0, 0, &b, NULL);
+    check_zip("empty.zip", w, 0, 0);
+    const zmem tm[] = {{"t.jpg", 10, 12, 0, NULL}};
+    const want tw[] = {{NULL, "t.jpg", 10, 12}};
+    save_zip("tiny.zip", tm, 1, 0, &b, NULL); /* shorter than a tar block */
+    check_zip("tiny.zip", tw, 1, 0);
+
+    /* more than 65535 entries: the ZIP64 end record counts them */
+    enum { MANY = 65540 };
+    zmem *mm = malloc(MANY * sizeof *mm);
+    want *mw = malloc(MANY * sizeof *mw);
+    char (*names)[16] = malloc(MANY * sizeof *names);
+    for (unsigned i = 0; i < MANY; i++) {
+        snprintf(names[i], sizeof names[i], "m/%05u.jpg", i);
+        mm[i] = (zmem){names[i], i % 7, i, i % 3 ? 0 : ZM_DEFL, NULL};
+        mw[i] = (want){NULL, names[i], i % 7, i};
+    }
+    save_zip("many.zip", mm, MANY, ZA_END64, &b, NULL);
+    lgp_tarindex ix;
+    int rc = lgp_tarindex_build(&ix, "many.zip", err, sizeof err);
+    int good = rc == LGP_OK && ix.n == MANY;
+    int fd = open("many.zip", O_RDONLY);
+    for (unsigned i = 0; good && i < MANY; i += 997) {
+        uint8_t d[8];
+        fill(d, mw[i].size, mw[i].seed);
+        good = strcmp(ix.v[i].name, names[i]) == 0 && bytes_of(fd, &ix.v[i], mw[i].size, d);
+    }
+    close(fd);
+    ok(good, "many.zip: %d entries, ZIP64 end record: all listed, in order, bytes read back", MANY);
+    if (rc == LGP_OK) same_as_libarchive("many.zip", &ix, 0);
+    else printf("#   %s\n", err), ok(0, "many.zip: libarchive");
+    lgp_tarindex_free(&ix);
+    free(mm), free(mw), free(names);
+
+    /* reading back: a deflated member's stream damaged, or a size that does not match */
+    LGP_ASSERT(lgp_tarindex_build(&ix, "mixed.zip", err, sizeof err) == LGP_OK);
+    const lgp_tarent *e = &ix.v[1]; /* cls/b.jpg, deflated */
+    uint8_t *d = malloc(e->size + 1);
+    fd = open("mixed.zip", O_RDONLY);
+    is_int(lgp_tarindex_read(fd, e->offset, e->size - 1, e->csize, e->method, d, err, sizeof err), LGP_FATAL,
+           "read: a deflated member inflating to more than its size: LGP_FATAL");
+    ok(strstr(err, "inflates to more than") != NULL, "  says: %s", err);
+    is_int(lgp_tarindex_read(fd, e->offset, e->size, e->csize - 3, e->method, d, err, sizeof err), LGP_FATAL,
+           "read: a deflate stream cut short: LGP_FATAL");
+    ok(strstr(err, "bad deflate data at byte") != NULL, "  says: %s", err);
+    close(fd);
+    b.n = 0;
+    zip_write(&b, m, LGP_ARRAY_LEN(m), 0, NULL);
+    b.p[e->offset] |= 6; /* block type 3: no such block */
+    save("baddefl.zip", b.p, b.n);
+    fd = open("baddefl.zip", O_RDONLY);
+    is_int(lgp_tarindex_read(fd, e->offset, e->size, e->csize, e->method, d, err, sizeof err), LGP_FATAL,
+           "read: damaged deflate data: LGP_FATAL");
+    ok(strstr(err, "bad deflate data at byte ") != NULL, "  says: %s", err);
+    is_int(lgp_tarindex_read(fd, b.n - 10, 100, 100, LGP_TARENT_STORED, d, err, sizeof err), LGP_FATAL,
+           "read: past the end of the file: LGP_FATAL");
+    ok(strstr(err, "unexpected end of file at byte") != NULL, "  says: %s", err);
+    close(fd);
+    free(d);
+    lgp_tarindex_free(&ix);
+    free(t.p), free(b.p);
+}
+
+/* What cannot be read by position (LGP_EOF, naming the member) and damage (LGP_FATAL,
+ * naming the byte). */
+static void test_zip_refused(void) {
+    buf b = {0}, dz = {0};
+    char err[512];
+    const zmem enc[] = {{"a.jpg", 10, 1, 0, NULL}, {"secret.jpg", 10, 2, ZM_ENC, NULL}};
+    save_zip("enc.zip", enc, 2, 0, &b, NULL);
+    is_int(build("enc.zip", err, sizeof err), LGP_EOF, "enc.zip: an encrypted member: LGP_EOF (stream it)");
+    ok(strstr(err, "enc.zip: byte ") && strstr(err, "secret.jpg: encrypted"), "  names it: %s", err);
+    const zmem bz[] = {{"a.jpg", 10, 1, 0, NULL}, {"notes.txt", 10, 2, ZM_BZIP2, NULL}};
+    save_zip("bzip2.zip", bz, 2, 0, &b, NULL);
+    is_int(build("bzip2.zip", err, sizeof err), LGP_EOF, "bzip2.zip: a member compressed with bzip2: LGP_EOF");
+    ok(strstr(err, "notes.txt: compression method 12 (bzip2)") != NULL, "  names it and the method: %s", err);
+    buf t = {0};
+    member(&t, "x.jpg", 100, 3);
+    finish(&t);
+    const zmem it[] = {{"n01.tar", 0, 0, ZM_DEFL, &t}};
+    save_zip("deflated-inner.zip", it, 1, 0, &b, NULL);
+    is_int(build("deflated-inner.zip", err, sizeof err), LGP_EOF, "a deflated inner tar: LGP_EOF");
+    ok(strstr(err, "n01.tar: a deflated inner tar") != NULL, "  says: %s", err);
+    free(t.p);
+
+    const zmem m[] = {{"a.jpg", 100, 1, 0, NULL}, {"b.jpg", 200, 2, ZM_DEFL, NULL}, {"c.jpg", 300, 3, 0, NULL}};
+    uint64_t cd;
+    save_zip("good.zip", m, 3, 0, &dz, &cd);
+    char says[128];
+    uint8_t *c = malloc(dz.n);
+    size_t second = cd + 46 + 5; /* the second central directory entry */
+    memcpy(c, dz.p, dz.n);
+    c[second + 3] ^= 1;
+    snprintf(says, sizeof says, "byte %zu: bad zip central directory entry signature", second);
+    fatal_case("badcd.zip", c, dz.n, says);
+    memcpy(c, dz.p, dz.n);
+    c[dz.n - 22 + 10] = 4, c[dz.n - 22 + 8] = 4; /* the end record counts 4 entries */
+    fatal_case("count.zip", c, dz.n, "holds 3 entries, its end record says 4");
+    memcpy(c, dz.p, dz.n);
+    c[0] = 'X'; /* a's local header */
+    fatal_case("nolocal.zip", c, dz.n, "byte 0: no zip local header where the central directory puts one");
+    memcpy(c, dz.p, dz.n);
+    c[cd + 46 + 5 + 46 + 5 + 20] = 0xff, c[cd + 46 + 5 + 46 + 5 + 24] = 0xff; /* c.jpg: both sizes 300 -> 511 */
+    c[cd + 46 + 5 + 46 + 5 + 21] = 1, c[cd + 46 + 5 + 46 + 5 + 25] = 1;
+    fatal_case("sizes.zip", c, dz.n, "c.jpg: the zip local header and the central directory give other sizes");
+    memcpy(c, dz.p, dz.n);
+    c[cd + 46 + 5 + 10] = 0; /* b.jpg: stored in the central directory, deflated locally */
+    fatal_case("method.zip", c, dz.n, "b.jpg: compression method 8 in the zip local header, 0 in the central directory");
+    memcpy(c, dz.p, dz.n);
+    c[dz.n - 22 + 12] -= 4; /* the central directory's size: it would start inside its first entry */
+    snprintf(says, sizeof says, "byte %llu: no central directory entry where the zip end record puts it",
+             (unsigned long long)cd + 4);
+    fatal_case("cdsize.zip", c, dz.n, says);
+    save("cut.zip", dz.p, cd + 46 + 5 + 20);
+    is_int(build("cut.zip", err, sizeof err), LGP_EOF, "cut.zip: a zip cut short (no end record): LGP_EOF (stream it)");
+    ok(strstr(err, "cut.zip: byte 0: a zip archive with no end of central directory record") != NULL, "  says: %s", err);
+    free(c);
+    free(b.p), free(dz.p);
+}
+
 /* ---- directories ---- */
 
 static void save_fill(const char *path, size_t n, unsigned seed) {
@@ -737,6 +1023,8 @@ int main(void) {
     test_not_plain();
     test_outer_damage();
     test_inner_damage();
+    test_zip();
+    test_zip_refused();
     test_dir_listing();
     test_dir_archive();
     char cmd[128];
