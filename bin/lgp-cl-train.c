@@ -281,17 +281,9 @@ static const char *bn_check(const void *p) {
 static int step(void *p, lgp_trainer_step_out *out) {
     cl *x = p;
     lgp_cl_state *s = &x->s;
-    char err[1024];
-    int rc = lgp_batch_fill(&x->io.b, &x->io.bc, x->io.r, &x->io.scratch, err, sizeof err);
-    if (rc == LGP_FATAL) {
-        if (lgp_reader_interrupted(x->io.r)) return -1; /* SIGTERM while waiting for input */
-        lgp_die("%s", err);
-    }
-    /* The step has collectives (keys, SyncBN): whether every rank has a full batch
-     * (drop_last) is agreed before it. */
-    double short_ranks = x->io.b.n < x->io.b.cap ? 1 : 0;
-    lgp_dist_sum_d(&short_ranks, 1);
-    if (short_ranks > 0) return 0;
+    /* The step has collectives (keys, SyncBN): a full batch everywhere is agreed first. */
+    int got = lgp_trainer_fill(&x->io);
+    if (got <= 0) return got;
     static uint64_t ids[1 << 16];
     int epoch_same = 1;
     for (int i = 0; i < x->io.b.n; i++) {

@@ -289,10 +289,7 @@ static eval_result evaluate(ft *x) {
 
 static uint64_t state_hash(const void *p) {
     const lgp_ft_state *s = &((const ft *)p)->s;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    const unsigned char *d = (const unsigned char *)s->m.params.data;
-    for (size_t i = 0; i < s->m.params.total * sizeof(float); i++) h = (h ^ d[i]) * 0x100000001b3ULL;
-    return h;
+    return lgp_trainer_params_hash(s->m.params.data, s->m.params.total);
 }
 
 static int state_record(const void *p, lgp_record *rec) { return lgp_ft_state_record(&((const ft *)p)->s, rec); }
@@ -302,7 +299,6 @@ static char *state_meta(const void *p, int complete) { return lgp_ft_state_meta(
 static int step(void *p, lgp_trainer_step_out *out) {
     ft *x = p;
     lgp_ft_state *s = &x->s;
-    char err[1024];
     const lgp_schedule *sc = &s->run.sched;
     /* --eval-every: evaluate the weights at an epoch boundary before training on */
     int64_t every = (int64_t)llround(x->o->eval_every * (double)sc->steps_per_epoch);
@@ -317,13 +313,8 @@ static int step(void *p, lgp_trainer_step_out *out) {
     double f[2] = {0, 0}; /* stop requested, loss */
     for (int k = 0; k < sc->accum; k++) {
         lgp_batch *b = &x->io.b;
-        if (lgp_batch_fill(b, &x->io.bc, x->io.r, &x->io.scratch, err, sizeof err) == LGP_FATAL) {
-            if (lgp_reader_interrupted(x->io.r)) return -1;
-            lgp_die("%s", err);
-        }
-        double short_ranks = b->n < b->cap ? 1 : 0;
-        lgp_dist_sum_d(&short_ranks, 1);
-        if (short_ranks > 0) return 0;
+        int got = lgp_trainer_fill(&x->io); /* before the backward's collectives */
+        if (got <= 0) return got;
         for (int i = 0; i < b->n; i++)
             if (b->label[i] < 0 || b->label[i] >= K)
                 lgp_die("%s: record %lld '%s': %s; the head has classes 0..%d", lgp_reader_name(x->io.r),

@@ -208,10 +208,7 @@ typedef struct {
 
 static uint64_t state_hash(const void *p) {
     const lgp_mim_state *s = &((const mim *)p)->s;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    const unsigned char *d = (const unsigned char *)s->m.params.data;
-    for (size_t i = 0; i < s->m.params.total * sizeof(float); i++) h = (h ^ d[i]) * 0x100000001b3ULL;
-    return h;
+    return lgp_trainer_params_hash(s->m.params.data, s->m.params.total);
 }
 
 static int state_record(const void *p, lgp_record *rec) { return lgp_mim_state_record(&((const mim *)p)->s, rec); }
@@ -228,15 +225,8 @@ static int step(void *p, lgp_trainer_step_out *out) {
     x->mae.loss_scale = 1.0f / (float)s->run.sched.accum;
     double f[2] = {0, 0}; /* stop requested, loss */
     for (int k = 0; k < s->run.sched.accum; k++) {
-        if (lgp_batch_fill(&x->io.b, &x->io.bc, x->io.r, &x->io.scratch, err, sizeof err) == LGP_FATAL) {
-            if (lgp_reader_interrupted(x->io.r)) return -1; /* SIGTERM while waiting for input */
-            lgp_die("%s", err);
-        }
-        /* drop_last: a partial batch ends training. Agreed before the backward, which
-         * starts collectives (the bucketed all-reduce). */
-        double short_ranks = x->io.b.n < x->io.b.cap ? 1 : 0;
-        lgp_dist_sum_d(&short_ranks, 1);
-        if (short_ranks > 0) return 0;
+        int got = lgp_trainer_fill(&x->io); /* before the backward's collectives */
+        if (got <= 0) return got;
         int epoch_same = 1;
         for (int i = 0; i < x->io.b.n; i++) {
             ids[i] = (uint64_t)x->io.b.index[i];

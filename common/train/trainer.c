@@ -162,6 +162,24 @@ void lgp_trainer_io_ready(lgp_trainer_io *io, const lgp_vit_config *cfg, int nvi
     lgp_gradsync_init(&io->gs, table, grads);
 }
 
+int lgp_trainer_fill(lgp_trainer_io *io) {
+    char err[1024];
+    if (lgp_batch_fill(&io->b, &io->bc, io->r, &io->scratch, err, sizeof err) == LGP_FATAL) {
+        if (lgp_reader_interrupted(io->r)) return -1;
+        lgp_die("%s", err);
+    }
+    double short_ranks = io->b.n < io->b.cap ? 1 : 0;
+    lgp_dist_sum_d(&short_ranks, 1);
+    return short_ranks > 0 ? 0 : 1;
+}
+
+uint64_t lgp_trainer_params_hash(const float *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const unsigned char *d = (const unsigned char *)p;
+    for (size_t i = 0; i < n * sizeof(float); i++) h = (h ^ d[i]) * 0x100000001b3ULL;
+    return h;
+}
+
 void lgp_trainer_io_close(lgp_trainer_io *io, int64_t steps) {
     lgp_gradsync_report(&io->gs, steps);
     lgp_record_free(&io->scratch);

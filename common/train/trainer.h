@@ -35,6 +35,13 @@ void lgp_trainer_io_open(lgp_trainer_io *io, const char *input);
  * model's size (and masks of n_patches when > 0), the all-reduce over table/grads. */
 void lgp_trainer_io_ready(lgp_trainer_io *io, const lgp_vit_config *cfg, int nviews, int n_patches, const lgp_run *run,
                         int strict, const lgp_params *table, float *grads);
+/* One micro-batch into io->b. 1: every rank has a full batch; 0: some rank's data ended
+ * (drop_last: a partial batch ends training, agreed by all ranks before the step's
+ * collectives start); -1: a signal came while this process waited for input. Bad input
+ * is fatal (the batch's message). */
+int lgp_trainer_fill(lgp_trainer_io *io);
+/* FNV-1a over n floats: the hash of the parameters the ranks must agree on. */
+uint64_t lgp_trainer_params_hash(const float *p, size_t n);
 /* Reports the all-reduce overlap over steps, frees everything, closes the input. */
 void lgp_trainer_io_close(lgp_trainer_io *io, int64_t steps);
 
