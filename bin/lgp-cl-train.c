@@ -5,6 +5,7 @@
 #include "common/data/batch.h"
 #include "common/train/clstate.h"
 #include "common/util/dist.h"
+#include "common/train/gradconf.h"
 #include "common/train/gradsync.h"
 #include "common/lgp.h"
 #include "common/util/log.h"
@@ -55,6 +56,10 @@ static const char help[] =
     "  --mim-weight W        add W x MAE loss on view 0 (needs the decoder: lgp-graft\n"
     "                        --keep-decoder, or created for the baseline)\n"
     "  --mean M[,M,M] --std S[,S,S]  input normalisation (default: the checkpoint's)\n"
+    "  --gradconf-every N    with --mim-weight: every N steps (and the first) log the\n"
+    "                        cosine between the MAE and the contrastive gradient of the\n"
+    "                        patch embedding, each block and the final norm as \"gradconf\"\n"
+    "                        in the JSONL log (lgp-gradconf(1); one process only)\n"
     "schedule:\n"
     "  --batch B             images per step (default 256); lr_g = blr_g*B/256\n"
     "  --epochs E | --steps N  training length (epochs need the stream's record count or\n"
@@ -89,14 +94,16 @@ static const char help[] =
 struct opts {
     lgp_trainopts t; /* the options every trainer shares (trainopts.h) */
     lgp_cl_opts co;   /* heads, tau, momentum, MIM weight, lr groups */
+    int64_t gradconf_every;
 };
 
 static void parse(int argc, char **argv, struct opts *o) {
-    enum { O_MLP = 0x4001, O_MOCO, O_LW, O_BLR, O_FREEZE, O_TAU, O_M, O_MIM, O_HEADS, O_PATCH };
+    enum { O_MLP = 0x4001, O_MOCO, O_LW, O_BLR, O_FREEZE, O_TAU, O_M, O_MIM, O_HEADS, O_PATCH, O_GC };
     static const struct option lo[] = {
         LGP_TRAINOPTS_LONGOPTS, {"mlp-dim", 1, 0, O_MLP}, {"moco-dim", 1, 0, O_MOCO}, {"lr-layer-wise", 1, 0, O_LW},
         {"blr", 1, 0, O_BLR}, {"freeze-below", 1, 0, O_FREEZE}, {"tau", 1, 0, O_TAU}, {"moco-m", 1, 0, O_M},
-        {"mim-weight", 1, 0, O_MIM}, {"lr-heads", 1, 0, O_HEADS}, {"train-patch-embed", 0, 0, O_PATCH}, {0, 0, 0, 0},
+        {"mim-weight", 1, 0, O_MIM}, {"lr-heads", 1, 0, O_HEADS}, {"train-patch-embed", 0, 0, O_PATCH},
+        {"gradconf-every", 1, 0, O_GC}, {0, 0, 0, 0},
     };
     char err[512];
     int c;
@@ -118,6 +125,7 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_MIM: o->co.mim_weight = lgp_opt_double("--mim-weight", optarg, 0, 1e6); break;
         case O_HEADS: o->co.groups.heads_set = 1, o->co.groups.heads_blr = lgp_opt_double("--lr-heads", optarg, 0, 1e3); break;
         case O_PATCH: o->co.groups.train_patch = 1; break;
+        case O_GC: o->gradconf_every = lgp_opt_int("--gradconf-every", optarg, 1, INT64_MAX); break;
         default: lgp_usage_die("unexpected option");
         }
     }
@@ -251,6 +259,9 @@ typedef struct {
     lgp_cl_state s;
     lgp_cl_engine e;
     lgp_trainer_io io;
+    int64_t gradconf_every; /* 0: off */
+    lgp_gradconf gc;
+    float *gctr;            /* [params.total]: the contrastive part of a measured step */
 } cl;
 
 /* FNV-1a over everything the ranks must agree on: online and momentum weights, BN stats. */
@@ -293,8 +304,19 @@ static int step(void *p, lgp_trainer_step_out *out) {
     if (!epoch_same)
         for (int i = 0; i < x->io.b.n; i++) ids[i] |= (uint64_t)x->io.b.epoch[i] << 40;
     double m = lgp_cl_momentum_at(s), collapse, ctr, mim;
+    /* A measured step takes the two gradients apart (one process: nothing to all-reduce),
+     * then adds them back: the update is the same as on any other step. */
+    int measure = x->gradconf_every && s->run.step % x->gradconf_every == 0;
+    if (measure) x->e.grad_ctr = x->gctr, x->e.grads = NULL;
     double loss = lgp_cl_engine_step(&x->e, x->io.b.x[0], x->io.b.x[1], x->io.b.n, m, ids, epoch_same ? (uint64_t)x->io.b.epoch[0] : 0,
                                      &collapse, &ctr, &mim);
+    double gcos[LGP_GC_MAX_PARTS];
+    if (measure) {
+        lgp_gradconf_cosines(&x->gc, x->gctr, s->m.grads, gcos);
+        float *G = s->m.grads;
+        for (size_t i = 0; i < s->m.params.total; i++) G[i] += x->gctr[i];
+        x->e.grad_ctr = NULL, x->e.grads = &x->io.gs;
+    }
     /* One small reduction after the step: a stop request on any rank stops them all at
      * this step; the losses become global means (collapse: the mean of the ranks' local
      * monitors). */
@@ -306,15 +328,16 @@ static int step(void *p, lgp_trainer_step_out *out) {
     s->run.consumed = x->io.b.consumed;
     out->loss = f[1] / w;
     out->images = (int64_t)s->run.sched.batch * s->run.sched.world;
-    snprintf(out->extra, sizeof out->extra, ",\"ctr\":%.9g,\"mim\":%.9g,\"collapse\":%.6g,\"moco_m\":%.9g", f[2] / w,
-             f[3] / w, f[4] / w, m);
+    int k = snprintf(out->extra, sizeof out->extra, ",\"ctr\":%.9g,\"mim\":%.9g,\"collapse\":%.6g,\"moco_m\":%.9g", f[2] / w,
+                     f[3] / w, f[4] / w, m);
+    if (measure) lgp_gradconf_log(&x->gc, gcos, out->extra + k, sizeof out->extra - (size_t)k);
     return 1;
 }
 
 int main(int argc, char **argv) {
     lgp_trainer_init(&argc, &argv);
     static const lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
-    struct opts o;
+    struct opts o = {0};
     lgp_trainopts_init(&o.t, &hp);
     lgp_cl_opts_init(&o.co);
     parse(argc, argv, &o);
@@ -328,6 +351,13 @@ int main(int argc, char **argv) {
     if (lgp_cl_engine_init(&x.e, s, s->run.sched.batch, err, sizeof err) != LGP_OK)
         lgp_die("cannot allocate batch %d: %s", s->run.sched.batch, err);
     x.e.grads = &x.io.gs;
+    if (o.gradconf_every) {
+        if (s->co.mim_weight <= 0) lgp_usage_die("--gradconf-every compares the MAE and the contrastive gradient: it needs --mim-weight");
+        if (lgp_dist_size() > 1) lgp_usage_die("--gradconf-every measures one process's gradients; run it without mpirun");
+        x.gradconf_every = o.gradconf_every;
+        if (lgp_gradconf_init(&x.gc, &s->m.params, err, sizeof err) != LGP_OK || !(x.gctr = lgp_floats_alloc(s->m.params.total)))
+            lgp_die("gradconf: %s", err);
+    }
     lgp_trainer t = {.prefix = "cl", .state = &x, .run = &s->run, .opt = &s->opt, .table = &s->m.params,
                      .params = s->m.params.data, .grads = s->m.grads,
                      .log_lr_scale = s->co.groups.blr[s->co.groups.n - 1], .step = step, .record = state_record,
@@ -335,6 +365,7 @@ int main(int argc, char **argv) {
     lgp_trainer_run(&t, &o.t, &x.io);
     lgp_trainer_io_close(&x.io, s->run.step);
     lgp_cl_engine_free(&x.e);
+    if (x.gradconf_every) lgp_gradconf_free(&x.gc), free(x.gctr);
     lgp_cl_state_free(s);
     lgp_dist_finalize();
     return LGP_EXIT_OK;

@@ -275,6 +275,48 @@ int lgp_cl_state_load(lgp_cl_state *s, const lgp_record *rec, const char *meta_t
     return rc;
 }
 
+int lgp_cl_state_open_any(lgp_cl_state *s, const lgp_record *rec, const char *meta_text, const char *src,
+                          const lgp_cl_opts *o, uint64_t seed, unsigned *have, char *err, size_t errlen) {
+    static const char *const ignore[] = {"optim.", NULL};
+    static const char *const missing_ok[] = {"decoder_", "mask_token", "head.", "predictor.", "momentum.", NULL};
+    static const lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
+    char e2[900];
+    memset(s, 0, sizeof *s);
+    *have = (lgp_record_get(rec, "decoder_embed.weight") ? LGP_CL_HAVE_DECODER : 0) |
+            (lgp_record_get(rec, "head.0.weight") ? LGP_CL_HAVE_HEADS : 0) |
+            (lgp_record_get(rec, "momentum.cls_token") ? LGP_CL_HAVE_MOMENTUM : 0);
+    lgp_json *meta = lgp_json_parse(meta_text, strlen(meta_text), NULL, 0);
+    if (!meta) meta = lgp_json_new_obj();
+    lgp_vit_config cfg;
+    const lgp_json *mc = lgp_json_get(meta, "model");
+    int rc = mc ? lgp_modelcfg_from_json(&cfg, mc, e2, sizeof e2) : (snprintf(e2, sizeof e2, "no model config in the file"), LGP_FATAL);
+    s->co = *o;
+    if (rc == LGP_OK && (*have & LGP_CL_HAVE_HEADS)) rc = meta_to_opts(&s->co, meta, rec, o, e2, sizeof e2);
+    if (rc == LGP_OK) {
+        default_dims(&s->co, cfg.width);
+        s->co.groups.n = 1, s->co.groups.freeze_below = 0, s->co.groups.train_patch = 1;
+        rc = alloc_state(s, &cfg, 1, seed, &hp, e2, sizeof e2);
+    }
+    if (rc == LGP_OK) {
+        lgp_groups_moco_init(&s->m, seed);
+        lgp_cl_state_sync_momentum(s);
+        lgp_named_list l;
+        state_names(s, &l, 0);
+        lgp_load_rules r = {NULL, ignore, missing_ok, 0, 0};
+        rc = lgp_named_load(&l, rec, &r, NULL, NULL, e2, sizeof e2);
+        lgp_named_free(&l);
+        /* no momentum model in the file: the online one, as at the start of a run */
+        if (rc == LGP_OK && !(*have & LGP_CL_HAVE_MOMENTUM)) lgp_cl_state_sync_momentum(s);
+    }
+    if (rc == LGP_OK) {
+        lgp_cl_state_take_meta(s, meta);
+        snprintf(s->run.init, sizeof s->run.init, "%s", src);
+    } else
+        snprintf(err, errlen, "%s: %s", src, e2);
+    lgp_json_free(meta);
+    return rc == LGP_OK ? LGP_OK : LGP_FATAL;
+}
+
 int lgp_cl_state_start(lgp_cl_state *s, const lgp_record *rec, const char *meta_text, const char *src,
                        const lgp_vit_config *cfg_fallback, const lgp_cl_opts *o, uint64_t seed,
                        const lgp_adamw_hparams *hp, char *err, size_t errlen) {
@@ -438,6 +480,11 @@ double lgp_cl_engine_step(lgp_cl_engine *e, const float *x0, const float *x1, in
         if (e->grads) {
             lgp_gradsync_arm(e->grads, &e->mae.enc);
             lgp_gradsync_arm(e->grads, &e->mae.dec);
+        }
+        if (e->grad_ctr) { /* the two objectives' gradients apart, on the same weights */
+            LGP_ASSERT(!e->grads);
+            memcpy(e->grad_ctr, s->m.grads, sizeof(float) * s->m.params.total);
+            lgp_vit_zero_grad(&s->m);
         }
         float l = 0;
         char err[256];

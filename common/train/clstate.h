@@ -87,6 +87,15 @@ int lgp_cl_state_load(lgp_cl_state *s, const lgp_record *rec, const char *meta, 
 int lgp_cl_state_prepare(lgp_cl_state *s, const lgp_record *rec, const lgp_json *meta, int is_cl,
                          const lgp_vit_config *cfg_fallback, const lgp_cl_opts *o, uint64_t seed,
                          const lgp_adamw_hparams *hp, char *err, size_t errlen);
+/* A state for measuring, not training (lgp-gradconf): the MAE decoder and the heads
+ * always, whatever the checkpoint record holds. Its tensors are loaded (optimizer
+ * moments ignored); what it lacks keeps the random init of seed, and the momentum
+ * model is a copy of the online one when it has none. One lr group, nothing frozen,
+ * the patch embedding trainable, so every encoder tensor gets its gradients. *have:
+ * LGP_CL_HAVE_* bits of what came from the record. LGP_FATAL with "src: reason". */
+enum { LGP_CL_HAVE_DECODER = 1, LGP_CL_HAVE_HEADS = 2, LGP_CL_HAVE_MOMENTUM = 4 };
+int lgp_cl_state_open_any(lgp_cl_state *s, const lgp_record *rec, const char *meta_text, const char *src,
+                          const lgp_cl_opts *o, uint64_t seed, unsigned *have, char *err, size_t errlen);
 /* Normalisation and class list from a start checkpoint's metadata. */
 void lgp_cl_state_take_meta(lgp_cl_state *s, const lgp_json *meta);
 /* Everything from a checkpoint written with optimizer state (lgp-cl-train). */
@@ -119,6 +128,10 @@ typedef struct {
     const lgp_bn_sync *bn; /* &sync when world > 1, else NULL */
     lgp_gradsync *grads;  /* set by the caller: the step's last backward starts each
                               block's gradient all-reduce (gradsync.h); NULL: none */
+    float *grad_ctr;       /* set by the caller, [params.total] or NULL: with the MAE term,
+                              the step leaves the contrastive gradient here and only
+                              W·∂MAE in s->m.grads (gradconf.h); the caller adds them
+                              back for a training step. Needs grads == NULL. */
     float *k[2];           /* [B, E] momentum keys of view 0 / 1 (this rank's) */
     float *kg[2];          /* [world*B, E] keys of every rank in rank order (= k when world 1) */
     float *q0;             /* [B, E] online output of view 0 (collapse monitor) */
@@ -142,7 +155,8 @@ void lgp_cl_engine_free(lgp_cl_engine *e);
  * q1, q2, loss = ctr(q1, k2) + ctr(q2, k1), gradients (zeroed first) into s->m.grads.
  * x0, x1: views [B, c, H, W] normalised. mim: images for the MAE term (view 0) with
  * sample ids/epoch for its masks, used only when the engine has the MAE. *collapse:
- * lgp_moco_collapse_std of q1. Returns the total loss (contrastive + W·MAE);
+ * lgp_moco_collapse_std of q1. With e->grad_ctr the two gradients come apart (above).
+ * Returns the total loss (contrastive + W·MAE);
  * *ctr_loss / *mim_loss (may be NULL) the parts. */
 double lgp_cl_engine_step(lgp_cl_engine *e, const float *x0, const float *x1, int B, double m,
                           const uint64_t *ids, uint64_t epoch, double *collapse, double *ctr_loss,

@@ -49,7 +49,7 @@ typedef struct {
     double loss;     /* mean over the ranks */
     double gnorm;    /* set by the loop (before clipping) */
     int64_t images;  /* images in the step, for the log */
-    char extra[256]; /* more log members, ",\"name\":value..." (may be empty) */
+    char extra[1024]; /* more log members, ",\"name\":value..." (may be empty) */
 } lgp_trainer_step_out;
 
 typedef struct {
