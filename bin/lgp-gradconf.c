@@ -30,7 +30,8 @@ static const char help[] =
     "and their cosine over all parameters of the patch embedding, of each block and of\n"
     "the final norm. Nothing is trained: the weights, the momentum model and the masks\n"
     "are the same for every batch. Prints one line per part (mean, std and quantiles of\n"
-    "the cosine over the batches) to stdout.\n"
+    "the cosine over the batches, and 'pooled': the cosine of the two gradients summed\n"
+    "over all batches, where the batches' sampling noise cancels) to stdout.\n"
     "\n"
     "The model: any lgp checkpoint (stage 1 MAE, grafted or MoCo v3 stage 2, the joint\n"
     "baseline); what it lacks keeps a random init of --seed and is named on stderr and\n"
@@ -51,7 +52,7 @@ static const char help[] =
     "                        (default 0)\n"
     "  --json FILE           {\"model\", \"batches\", \"blocks\": [{\"block\", \"cosine\" (mean),\n"
     "                        \"std\", \"quantiles\" [min, 25%, median, 75%, max], \"n\"}...],\n"
-    "                        \"patch_embed\", \"norm\", \"per_batch\"} (written atomically)\n"
+    "                        \"pooled\"}...], \"patch_embed\", \"norm\", \"per_batch\"} (atomic)\n"
     "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"
     "  --strict              a damaged record is fatal (default: skip with a message)\n"
     "  --allow-partial       accept an unfinished checkpoint (complete: false)\n"
@@ -205,9 +206,10 @@ int main(int argc, char **argv) {
     lgp_record_init(&scratch);
     lgp_cl_engine e;
     lgp_gradconf g;
-    float *gctr = lgp_floats_alloc(s.m.params.total);
+    size_t P = s.m.params.total;
+    float *gctr = lgp_floats_alloc(P), *sum_ctr = lgp_floats_alloc(P), *sum_mim = lgp_floats_alloc(P);
     uint64_t *ids = malloc(sizeof *ids * (size_t)o.batch);
-    if (!gctr || !ids || lgp_batch_init(&b, &bc, o.batch) != LGP_OK) lgp_die("out of memory for batch %d", o.batch);
+    if (!gctr || !sum_ctr || !sum_mim || !ids || lgp_batch_init(&b, &bc, o.batch) != LGP_OK) lgp_die("out of memory for batch %d", o.batch);
     if (lgp_cl_engine_init(&e, &s, o.batch, err, sizeof err) != LGP_OK) lgp_die("cannot allocate batch %d: %s", o.batch, err);
     if (lgp_gradconf_init(&g, &s.m.params, err, sizeof err) != LGP_OK) lgp_die("%s", err);
     e.grad_ctr = gctr;
@@ -229,12 +231,15 @@ int main(int argc, char **argv) {
                                          &ctr, &mim);
         if (!isfinite(loss)) lgp_die("batch %d: the loss is not finite (contrastive %g, MAE %g)", i, ctr, mim);
         lgp_gradconf_cosines(&g, gctr, s.m.grads, cos);
+        for (size_t k = 0; k < P; k++) sum_ctr[k] += gctr[k], sum_mim[k] += s.m.grads[k];
         if (lgp_gradconf_add(&g, cos) != LGP_OK) lgp_die("out of memory");
         lgp_debug("batch %d: contrastive %.4f MAE %.4f", i, ctr, mim);
         lgp_progress_line("batch %d/%d", i + 1, o.batches);
     }
     lgp_progress_end();
     lgp_batch_report(&b);
+    lgp_gradconf_cosines(&g, sum_ctr, sum_mim, g.pooled);
+    g.has_pooled = 1;
     lgp_gradconf_print(&g, stdout);
     if (fflush(stdout) != 0 || ferror(stdout)) lgp_die("stdout: write error");
     if (o.json) write_json(o.json, desc, &g, &o);
@@ -246,7 +251,7 @@ int main(int argc, char **argv) {
     lgp_record_free(&scratch);
     lgp_reader_close(r);
     lgp_cl_state_free(&s);
-    free(gctr);
+    free(gctr), free(sum_ctr), free(sum_mim);
     free(ids);
     return LGP_EXIT_OK;
 }

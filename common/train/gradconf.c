@@ -131,6 +131,7 @@ lgp_json *lgp_gradconf_json(const lgp_gradconf *g) {
     for (int k = 0; k < g->nparts; k++) {
         part_stats s = summarise(g, k, scratch);
         lgp_json *j = stats_json(&s);
+        if (g->has_pooled) lgp_json_set(j, "pooled", num_or_null(g->pooled[k]));
         if (k == 0) lgp_json_set(o, "patch_embed", j);
         else if (k == g->nparts - 1) lgp_json_set(o, "norm", j);
         else {
@@ -146,12 +147,15 @@ lgp_json *lgp_gradconf_json(const lgp_gradconf *g) {
 void lgp_gradconf_print(const lgp_gradconf *g, FILE *f) {
     double *scratch = malloc(sizeof *scratch * (size_t)(g->n ? g->n : 1));
     if (!scratch) return;
-    fprintf(f, "%-12s %8s %7s %8s %8s %8s %8s %8s\n", "part", "cosine", "std", "min", "q25", "median", "q75", "max");
+    fprintf(f, "%-12s %8s %7s %8s %8s %8s %8s %8s%s\n", "part", "cosine", "std", "min", "q25", "median", "q75", "max",
+            g->has_pooled ? "   pooled" : "");
     for (int k = 0; k < g->nparts; k++) {
         char nm[32];
         part_stats s = summarise(g, k, scratch);
-        fprintf(f, "%-12s %8.4f %7.4f %8.4f %8.4f %8.4f %8.4f %8.4f\n", lgp_gradconf_part_name(g, k, nm, sizeof nm), s.mean,
+        fprintf(f, "%-12s %8.4f %7.4f %8.4f %8.4f %8.4f %8.4f %8.4f", lgp_gradconf_part_name(g, k, nm, sizeof nm), s.mean,
                 s.std, s.q[0], s.q[1], s.q[2], s.q[3], s.q[4]);
+        if (g->has_pooled) fprintf(f, " %8.4f", g->pooled[k]);
+        fputc('\n', f);
     }
     free(scratch);
 }

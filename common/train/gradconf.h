@@ -24,6 +24,12 @@ typedef struct {
     const lgp_params *p;              /* borrowed */
     double *cos;                      /* [n, nparts] one row per measured batch (owned) */
     int n, cap;
+    /* Optional, set by the caller: the cosine of the gradients summed over the batches.
+     * One batch's gradient is mostly sampling noise, and two noisy vectors in millions of
+     * dimensions are near orthogonal whatever their means do; the sums keep the part
+     * the batches share. */
+    int has_pooled;
+    double pooled[LGP_GC_MAX_PARTS];
 } lgp_gradconf;
 
 /* Parts from the table's names: "patch_embed.*", "blocks.<l>.*", "norm.*". LGP_OK, or
@@ -39,9 +45,9 @@ int lgp_gradconf_add(lgp_gradconf *g, const double *cos);
 /* Summary of the collected rows: {"batches": n, "patch_embed": S, "blocks": [S + "block": l
  * ...], "norm": S} with S = {"cosine": mean, "std": (n-1 normalised), "quantiles": [min, 25%,
  * median, 75%, max] (linear interpolation, as numpy), "n"}; non-finite rows are left out
- * of a part's summary and counted in "nonfinite". */
+ * of a part's summary and counted in "nonfinite"; with has_pooled, S also has "pooled". */
 lgp_json *lgp_gradconf_json(const lgp_gradconf *g);
-/* The same as a table, one line per part. */
+/* The same as a table, one line per part (a "pooled" column with has_pooled). */
 void lgp_gradconf_print(const lgp_gradconf *g, FILE *f);
 /* ",\"gradconf\":[patch, block 0, ..., norm]" (4 decimals; null for NAN) into buf, for a
  * JSONL log line; the length written, or 0 if it does not fit. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lgp-gradconf: the per-part cosines between the MAE and the MoCo v3 gradient agree with
 # a float64 PyTorch twin (tests/ref/gradconf_twin.py) to 1e-4; the issue's command on a
-# stage-1 checkpoint writes 6 block cosines in [-1, 1]; the same seed gives the same
+# stage-1 checkpoint writes 6 block cosines in [-1, 1] (and the pooled ones, of the
+# summed gradients); the same seed gives the same
 # bytes; checkpoints without heads or without a decoder say what was made up; bad input
 # and too little of it fail loudly; lgp-cl-train --gradconf-every logs the cosines
 # without changing what the run trains.
@@ -33,7 +34,7 @@ import json, math, sys
 g = json.load(open("g.json"))
 b = g["blocks"]
 good = (len(b) == 6 and [x["block"] for x in b] == list(range(6)) and g["batches"] == 8
-        and all(-1 <= x["cosine"] <= 1 and x["n"] == 8 and len(x["quantiles"]) == 5
+        and all(-1 <= x["cosine"] <= 1 and -1 <= x["pooled"] <= 1 and x["n"] == 8 and len(x["quantiles"]) == 5
                 and x["quantiles"] == sorted(x["quantiles"]) for x in b)
         and g["model"]["heads"] == "random" and g["model"]["decoder"] == "checkpoint"
         and len(g["per_batch"]) == 8 and all(len(r) == 8 for r in g["per_batch"]))
@@ -51,6 +52,14 @@ cmp -s a.json b.json && cmp -s a.txt b.txt
 ok $? "the same seed gives the same bytes"
 ! cmp -s a.json c.json
 ok $? "another seed (heads, masks) gives other cosines"
+$GC --batches 1 --json one.json <views.lgps >/dev/null
+"$PYTHON" -c '
+import json, sys
+g = json.load(open("one.json"))
+row = g["per_batch"][0]
+parts = [g["patch_embed"]] + g["blocks"] + [g["norm"]]
+sys.exit(0 if all(abs(p["pooled"] - c) < 1e-12 and p["cosine"] == c for p, c in zip(parts, row)) else 1)'
+ok $? "one batch: pooled = mean = that batch's cosine"
 
 # a MoCo v3 checkpoint has no decoder; 'random' needs no file
 lgp-cl-train -q --model fmnist --width 48 --depth 2 --heads 2 --batch 32 --steps 2 --warmup-steps 1 --threads 2 \
