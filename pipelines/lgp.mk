@@ -104,7 +104,7 @@ TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED)$(if $(N_TRAIN), --samples-per-
 HEADS = $(if $(MLP_DIM),--mlp-dim $(MLP_DIM)) $(if $(MOCO_DIM),--moco-dim $(MOCO_DIM))
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
-.PHONY: all table plots clean summary ablation ablation-summary record finetune
+.PHONY: all table plots clean summary ablation ablation-summary record finetune gradconf
 all: table
 
 # A stage whose snapshot folder holds a latest snapshot continues from it bit-exactly
@@ -211,6 +211,29 @@ $(OUT)/%/finetune-10pct.json: $(OUT)/subset-10pct.txt $(OUT)/test.lgps $$(DEP_$$
 	  --checkpoint-dir $(@D)/snapshots --save-every 200 -o $(@D)/finetuned.ckpt
 FINETUNES := $(foreach r,$(FT_RUNS),$(OUT)/$(r)/finetune-10pct.json)
 
+# ---- gradient conflict: the paper's motivation (make ... gradconf) ----
+# lgp-gradconf on the same GC_BATCHES x GC_BATCH two-view records for every checkpoint:
+# the per-block cosine between the MAE and the MoCo v3 gradient. A checkpoint without
+# one objective's heads (MAE: no projector; MoCo v3, grafted: no decoder) gets random
+# ones from SEED, as lgp-gradconf says; only random and joint have no such caveat.
+GC_BATCH ?= 64
+GC_BATCHES ?= 32
+GC_RUNS := random mae joint mocov3 grafted
+GC_MODEL_random = random --arch $(MODEL) --patch $(PATCH) --img-size $(SIZE) $(MODEL_FLAGS)
+$(foreach r,mae joint mocov3 grafted,$(eval GC_MODEL_$(r) = $(DEP_$(r))))
+$(OUT)/gradconf-views.lgps:
+	@mkdir -p $(@D)
+	tar-images -q --shard $(EMBED_SHARD) --limit $$(( $(GC_BATCH) * $(GC_BATCHES) ))$(if $(TI_FLAGS), $(TI_FLAGS)) $(TRAIN) | $(DECODE) \
+	  lgp-augment -q --recipe moco --size $(SIZE) $(CL_AUG) --seed $(SEED) -o $@
+$(OUT)/%/gradconf.json: $(OUT)/gradconf-views.lgps $$(DEP_$$*)
+	@mkdir -p $(@D)
+	lgp-gradconf -q --model $(GC_MODEL_$*) --batch $(GC_BATCH) --batches $(GC_BATCHES) --seed $(SEED) --threads $(THREADS) \
+	  --json $@ <$< >$(@D)/gradconf.txt
+GRADCONFS := $(foreach r,$(GC_RUNS),$(OUT)/$(r)/gradconf.json)
+gradconf: $(GRADCONFS)
+	bash $(HERE)gradconf-plot.sh $(OUT) $(GC_RUNS)
+	for r in $(GC_RUNS); do echo "== $$r"; cat $(OUT)/$$r/gradconf.txt; done
+
 # TUNED: which subsets also get the tuned-lambda protocol. Its cross-validation is 40
 # fits per probe seed, cheap at 1% but hours at 10% of 60k with the paper's near-zero
 # lambdas (each fit runs to the 2000-iteration cap), so the big profiles tune 1% only.
@@ -255,7 +278,8 @@ plots: $(OUT)/results.md
 record:
 	[ -e $(OUT)/results.json ] || [ -e $(OUT)/ablation.json ] || { echo "lgp.mk: $(OUT) has no results.json or ablation.json: run the seed first" >&2; exit 1; }
 	mkdir -p $(RESULTS)/seed$(SEED)
-	for f in results.json results.md ablation.json ablation.md loss.png accuracy-1pct.png; do if [ -e $(OUT)/$$f ]; then cp $(OUT)/$$f $(RESULTS)/seed$(SEED)/$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$f.tmp $(RESULTS)/seed$(SEED)/$$f; fi; done
+	for f in results.json results.md ablation.json ablation.md loss.png accuracy-1pct.png gradconf.png; do if [ -e $(OUT)/$$f ]; then cp $(OUT)/$$f $(RESULTS)/seed$(SEED)/$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$f.tmp $(RESULTS)/seed$(SEED)/$$f; fi; done
+	for r in $(GC_RUNS); do for f in gradconf.json gradconf.png; do if [ -e $(OUT)/$$r/$$f ]; then cp $(OUT)/$$r/$$f $(RESULTS)/seed$(SEED)/$$r-$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$r-$$f.tmp $(RESULTS)/seed$(SEED)/$$r-$$f; fi; done; done
 
 # Mean ± std over training seeds and paired differences by seed, from the recorded seeds
 # (each made by `make ... SEED=S table record`); written to RESULTS.

@@ -16,3 +16,6 @@ SHUFFLE ?= 10000
 # fine-tuning (make ... finetune): one epoch of the 10% subset (150 images)
 FT_EPOCHS ?= 1
 FT_BATCH ?= 32
+# gradient conflict (make ... gradconf): 2 batches of 32
+GC_BATCH ?= 32
+GC_BATCHES ?= 2

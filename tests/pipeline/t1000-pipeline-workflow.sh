@@ -87,6 +87,25 @@ grep -q '"keep_list"' <(lgp-inspect --meta out/grafted/snapshots/ft-latest.ckpt 
     [ "$(grep -o '"n_test":[0-9]*' out/grafted/finetune-10pct.json)" = '"n_test":1000' ]
 ok $? "fine-tuning is tested on the profile's 1,000 test images"
 
+# The gradient-conflict figure: lgp-gradconf on every checkpoint (and a random init), plots.
+"${MK[@]}" OUT=out gradconf >gc.out 2>gc.err
+ok $? "make ... gradconf"
+[ $? -eq 0 ] || tail -n 5 gc.err | sed 's/^/#   /'
+"$PYTHON" - <<'PY'
+import json, sys
+for r in ["random", "mae", "joint", "mocov3", "grafted"]:
+    g = json.load(open(f"out/{r}/gradconf.json"))
+    assert g["batches"] == 2 and len(g["blocks"]) == 3, (r, g)
+    assert all(-1 <= b["cosine"] <= 1 and -1 <= b["pooled"] <= 1 for b in g["blocks"]), (r, g)
+    want = {"random": ("random", None), "mae": ("checkpoint", "random"), "joint": ("checkpoint", "checkpoint")}
+    if r in want:
+        src = g["model"].get("decoder", "random"), g["model"].get("heads")
+        assert r == "random" or src == want[r], (r, g["model"])
+PY
+ok $? "a gradconf.json per checkpoint: 3 blocks, cosines in [-1, 1]; what came from each file"
+[ -s out/gradconf.png ] && [ -s out/mae/gradconf.png ] && [ -s out/grafted/gradconf.png ]
+ok $? "the figure with every run and a box plot per checkpoint"
+
 # A truncated training file: tar-images fails mid-pipe, the target fails, no checkpoint.
 head -c 2000000 "$FMNIST/train-images-idx3-ubyte.gz" >trunc-images-idx3-ubyte.gz
 cp "$FMNIST/train-labels-idx1-ubyte.gz" trunc-labels-idx1-ubyte.gz
