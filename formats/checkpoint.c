@@ -2,15 +2,12 @@
 #include "checkpoint.h"
 
 #include "json.h"
-#include "le.h"
 #include "safetensors.h"
 
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 const char *lgp_ckpt_find_nonfinite(const lgp_record *rec) {
     for (size_t i = 0; i < rec->n; i++) {
@@ -97,18 +94,8 @@ int lgp_ckpt_read(lgp_reader *r, lgp_record *rec, char **meta_out, char *err, si
     return LGP_OK;
 }
 
-/* A safetensors file starts with a u64 header length followed by '{'. */
-static int looks_like_safetensors(const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    unsigned char b[9];
-    ssize_t k = read(fd, b, 9);
-    close(fd);
-    return k == 9 && memcmp(b, "LGPS", 4) != 0 && lgp_rd32(b) != 0xFD2FB528u && b[8] == '{' && lgp_rd64(b) < LGP_ST_MAX_HEADER;
-}
-
 int lgp_ckpt_load(const char *path, lgp_record *rec, char **meta_out, char *err, size_t errlen) {
-    if (strcmp(path, "-") != 0 && looks_like_safetensors(path)) {
+    if (strcmp(path, "-") != 0 && lgp_st_sniff(path)) {
         char *st_meta = NULL;
         if (lgp_st_load(path, rec, &st_meta, err, errlen) != LGP_OK) return LGP_FATAL;
         if (meta_out) {

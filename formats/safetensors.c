@@ -131,6 +131,17 @@ int lgp_st_parse(const unsigned char *buf, size_t len, lgp_record *rec, char **m
     return rc;
 }
 
+int lgp_st_sniff(const char *path) {
+    struct stat st; /* a pipe or FIFO is never opened here: its bytes belong to the stream reader */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    unsigned char b[9];
+    ssize_t k = read(fd, b, 9);
+    close(fd);
+    return k == 9 && memcmp(b, "LGPS", 4) != 0 && lgp_rd32(b) != 0xFD2FB528u && b[8] == '{' && lgp_rd64(b) < LGP_ST_MAX_HEADER;
+}
+
 int lgp_st_load(const char *path, lgp_record *rec, char **metadata_out, char *err, size_t errlen) {
     char e[400];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -213,6 +224,10 @@ int lgp_st_save(const char *path, const lgp_record *rec, const char *metadata_js
     char *hdr = build_header(rec, metadata_json, err, errlen);
     if (!hdr) return LGP_FATAL;
     size_t n = strlen(hdr), padded = (n + 7) / 8 * 8;
+    if (padded > LGP_ST_MAX_HEADER) { /* readers (lgp_st_parse, the reference) refuse it */
+        free(hdr);
+        return snprintf(err, errlen, "%s: header of %zu bytes exceeds the 100 MB safetensors limit", path, padded), LGP_FATAL;
+    }
     char *ph = realloc(hdr, padded + 1);
     if (!ph) { free(hdr); return snprintf(err, errlen, "%s: out of memory", path), LGP_FATAL; }
     memset(ph + n, ' ', padded - n); /* pad so the byte buffer starts 8-aligned */

@@ -28,6 +28,11 @@
 int lgp_st_save(const char *path, const lgp_record *rec, const char *metadata_json,
                 char *err, size_t errlen);
 int lgp_st_load(const char *path, lgp_record *rec, char **metadata_out, char *err, size_t errlen);
+/* Is path a regular file that looks like safetensors (u64 header length below the
+ * limit, then '{'; not an lgp stream or zstd frame)? 1 or 0 (also when it cannot be
+ * read). Reads 9 bytes; pipes, FIFOs and devices are not opened (0), so a stream reader
+ * can still have all their bytes. */
+int lgp_st_sniff(const char *path);
 /* Parses an in-memory file image; tensors borrow from buf (caller keeps it alive). */
 int lgp_st_parse(const unsigned char *buf, size_t len, lgp_record *rec, char **metadata_out,
                  char *err, size_t errlen);
