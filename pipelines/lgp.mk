@@ -104,7 +104,7 @@ TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED)$(if $(N_TRAIN), --samples-per-
 HEADS = $(if $(MLP_DIM),--mlp-dim $(MLP_DIM)) $(if $(MOCO_DIM),--moco-dim $(MOCO_DIM))
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
-.PHONY: all table plots clean summary ablation ablation-summary record finetune gradconf
+.PHONY: all table plots clean summary ablation ablation-summary record finetune gradconf gradconf-summary
 all: table
 
 # A stage whose snapshot folder holds a latest snapshot continues from it bit-exactly
@@ -292,6 +292,10 @@ SEED_ABLATIONS = $(foreach s,$(SEEDS),$(RESULTS)/seed$(s)/ablation.json)
 ablation-summary:
 	for f in $(SEED_ABLATIONS); do [ -e "$$f" ] || { echo "lgp.mk: $$f is missing: run the seed first (make ... SEED=N ablation record)" >&2; exit 1; }; done
 	$(PYTHON) $(HERE)summary.py --out $(RESULTS) --name ablation $(SEED_ABLATIONS)
+
+gradconf-summary:
+	$(PYTHON) $(HERE)gradconf_summary.py $(RESULTS) $(SEEDS) >$(RESULTS)/gradconf.md.tmp && mv $(RESULTS)/gradconf.md.tmp $(RESULTS)/gradconf.md
+	cat $(RESULTS)/gradconf.md
 
 clean:
 	rm -rf $(OUT)
