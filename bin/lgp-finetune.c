@@ -300,13 +300,6 @@ static int step(void *p, lgp_trainer_step_out *out) {
     ft *x = p;
     lgp_ft_state *s = &x->s;
     const lgp_schedule *sc = &s->run.sched;
-    /* --eval-every: evaluate the weights at an epoch boundary before training on */
-    int64_t every = (int64_t)llround(x->o->eval_every * (double)sc->steps_per_epoch);
-    if (every > 0 && s->run.step > 0 && s->run.step % every == 0) {
-        eval_result r = evaluate(x);
-        snprintf(out->extra, sizeof out->extra, ",\"test_top1\":%.4f,\"test_top5\":%.4f", 100.0 * r.top1 / r.n,
-                 100.0 * r.top5 / r.n);
-    }
     lgp_vit_zero_grad(&s->m);
     const lgp_vit_config *c = &s->m.cfg;
     int K = s->fo.num_classes;
@@ -340,10 +333,24 @@ static int step(void *p, lgp_trainer_step_out *out) {
     return 1;
 }
 
-/* The final evaluation, before the checkpoint is written. */
+/* --eval-every: the weights at each epoch boundary (every E epochs), on the log line of
+ * the step that made them. */
+static void after_update(void *p, lgp_trainer_step_out *out) {
+    ft *x = p;
+    const lgp_run *run = &x->s.run;
+    int64_t every = (int64_t)llround(x->o->eval_every * (double)run->sched.steps_per_epoch);
+    if (every <= 0 || run->step % every != 0) return;
+    eval_result r = evaluate(x);
+    size_t k = strlen(out->extra);
+    snprintf(out->extra + k, sizeof out->extra - k, ",\"test_top1\":%.4f,\"test_top5\":%.4f", 100.0 * r.top1 / r.n,
+             100.0 * r.top5 / r.n);
+}
+
+/* The final evaluation, before the checkpoint is written (unless --eval-every has just
+ * made it). */
 static void finish(void *p) {
     ft *x = p;
-    if (x->o->test) evaluate(x);
+    if (x->o->test && !(x->nevals > 0 && x->evals[x->nevals - 1].step == x->s.run.step)) evaluate(x);
 }
 
 static void write_json(const ft *x) {
@@ -410,7 +417,7 @@ int main(int argc, char **argv) {
         lgp_die("cannot allocate batch %d: %s", s->run.sched.batch, err);
     lgp_trainer t = {.prefix = "ft", .state = &x, .run = &s->run, .opt = &s->opt, .table = &s->m.params,
                      .params = s->m.params.data, .grads = s->m.grads, .log_lr_scale = 1, .step = step,
-                     .record = state_record, .meta = state_meta, .hash = state_hash, .finish = finish};
+                     .record = state_record, .meta = state_meta, .hash = state_hash, .after_update = after_update, .finish = finish};
     lgp_trainer_run(&t, &o.t, &x.io);
     if (o.json && lgp_dist_rank() == 0) write_json(&x);
     lgp_trainer_io_close(&x.io, s->run.step);

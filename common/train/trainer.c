@@ -231,6 +231,7 @@ void lgp_trainer_run(const lgp_trainer *t, const lgp_trainopts *o, lgp_trainer_i
         double lr = lgp_lr_schedule(run->step, sc->total_steps, sc->warmup_steps, sc->lr, sc->min_lr);
         lgp_adamw_step(t->opt, t->params, t->grads, (float)lr); /* pitfall M1: the optimizer steps (docs/METHOD.md) */
         run->step++;
+        if (t->after_update) t->after_update(t->state, &so);
         int64_t spe = sc->steps_per_epoch;
         lgp_trainlog_step(&log, run->step, spe ? (run->step - 1) / spe : 0, so.loss, lr * t->log_lr_scale, so.gnorm,
                           so.images, so.extra[0] ? so.extra : NULL);

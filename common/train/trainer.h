@@ -72,6 +72,10 @@ typedef struct {
     /* Optional: after a skipped non-finite step, NULL if the state is still sound, else
      * what is not (lgp-cl-train: the BatchNorm statistics). */
     const char *(*skip_check)(const void *state);
+    /* Optional: after the optimizer step, before the step's log line; may append
+     * members to out->extra (lgp-finetune's --eval-every: the updated weights' test
+     * accuracy on the line of the step that made them). */
+    void (*after_update)(void *state, lgp_trainer_step_out *out);
     /* Optional: just before the final checkpoint (lgp-mim-train's --recon-png). */
     void (*finish)(void *state);
 } lgp_trainer;

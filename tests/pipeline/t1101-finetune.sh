@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lgp-finetune end to end at toy size: a stage-1 start fine-tuned on lgp-augment's
 # finetune views, evaluated on a test file; the checkpoint, the JSON, bit-exact resume
-# from snapshots and after SIGTERM, the class count from the input, and the loud ends
+# from snapshots and after SIGTERM, --eval-every, the class count from the input, and the loud ends
 # (records without labels, labels out of range, a missing test file, a warmup longer
 # than the run, options that differ on --resume).
 . "$(dirname "$0")/lib.sh"
@@ -28,6 +28,24 @@ assert j["n_test"] == 200 and j["steps"] == 20 and j["num_classes"] == 10 and j[
 assert j["evals"][-1]["step"] == 20, j
 PY
 ok $? "--json: protocol, top1 <= top5, 200 test images, 10 classes from the input"
+# --eval-every: evaluations at each epoch boundary and the end, in the JSON and the log,
+# without changing what is trained.
+EV=(--init stage1.ckpt --batch 32 --epochs 2 --samples-per-epoch 160 --warmup-steps 2 --threads 2 -q)
+lgp-finetune "${EV[@]}" --test test.lgps --eval-every 1 --json ev.json --log ev.jsonl -o ev.ckpt views.lgps &&
+    lgp-finetune "${EV[@]}" -o noev.ckpt views.lgps
+ok $? "2 epochs with --eval-every 1, and without"
+"$PYTHON" - <<'PY'
+import json, sys
+j = json.load(open("ev.json"))
+log = [json.loads(l) for l in open("ev.jsonl")]
+at = [r["step"] for r in log if "test_top1" in r]
+assert [e["step"] for e in j["evals"]] == [5, 10], j["evals"]
+assert at == [5, 10], at
+assert abs(j["evals"][-1]["top1"] - j["top1"]) < 1e-9 and all(0 <= e["top1"] <= 100 for e in j["evals"]), j
+PY
+ok $? "evaluated at steps 5 (epoch 1) and 10 (the end), in the JSON and the JSONL log"
+[ "$(lgp-inspect --hash ev.ckpt | cut -d' ' -f1)" = "$(lgp-inspect --hash noev.ckpt | cut -d' ' -f1)" ]
+ok $? "evaluating does not change the trained weights"
 lgp-inspect ft.ckpt 2>&1 | grep -q '"stage":"finetune"'; ok $? "checkpoint stage finetune"
 lgp-inspect ft.ckpt 2>&1 | grep -q 'head.weight .*\[10, 32\]'; ok $? "head.weight [10, 32] under the timm name"
 lgp-embed -q --model ft.ckpt -o emb.lgps test.lgps; ok $? "lgp-embed reads the fine-tuned encoder"
