@@ -28,8 +28,10 @@ static const char help[] =
     "= (x, y, w, h, hflip) in source pixels; `image`/`jpeg`/`png` is dropped unless\n"
     "--keep-image, every other tensor (label, ...) passes through. Output header metadata\n"
     "= input metadata plus \"augment\" (recipe, every parameter, seed, epoch, start index).\n"
-    "Sample i's draws come from (seed, epoch, start-index + i) only: threads, resumption\n"
-    "and sharding do not change a byte.\n"
+    "A record's draws come from (seed, --epoch + its `epoch`, its `index`) when it carries\n"
+    "them (tar-images writes both: the image's place in the data), else from (seed,\n"
+    "--epoch, --start-index + position): threads, resumption and sharding do not change\n"
+    "a byte, and ranks reading disjoint shards (--shard auto) draw independently.\n"
     "\n"
     "recipes:\n"
     "  mae   view0: RandomResizedCrop(S, scale 0.2-1, ratio 3/4-4/3, bicubic), hflip 0.5\n"
@@ -69,7 +71,8 @@ static const char help[] =
     "  --crop-ratio R         eval: centre crop fraction (default 0.875 = 224/256)\n"
     "  --seed N               (default 20240607)\n"
     "  --epoch N              (default 0)\n"
-    "  --start-index N        index of the first input record (default 0), for resumed\n"
+    "  --start-index N        index of the first input record without an `index` tensor\n"
+    "                         (default 0), for resumed\n"
     "                         or sharded runs\n"
     "  --threads N            worker threads; output order is kept (default 2)\n"
     "  --keep-image           keep the source image tensor\n"
@@ -213,9 +216,18 @@ static char *make_meta(void *ctx, const char *in_meta) {
     return s;
 }
 
-/* Thread-safe: sample i's draws depend on (seed, epoch, index) only. */
+/* Thread-safe: a record's draws depend on (seed, epoch, index) only. */
 static int process(void *ctx, lgp_record *r, uint64_t index, char *err, size_t errlen) {
     const struct opts *o = ctx;
+    /* A record that says where it is in the data (tar-images' epoch and index) draws by
+     * that, not by its position in this stream: the k-th record of every rank's shard is
+     * a different image and must not get the same crop. */
+    uint64_t epoch = o->epoch;
+    int64_t v;
+    if (lgp_tensor_get_int(lgp_record_get(r, "index"), &v) == LGP_OK && v >= 0) {
+        index = (uint64_t)v;
+        if (lgp_tensor_get_int(lgp_record_get(r, "epoch"), &v) == LGP_OK && v >= 0) epoch += (uint64_t)v;
+    }
     if (o->keep.n) {
         char st[4096];
         const char *key = r->key ? r->key : "";
@@ -224,7 +236,7 @@ static int process(void *ctx, lgp_record *r, uint64_t index, char *err, size_t e
         if (k < 0) return LGP_EOF;                 /* not in the subset: left out, never decoded */
         __atomic_store_n(&o->hit[k], 1, __ATOMIC_RELAXED); /* threads may mark the same name */
     }
-    return lgp_augment_record(r, &o->rc, o->seed, o->epoch, index, o->flags, err, errlen);
+    return lgp_augment_record(r, &o->rc, o->seed, epoch, index, o->flags, err, errlen);
 }
 
 static void progress(void *ctx, const lgp_filterloop_counts *k) {

@@ -3,9 +3,9 @@
 # curve and final weights (rel 1e-5) with drop path on (drawn per sample from the
 # record's epoch and index, so the split does not change it) and mixup off (it pairs
 # samples inside each rank's batch, so it differs by design; with it on, 2 ranks still
-# train). The images go in unaugmented: lgp-augment keys its draws by its own input
-# position, which a shard changes. The test set evaluated by both ranks together gives
-# the same top-1 as one rank.
+# train). The views come from lgp-augment --recipe finetune on each rank's shard: its
+# draws are keyed by each record's epoch and index, so the split does not change them
+# either. The test set evaluated by both ranks together gives the same top-1 as one rank.
 . "$(dirname "$0")/lib.sh"
 MB=${LGP_BUILD_MPI:-$LGP_BUILD/../build-mpi}/bin
 if ! command -v mpirun >/dev/null || [ ! -x "$MB/lgp-finetune" ]; then echo "1..0 # SKIP no MPI build"; exit 0; fi
@@ -15,6 +15,7 @@ DATA=$FMNIST/train-images-idx3-ubyte.gz
 TINY="--model fmnist --width 32 --depth 2 --heads 2 --steps 12 --warmup-steps 2 --blr 5e-3 --threads 1 -q --test test.lgps"
 for np in 1 2; do
     "${RUN[@]}" -np $np sh -c "$MB/lgp-tar-images -q --limit 800 --shard auto $DATA |
+        $MB/lgp-augment -q --recipe finetune --threads 1 |
         $MB/lgp-finetune $TINY --mixup 0 --cutmix 0 --num-classes 10 --batch $((32 / np)) --log log$np.jsonl --json r$np.json -o w$np.ckpt" 2>err$np
     ok $? "$np rank(s) x batch $((32 / np)) fine-tunes"
     lgp-inspect --to-safetensors w$np.st w$np.ckpt 2>/dev/null
