@@ -277,7 +277,8 @@ int lgp_cl_state_load(lgp_cl_state *s, const lgp_record *rec, const char *meta_t
 
 int lgp_cl_state_open_any(lgp_cl_state *s, const lgp_record *rec, const char *meta_text, const char *src,
                           const lgp_cl_opts *o, uint64_t seed, unsigned *have, char *err, size_t errlen) {
-    static const char *const ignore[] = {"optim.", NULL};
+    /* a fine-tuned model's classifier (head.weight/bias, not head.N.*) serves neither loss */
+    static const char *const ignore[] = {"optim.", "head.weight", "head.bias", NULL};
     static const char *const missing_ok[] = {"decoder_", "mask_token", "head.", "predictor.", "momentum.", NULL};
     static const lgp_adamw_hparams hp = {0.9f, 0.999f, 1e-8f, 0.1f};
     char e2[900];

@@ -68,6 +68,10 @@ lgp-gradconf --model moco.ckpt --batch 32 --batches 2 --json m.json --threads 2 
 ok $? "a MoCo v3 checkpoint"
 grep -q "no MAE decoder: a random one" err && grep -q '"decoder":"random"' m.json && grep -q '"heads":"checkpoint"' m.json
 ok $? "says its decoder is made up"
+lgp-finetune -q --init stage1.ckpt --steps 2 --batch 32 --warmup-steps 1 --threads 2 -o ft.ckpt views.lgps &&
+    lgp-gradconf -q --model ft.ckpt --batch 32 --batches 1 --json f.json --threads 2 <views.lgps >/dev/null &&
+    grep -q '"heads":"random"' f.json && grep -q '"decoder":"random"' f.json
+ok $? "a fine-tuned checkpoint: its classifier left out, MoCo heads and MAE decoder made up"
 lgp-gradconf --model random --arch fmnist --depth 2 --batch 32 --batches 1 --threads 2 <views.lgps >r.txt 2>/dev/null
 [ "$(grep -c '^block' r.txt)" -eq 2 ]
 ok $? "--model random --arch fmnist --depth 2: 2 blocks"
