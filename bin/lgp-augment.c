@@ -85,7 +85,10 @@ static const char help[] =
     "                         the rest are left out before decoding; a line that matched\n"
     "                         no record is an error at the end\n"
     LGP_OUTPUT_HELP
-    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    "  --progress            a live count on stderr (default: a summary line at the end;\n"
+    "                        the trainer or lgp-embed at the end of the pipe draws its\n"
+    "                        live line)\n"
+    "  -q, --quiet / -v, --verbose / --help / --version\n"
     "\n"
     "example:\n"
     "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz |\n"
@@ -263,6 +266,7 @@ static void run(struct opts *o) {
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
     lgp_sigpipe_is_success();
+    lgp_progress_feeder(); /* the pipeline's live line is its consumer's (--progress: ours too) */
     struct opts o = {.seed = DEFAULT_SEED, .threads = 2, .input = "-"};
     lgp_output_opts_init(&o.out);
     enum { O_RECIPE = 0x2001, O_SIZE, O_SCALE, O_RATIO, O_INTERP, O_HFLIP, O_JITTER, O_BRIGHT, O_CONTRAST,

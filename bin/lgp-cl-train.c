@@ -64,7 +64,9 @@ static const char help[] =
     "  --batch B             images per step (default 256); lr_g = blr_g*B/256\n"
     "  --epochs E | --steps N  training length (epochs need the stream's record count or\n"
     "                        --samples-per-epoch N)\n"
-    "  --warmup-epochs E     (default 40) or --warmup-steps N; then half-cosine to 0\n"
+    "  --warmup-epochs E     (default 40, at most a tenth of the run unless given) or\n"
+    "                        --warmup-steps N (one as long as the run is warned about);\n"
+    "                        then half-cosine to 0\n"
     "  --weight-decay X      (default 0.1: ndim >= 2 and cls, none on 1-d)\n"
     "  --beta1 X --beta2 X   AdamW betas (default 0.9, 0.999)\n"
     "  --clip-grad X         global-norm clipping (default 0: off)\n"
@@ -224,8 +226,7 @@ static int asked_schedule(const struct opts *o, lgp_reader *r, lgp_schedule *sc,
     int64_t spe = o->t.samples_per_epoch ? o->t.samples_per_epoch : lgp_schedule_records_per_epoch(lgp_reader_meta(r));
     if (!o->t.samples_per_epoch && spe > 0) spe *= lgp_dist_size();
     /* blr 1: the peak is global batch/256 and each group's lr_scale is its base lr (docs/METHOD.md pitfall M10). */
-    return lgp_schedule_make_dist(sc, o->t.steps, o->t.epochs, spe, o->t.warmup_epochs, o->t.warmup_steps, o->t.batch, 1,
-                                  lgp_dist_size(), 1.0, 0, 0, err, errlen);
+    return lgp_trainopts_schedule(&o->t, sc, spe, 1, lgp_dist_size(), 1.0, 0, 0, err, errlen);
 }
 
 static void setup(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
@@ -247,6 +248,7 @@ static void setup(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
     if (asked_schedule(o, r, &s->run.sched, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
     s->run.clip = o->t.clip;
     lgp_run_take_classes(&s->run, lgp_reader_meta(r));
+    lgp_trainopts_say_warmup(&o->t, &s->run.sched);
     const lgp_groups *g = &s->co.groups;
     lgp_info("%s: %zu parameters, heads %d/%d; %lld steps of %d x %d ranks images, %d lr group%s (last %.3g), "
              "warmup %lld", s->run.init, s->m.params.total, s->co.mlp_dim, s->co.moco_dim, (long long)s->run.sched.total_steps,

@@ -43,7 +43,10 @@ static const char help[] =
     "                         (default 134217728)\n"
     "  --strict               stop at the first undecodable record (exit 1)\n"
     LGP_OUTPUT_HELP
-    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    "  --progress            a live count on stderr (default: a summary line at the end;\n"
+    "                        the trainer or lgp-embed at the end of the pipe draws its\n"
+    "                        live line)\n"
+    "  -q, --quiet / -v, --verbose / --help / --version\n"
     "\n"
     "example:\n"
     "  tar-images train.tar | lgp-decode --size 256 --center-crop 224 | lgp-inspect\n"
@@ -245,6 +248,7 @@ static void run(const struct opts *o) {
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
     lgp_sigpipe_is_success();
+    lgp_progress_feeder(); /* the pipeline's live line is its consumer's (--progress: ours too) */
     struct opts o = {.filter = LGP_FILTER_BILINEAR, .input = "-"};
     lgp_output_opts_init(&o.out);
     static const struct option lo[] = {

@@ -44,7 +44,9 @@ static const char help[] =
     "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"
     "  --strict              a bad record is fatal (default: skip it with a message)\n"
     LGP_MODELCFG_HELP LGP_OUTPUT_HELP
-    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    "  --progress            the live line (default on a terminal): images done, of how\n"
+    "                        many when the header says, rate and ETA\n"
+    "  -q, --quiet / -v, --verbose / --help / --version\n"
     "\n"
     "example:\n"
     "  tar-images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz |\n"
@@ -251,6 +253,28 @@ static int64_t gather_emit(lgp_writer *w, lgp_record *out, const lgp_batch *b, c
     return n;
 }
 
+/* Images the input announces: records_per_epoch x epochs of its header (tar-images
+ * writes them), for every rank's shard together; -1 when it does not say. */
+static int64_t announced_images(const char *meta_json) {
+    lgp_json *m = lgp_json_parse(meta_json, strlen(meta_json), NULL, 0);
+    int64_t per = lgp_json_get_i64_def(m, "records_per_epoch", -1), epochs = lgp_json_get_i64_def(m, "epochs", 1);
+    lgp_json_free(m);
+    return per > 0 && epochs > 0 ? per * epochs * lgp_dist_size() : -1;
+}
+
+/* The live line, a few times a second: images done (of how many, when announced), the
+ * rate and an ETA. */
+static void progress(int64_t n, int64_t total, double t0, double *last) {
+    if (!lgp_progress_due(last)) return;
+    double dt = lgp_now() - t0, ips = dt > 0 ? (double)n / dt : 0;
+    char e[32];
+    if (total > 0 && n <= total)
+        lgp_progress_line("%lld/%lld images (%.0f%%) %.0f img/s %s", (long long)n, (long long)total,
+                          100.0 * (double)n / (double)total, ips,
+                          ips > 0 ? lgp_progress_eta(e, sizeof e, (double)(total - n) / ips) : "");
+    else lgp_progress_line("%lld images %.0f img/s", (long long)n, ips);
+}
+
 static int64_t embed_model(lgp_reader *r, const struct opts *o, int64_t *skipped) {
     char err[1024];
     lgp_vit_model m;
@@ -278,9 +302,10 @@ static int64_t embed_model(lgp_reader *r, const struct opts *o, int64_t *skipped
     lgp_record scratch, out;
     lgp_record_init(&scratch);
     lgp_record_init(&out);
-    int64_t n = 0;
+    int64_t n = 0, total = announced_images(lgp_reader_meta(r));
     int rc, done = 0;
     double busy = 1; /* ranks that still have data: the loop runs until none has */
+    double t0 = lgp_now(), last = 0;
     while (busy > 0) {
         b.n = 0;
         if (!done) {
@@ -298,8 +323,10 @@ static int64_t embed_model(lgp_reader *r, const struct opts *o, int64_t *skipped
             n += b.n;
             busy = !done;
         }
-        lgp_progress_line("%lld images", (long long)n);
+        progress(n, total, t0, &last);
     }
+    last = 0; /* the last count, drawn */
+    progress(n, total, t0, &last);
     lgp_batch_report(&b);
     if (w && !n) {
         lgp_writer_abort(w);

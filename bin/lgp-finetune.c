@@ -67,7 +67,7 @@ static const char help[] =
     "  --lr X                absolute peak lr (overrides --blr)\n"
     "  --min-lr X            end of the cosine (default 1e-6)\n"
     "  --warmup-epochs E     (default 5, at most a tenth of the run unless given) or\n"
-    "                        --warmup-steps N\n"
+    "                        --warmup-steps N; one as long as the run is warned about\n"
     "  --weight-decay X      (default 0.05; none on 1-d tensors, pos_embed, cls_token)\n"
     "  --beta1 X --beta2 X   AdamW betas (default 0.9, 0.999)\n"
     "  --clip-grad X         global-norm clipping (default 0: off)\n"
@@ -142,15 +142,12 @@ static void parse(int argc, char **argv, struct opts *o) {
 }
 
 /* The schedule the options and the stream ask for; an untold warmup is at most a
- * tenth of the run (5 epochs of a short run would be all warmup). */
+ * tenth of the run (5 epochs of a short run would be all warmup: the rule of every
+ * trainer, lgp_trainopts_schedule). */
 static int asked_schedule(const struct opts *o, lgp_reader *r, lgp_schedule *sc, char *err, size_t errlen) {
     int64_t spe = o->t.samples_per_epoch;
     if (!spe && (spe = lgp_schedule_records_per_epoch(lgp_reader_meta(r))) > 0) spe *= lgp_dist_size();
-    if (lgp_schedule_make_dist(sc, o->t.steps, o->t.epochs, spe, o->t.warmup_epochs, o->t.warmup_steps, o->t.batch,
-                               o->accum, lgp_dist_size(), o->blr, o->lr, o->min_lr, err, errlen) != LGP_OK)
-        return LGP_FATAL;
-    if (!(o->t.given & LGP_GIVEN_WARMUP) && sc->warmup_steps > sc->total_steps / 10) sc->warmup_steps = sc->total_steps / 10;
-    return LGP_OK;
+    return lgp_trainopts_schedule(&o->t, sc, spe, o->accum, lgp_dist_size(), o->blr, o->lr, o->min_lr, err, errlen);
 }
 
 static void check_resume(const lgp_ft_state *s, const struct opts *o, lgp_reader *r) {
@@ -214,8 +211,7 @@ static void setup(lgp_ft_state *s, const struct opts *o, lgp_reader *r) {
     lgp_json_free(im);
     lgp_run_take_classes(&s->run, lgp_reader_meta(r));
     const lgp_schedule *sc = &s->run.sched;
-    if ((o->t.given & LGP_GIVEN_WARMUP) && sc->warmup_steps >= sc->total_steps)
-        lgp_warn("the warmup (%lld steps) is as long as the run: the lr never decays", (long long)sc->warmup_steps);
+    lgp_trainopts_say_warmup(&o->t, sc);
     lgp_info("%s: %zu parameters, %d classes, head %s; %lld steps of %d x %d x %d ranks images, lr %.3g (blr %.3g), "
              "warmup %lld, layer decay %g, drop path %g",
              s->run.init, s->m.params.total, s->fo.num_classes, s->fo.first_fc ? "first-fc" : "linear",

@@ -47,7 +47,10 @@ static const char help[] =
     "  --start-index N        index of the first input record (default 0)\n"
     "  --strict               die on the first bad record instead of skipping it\n"
     LGP_OUTPUT_HELP
-    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    "  --progress            a live count on stderr (default: a summary line at the end;\n"
+    "                        the trainer or lgp-embed at the end of the pipe draws its\n"
+    "                        live line)\n"
+    "  -q, --quiet / -v, --verbose / --help / --version\n"
     "\n"
     "example:\n"
     "  tar-images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz |\n"
@@ -165,6 +168,7 @@ static void run(struct opts *o) {
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
     lgp_sigpipe_is_success();
+    lgp_progress_feeder(); /* the pipeline's live line is its consumer's (--progress: ours too) */
     struct opts o = {.patch = 0, .ratio = 0.75, .bo = LGP_BLOCK_OPTS_DEFAULT, .seed = DEFAULT_SEED, .input = "-"};
     lgp_output_opts_init(&o.out);
     enum { O_PATCH = 0x2001, O_IMG, O_VIEW, O_RATIO, O_BLOCK, O_MINB, O_MINA, O_IDS, O_SEED, O_EPOCH, O_START, O_STRICT };

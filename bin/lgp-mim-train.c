@@ -50,7 +50,8 @@ static const char help[] =
     "  --blr X               base lr per 256 images (default 1.5e-4); lr = blr*B*K/256\n"
     "  --lr X                absolute peak lr (overrides --blr)\n"
     "  --min-lr X            end of the cosine (default 0)\n"
-    "  --warmup-epochs E     (default 40) or --warmup-steps N\n"
+    "  --warmup-epochs E     (default 40, at most a tenth of the run unless given) or\n"
+    "                        --warmup-steps N; one as long as the run is warned about\n"
     "  --weight-decay X      (default 0.05; none on biases, norms)\n"
     "  --beta1 X --beta2 X   AdamW betas (default 0.9, 0.95)\n"
     "  --clip-grad X         global-norm clipping (default 0: off)\n"
@@ -136,8 +137,7 @@ static int asked_schedule(const struct opts *o, lgp_reader *r, lgp_schedule *sc,
     /* A stream announces its own shard's count; the epoch is every rank's shards together. */
     int64_t spe = o->t.samples_per_epoch;
     if (!spe && (spe = lgp_schedule_records_per_epoch(lgp_reader_meta(r))) > 0) spe *= lgp_dist_size();
-    return lgp_schedule_make_dist(sc, o->t.steps, o->t.epochs, spe, o->t.warmup_epochs, o->t.warmup_steps, o->t.batch,
-                                  o->accum, lgp_dist_size(), o->blr, o->lr, o->min_lr, err, errlen);
+    return lgp_trainopts_schedule(&o->t, sc, spe, o->accum, lgp_dist_size(), o->blr, o->lr, o->min_lr, err, errlen);
 }
 
 /* --resume with options of a fresh run: they must describe the run being resumed. */
@@ -193,6 +193,7 @@ static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
     if (asked_schedule(o, r, &s->run.sched, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
     s->run.clip = t->clip;
     lgp_run_take_classes(&s->run, lgp_reader_meta(r));
+    lgp_trainopts_say_warmup(t, &s->run.sched);
     lgp_info("model %s: %zu parameters; %lld steps of %d x %d x %d ranks images, lr %.3g (blr %.3g), warmup %lld",
              t->model, s->m.params.total, (long long)s->run.sched.total_steps, s->run.sched.batch, s->run.sched.accum,
              s->run.sched.world, s->run.sched.lr, s->run.sched.blr, (long long)s->run.sched.warmup_steps);

@@ -50,7 +50,9 @@ static const char help[] =
     "  --json FILE         also write the results as a JSON array (atomic)\n"
     "  --write-subset FILE the first seed's training subset as 'key label' lines (atomic):\n"
     "                      lgp-augment --keep-list FILE gives lgp-finetune the same images\n"
-    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    "  --progress            the live line (default on a terminal): method, seed, fit\n"
+    "                        (--lambda auto) and ETA\n"
+    "  -q, --quiet / -v, --verbose / --help / --version\n"
     "\n"
     "example:\n"
     "  lgp-embed --model stage2.ckpt < train.lgps > emb-train.lgps\n"
@@ -71,12 +73,46 @@ static void log_cv(const lgp_probe_result *r) {
     lgp_info("seed %llu: --lambda auto chose %g", (unsigned long long)r->seed, r->lambda);
 }
 
+/* The live line of one method's runs (a terminal, or --progress): the seed, the fit in
+ * it (--lambda auto: folds x grid cross-validation fits, then the final one), and an
+ * ETA for the method from the pace of its fits so far. */
+typedef struct {
+    const char *method;
+    int seeds, seed, fits, fit; /* seed: the index of the run in progress; fits: per seed */
+    unsigned long long first;   /* the first seed's value (--seed) */
+    double t0, last;
+} probe_live;
+
+static void live_draw(probe_live *p, int now) {
+    if (now) p->last = 0;
+    if (!lgp_progress_due(&p->last)) return;
+    long done = (long)p->seed * p->fits + p->fit, all = (long)p->seeds * p->fits;
+    char e[32] = "";
+    if (done > 0) lgp_progress_eta(e, sizeof e, (lgp_now() - p->t0) / (double)done * (double)(all - done));
+    unsigned long long id = p->first + (unsigned long long)p->seed;
+    if (p->fits > 1)
+        lgp_progress_line("%s: seed %llu (%d of %d), fit %d/%d %s", p->method, id, p->seed + 1, p->seeds, p->fit + 1,
+                          p->fits, e);
+    else lgp_progress_line("%s: seed %llu (%d of %d) %s", p->method, id, p->seed + 1, p->seeds, e);
+}
+
+static void live_fit(void *ctx, int done, int total) {
+    probe_live *p = ctx;
+    (void)total;
+    p->fit = done;
+    live_draw(p, 0);
+}
+
 /* One seed's run, reported in the order the work happened: the cross-validation, a
  * solver that stopped early, then the result or the error. */
 static void run_seed(lgp_probe_result *r, int mth, const lgp_probe_set *tr, const lgp_probe_set *te, const float *Pte,
-                     const size_t *idx, size_t m, int K, const struct opts *o) {
+                     const size_t *idx, size_t m, int K, const struct opts *o, probe_live *live) {
     char err[1024];
-    int rc = lgp_probe_run(r, mth, tr, te, Pte, idx, m, K, &o->p, err, sizeof err);
+    lgp_probe_opts po = o->p;
+    po.on_fit = live_fit, po.ctx = live;
+    live->fit = 0;
+    live_draw(live, 1);
+    int rc = lgp_probe_run(r, mth, tr, te, Pte, idx, m, K, &po, err, sizeof err);
     if (r->cv_done) log_cv(r);
     if (r->fitted && !r->converged)
         lgp_warn("logreg: seed %llu: stopped after %d iterations at relative gradient %.2g, duality gap %.2g (%s %g)",
@@ -134,6 +170,9 @@ static void evaluate(const struct opts *o) {
         if (!(o->methods & mth)) continue;
         float *Pte = lgp_probe_prepare(mth, te.X, te.n, te.C);
         if (!Pte) lgp_die("out of memory (%zu x %zu features)", te.n, te.C);
+        int cv = mth == LGP_PROBE_LOGREG && o->p.lambda_auto;
+        probe_live live = {.method = cv ? "logreg --lambda auto" : lgp_probe_method_name(mth), .seeds = o->seeds,
+                           .fits = cv ? o->p.folds * LGP_PROBE_NLAMBDA + 1 : 1, .first = o->seed, .t0 = lgp_now()};
         for (int s = 0; s < o->seeds; s++) {
             res[s] = (lgp_probe_result){.seed = o->seed + (uint64_t)s};
             if (lgp_probe_subset(idx, &m, &tr, K, &o->p, res[s].seed, err, sizeof err) != LGP_OK) lgp_die("%s", err);
@@ -142,7 +181,8 @@ static void evaluate(const struct opts *o) {
                 if (lgp_probe_shared_keys(&shared, &first, &tr, &te, idx, m) != LGP_OK) lgp_die("out of memory");
                 if (shared) lgp_warn("%s: %zu training records share their key with %s (first: '%s')", tr.name, shared, te.name, tr.keys[first]);
             }
-            run_seed(&res[s], mth, &tr, &te, Pte, idx, m, K, o);
+            live.seed = s;
+            run_seed(&res[s], mth, &tr, &te, Pte, idx, m, K, o, &live);
         }
         lgp_probe_report(stdout, arr, res, o->seeds, o->p.shots_file ? "file" : o->shots_text, &tr, &te, K, &o->p);
         free(Pte);

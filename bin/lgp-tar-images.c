@@ -88,7 +88,10 @@ static const char help[] =
     "                    (default: no limit); see \"records_per_epoch\" above\n"
     "  --seed S          shuffle seed (default 0)\n"
     LGP_OUTPUT_HELP
-    "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"
+    "  --progress            a live count on stderr (default: a summary line at the end;\n"
+    "                        the trainer or lgp-embed at the end of the pipe draws its\n"
+    "                        live line)\n"
+    "  -q, --quiet / -v, --verbose / --help / --version\n"
     "\n"
     "example:\n"
     "  tar-images --shuffle full --index train.idx --seed 1 ILSVRC2012_img_train.tar |\n"
@@ -330,6 +333,7 @@ static void parse_args(struct opts *o, int argc, char **argv) {
 int main(int argc, char **argv) {
     lgp_proginit(argc, argv);
     lgp_sigpipe_is_success();
+    lgp_progress_feeder(); /* the pipeline's live line is its consumer's (--progress: ours too) */
     struct opts o = {.epochs = 1, .order = {.limit = -1, .shard_n = 1}};
     lgp_output_opts_init(&o.out);
     parse_args(&o, argc, argv);

@@ -2,8 +2,9 @@
 #
 #   make -f pipelines/lgp.mk              # the comparison table, quick profile
 #   make -f pipelines/lgp.mk PROFILE=repro
-#   make -f pipelines/lgp.mk PROFILE=imagenet TRAIN=train.tar TEST=val.tar VAL_LABELS=val.txt
+#   make -f pipelines/lgp.mk PROFILE=imagenet TRAIN=train.tar TEST=val.tar TEST_LABELS=val.txt
 #   make -f pipelines/lgp.mk TRAIN=mydata.tar TEST=mytest.tar MODEL=vit-small  # profile own
+#   make -f pipelines/lgp.mk PROFILE=repro SEED=1 resume  # what a rerun would continue
 #
 # Profiles (pipelines/profiles/): quick, repro and test run Fashion-MNIST; imagenet is
 # the official recipe; imagenet100 that recipe on a 100-class subset (CLASSES=FILE);
@@ -104,13 +105,20 @@ TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED)$(if $(N_TRAIN), --samples-per-
 HEADS = $(if $(MLP_DIM),--mlp-dim $(MLP_DIM)) $(if $(MOCO_DIM),--moco-dim $(MOCO_DIM))
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
-.PHONY: all table plots clean summary ablation ablation-summary record finetune gradconf gradconf-summary
+.PHONY: all table plots clean summary ablation ablation-summary record finetune gradconf resume gradconf-summary
 all: table
 
 # A stage whose snapshot folder holds a latest snapshot continues from it bit-exactly
 # (the trainer skips the records it has already used): after a crash or a preemption,
 # running make again resumes (`make -f pipelines/lgp.mk resume` says what it would do).
 RESUME = $$([ -e $(@D)/snapshots/$(1)-latest.ckpt ] && echo --resume $(@D)/snapshots/$(1)-latest.ckpt)
+# `resume`: for this PROFILE/SEED/OUT, each training stage that is done, that would
+# continue from its snapshot (and at which step), or that would start from scratch; the
+# ablation arms and fine-tuning rows once begun. Trains nothing.
+resume:
+	bash $(HERE)resume.sh $(OUT) "PROFILE=$(PROFILE) SEED=$(SEED)" mae:mim:stage1.ckpt \
+	  $(foreach r,grafted mocov3 joint,$(r):cl:stage2.ckpt) $(foreach r,$(ABLATION_RUNS),$(r):cl:stage2.ckpt:started) \
+	  $(foreach r,$(FT_RUNS),$(r):ft:finetune-10pct.json:started)
 
 # ---- stage 1: MAE ----
 $(OUT)/mae/stage1.ckpt:

@@ -369,7 +369,7 @@ static int assign_folds(int *fold, const int32_t *y, size_t n, int K, int folds,
 
 /* Fits every λ (largest first, warm-started) on the samples outside fold f and adds
  * the held-out top-1 hits to hits[g]. order[] lists grid indices by decreasing λ. */
-static int cv_fold(size_t *hits, const int *order, const double *grid, int ngrid, int f,
+static int cv_fold(size_t *hits, const int *order, const double *grid, int ngrid, int f, int folds,
                    const int *fold, const float *X, const int32_t *y, size_t n, size_t C, int K,
                    const lgp_logreg_opts *o, char *err, size_t errlen) {
     size_t ntr = 0, nte = 0;
@@ -396,6 +396,7 @@ static int cv_fold(size_t *hits, const int *order, const double *grid, int ngrid
         rc = lgp_logreg_fit(W, Xtr, ytr, ntr, C, K, &og, &info, err, errlen);
         if (rc == LGP_OK) rc = lgp_logreg_scores(S, Xte, nte, C, W, NULL, K, err, errlen);
         if (rc == LGP_OK) lgp_logreg_topk(&h1, &h5, S, yte, nte, K), hits[order[g]] += h1;
+        if (rc == LGP_OK && o->on_fit) o->on_fit(o->ctx, f * ngrid + g + 1, folds * ngrid);
     }
 out:
     free(Xtr), free(Xte), free(ytr), free(yte), free(W), free(S);
@@ -423,7 +424,7 @@ int lgp_logreg_cv_lambda(double *best, double *cv_acc, const double *grid, int n
             order[b] = order[b - 1], order[b - 1] = t;
         }
     for (int f = 0; f < folds && rc == LGP_OK; f++)
-        rc = cv_fold(hits, order, grid, ngrid, f, fold, X, y, n, C, K, o, err, errlen);
+        rc = cv_fold(hits, order, grid, ngrid, f, folds, fold, X, y, n, C, K, o, err, errlen);
     if (rc == LGP_OK) {
         int bi = order[0];
         for (int g = 1; g < ngrid; g++)

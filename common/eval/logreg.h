@@ -38,8 +38,12 @@ typedef struct {
     int max_iter;  /* L-BFGS iterations */
     int memory;    /* L-BFGS history pairs */
     double gap_tol; /* > 0: stop on the relative duality gap instead (cyanure's rule) */
+    /* Progress of lgp_logreg_cv_lambda: called after each fit with the fits done and of
+     * how many (folds x grid); NULL for none. ctx is passed back (borrowed). */
+    void (*on_fit)(void *ctx, int done, int total);
+    void *ctx;
 } lgp_logreg_opts;
-#define LGP_LOGREG_OPTS_DEFAULT {1e-4, 1e-6, 2000, 10, 0}
+#define LGP_LOGREG_OPTS_DEFAULT {1e-4, 1e-6, 2000, 10, 0, NULL, NULL}
 
 typedef struct {
     double objective; /* f(W) at the returned W */

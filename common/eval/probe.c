@@ -163,7 +163,8 @@ float *lgp_probe_prepare(int method, const float *X, size_t n, size_t C) {
 /* Fits logreg on the preprocessed Xs [m, C]; scores S [nte, K] of the test rows. */
 static int run_logreg(lgp_probe_result *r, float *S, const float *Xs, const int32_t *ys, size_t m, const float *Xte,
                       size_t nte, size_t C, int K, const lgp_probe_opts *o, char *err, size_t errlen) {
-    lgp_logreg_opts lo = {o->lambda > 0 ? o->lambda : 2.5e-4 / (double)m, o->tol, o->max_iter, 10, o->gap_tol};
+    lgp_logreg_opts lo = {o->lambda > 0 ? o->lambda : 2.5e-4 / (double)m, o->tol, o->max_iter, 10, o->gap_tol,
+                          o->on_fit, o->ctx};
     if (o->lambda_auto) {
         if (lgp_logreg_cv_lambda(&lo.lambda, r->cv_acc, lgp_probe_lambda_grid, LGP_PROBE_NLAMBDA, o->folds, r->seed,
                                  Xs, ys, m, C, K, &lo, err, errlen) != LGP_OK)

@@ -41,6 +41,10 @@ typedef struct {
     double gap_tol;         /* > 0: cyanure's stopping rule instead (logreg.h) */
     lgp_knn_opts knn;
     lgp_linprobe_opts lin;  /* its seed is each run's */
+    /* --lambda auto's progress: after each cross-validation fit (lgp_logreg_opts);
+     * NULL for none, ctx borrowed */
+    void (*on_fit)(void *ctx, int done, int total);
+    void *ctx;
 } lgp_probe_opts;
 
 /* One embedding stream: records with a key, 'feature' f32 [C] and 'label' i64. */

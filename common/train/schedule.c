@@ -35,6 +35,8 @@ int lgp_schedule_make_dist(lgp_schedule *s, int64_t steps, double epochs, int64_
     return LGP_OK;
 }
 
+int64_t lgp_schedule_warmup_cap(int64_t total_steps) { return total_steps / LGP_WARMUP_CAP_DIV; }
+
 int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
                       double warmup_epochs, int64_t warmup_steps, int batch, int accum,
                       double blr, double lr_abs, double min_lr, char *err, size_t errlen) {

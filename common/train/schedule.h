@@ -24,6 +24,13 @@ typedef struct {
 int lgp_schedule_make_dist(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
                            double warmup_epochs, int64_t warmup_steps, int batch, int accum, int world,
                            double blr, double lr_abs, double min_lr, char *err, size_t errlen);
+/* The warmup rule of every trainer (lgp-mim-train, lgp-cl-train, lgp-finetune): a warmup
+ * the command line did not give (the trainer's default: MAE's and MoCo v3's 40 epochs,
+ * fine-tuning's 5) is at most total_steps / LGP_WARMUP_CAP_DIV steps, so that a short run
+ * still decays (the recipes' own runs are 10 or more times their warmup); a given one is
+ * kept, up to the whole run (lgp_trainopts_schedule applies it, and says so). */
+#define LGP_WARMUP_CAP_DIV 10
+int64_t lgp_schedule_warmup_cap(int64_t total_steps);
 /* The same for one rank. */
 int lgp_schedule_make(lgp_schedule *s, int64_t steps, double epochs, int64_t samples_per_epoch,
                       double warmup_epochs, int64_t warmup_steps, int batch, int accum,

@@ -25,6 +25,7 @@ int lgp_trainlog_open(lgp_trainlog *l, const char *path, int append, int64_t eve
     l->total = total;
     l->t0 = l->last_live = lgp_now();
     l->images = 0;
+    l->live[0] = 0;
     return LGP_OK;
 }
 
@@ -41,10 +42,11 @@ void lgp_trainlog_step(lgp_trainlog *l, int64_t step, int64_t epoch, double loss
                 (long long)step, (long long)epoch, loss, lr, gnorm, ips, dt, extra_json ? extra_json : "");
         if (n < 0 || fflush(l->jsonl) != 0 || ferror(l->jsonl)) log_failed(l, errno);
     }
-    if (lgp_progress && now - l->last_live > 0.25) {
-        lgp_progress_line("step %lld/%lld epoch %lld loss %.4f lr %.3g %.0f img/s ETA %.0fs",
-                          (long long)step, (long long)l->total, (long long)epoch, loss, lr, ips, eta);
-        l->last_live = now;
+    if (lgp_progress) {
+        char e[32];
+        snprintf(l->live, sizeof l->live, "step %lld/%lld epoch %lld loss %.4f lr %.3g %.0f img/s %s", (long long)step,
+                 (long long)l->total, (long long)epoch, loss, lr, ips, lgp_progress_eta(e, sizeof e, eta));
+        if (now - l->last_live > 0.25) lgp_progress_line("%s", l->live), l->last_live = now;
     } else if (!lgp_progress && (step % l->every == 0 || step == l->total)) {
         lgp_info("step %lld/%lld epoch %lld loss %.4f lr %.3g grad-norm %.3g %.0f img/s",
                  (long long)step, (long long)l->total, (long long)epoch, loss, lr, gnorm, ips);
@@ -52,6 +54,7 @@ void lgp_trainlog_step(lgp_trainlog *l, int64_t step, int64_t epoch, double loss
 }
 
 int lgp_trainlog_close(lgp_trainlog *l) {
+    if (l->live[0]) lgp_progress_line("%s", l->live); /* the last step, on the line it ends */
     lgp_progress_end();
     if (l->jsonl) {
         errno = 0;

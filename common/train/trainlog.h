@@ -15,6 +15,8 @@ typedef struct {
     int64_t images;    /* images processed since t0 */
     const char *path;  /* borrowed: the --log name, for messages */
     int failed;        /* errno of the first failed log write, 0 if none */
+    char live[256];    /* the last step's live line, drawn again at the end (a message from
+                        * another stage of the pipe may have erased it) */
 } lgp_trainlog;
 
 /* path may be NULL. Appends when resuming so one log covers the whole run.

@@ -6,6 +6,7 @@
 #include "common/util/log.h"
 #include "common/train/schedule.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,6 +104,31 @@ void lgp_trainopts_finish(lgp_trainopts *o, int argc, char **argv, int optind_) 
     if (optind_ < argc) lgp_usage_die("extra operand '%s'", argv[optind_]);
     if (o->save_every && !o->ckpt_dir) lgp_usage_die("--save-every needs --checkpoint-dir");
     if (o->nan_policy == LGP_NAN_ROLLBACK && !o->ckpt_dir) lgp_usage_die("--nan-policy rollback needs --checkpoint-dir");
+}
+
+int lgp_trainopts_schedule(const lgp_trainopts *o, lgp_schedule *s, int64_t samples_per_epoch, int accum, int world,
+                           double blr, double lr_abs, double min_lr, char *err, size_t errlen) {
+    if (lgp_schedule_make_dist(s, o->steps, o->epochs, samples_per_epoch, o->warmup_epochs, o->warmup_steps, o->batch,
+                               accum, world, blr, lr_abs, min_lr, err, errlen) != LGP_OK)
+        return LGP_FATAL;
+    int64_t cap = lgp_schedule_warmup_cap(s->total_steps);
+    if (!(o->given & LGP_GIVEN_WARMUP) && s->warmup_steps > cap) s->warmup_steps = cap;
+    return LGP_OK;
+}
+
+void lgp_trainopts_say_warmup(const lgp_trainopts *o, const lgp_schedule *s) {
+    /* what the options asked for, before the cap and the clamp to the run */
+    int64_t asked = o->warmup_steps >= 0 ? o->warmup_steps : (int64_t)llround(o->warmup_epochs * (double)s->steps_per_epoch);
+    const char *unit = o->warmup_steps >= 0 ? "steps" : "epochs";
+    double n = o->warmup_steps >= 0 ? (double)o->warmup_steps : o->warmup_epochs;
+    if (!(o->given & LGP_GIVEN_WARMUP) && asked > s->warmup_steps)
+        lgp_info("warmup %lld steps: the default %g %s (%lld steps) capped at a tenth of the %lld-step run, so that the lr "
+                 "decays (--warmup-epochs or --warmup-steps sets it)",
+                 (long long)s->warmup_steps, n, unit, (long long)asked, (long long)s->total_steps);
+    else if ((o->given & LGP_GIVEN_WARMUP) && asked >= s->total_steps)
+        lgp_warn("--warmup-%s %g: a warmup of %lld steps is as long as the %lld-step run or longer: the lr rises to its "
+                 "last step and never decays (give a shorter warmup, or leave it out for a tenth of the run)",
+                 unit, n, (long long)asked, (long long)s->total_steps);
 }
 
 void lgp_trainopts_check_outputs(const lgp_trainopts *o, const char *recon_png) {

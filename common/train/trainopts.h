@@ -12,6 +12,7 @@
 #include "common/util/cli.h"
 #include "common/model/modelcfg.h"
 #include "common/nn/optim.h"
+#include "common/train/schedule.h"
 
 typedef struct {
     const char *model, *init, *resume, *input, *ckpt_dir, *log;
@@ -84,6 +85,16 @@ enum {
 int lgp_trainopts_parse(lgp_trainopts *o, int c, const char *arg, const char *help);
 /* After the getopt loop: the operand (input) and the rules across options. */
 void lgp_trainopts_finish(lgp_trainopts *o, int argc, char **argv, int optind_);
+/* The schedule the options ask for (lgp_schedule_make_dist with the length, warmup and
+ * batch given, samples_per_epoch from the caller: --samples-per-epoch or the stream's),
+ * under the warmup rule of schedule.h: a default warmup capped at a tenth of the run. The
+ * same for a fresh run and for the one a --resume is compared with. */
+int lgp_trainopts_schedule(const lgp_trainopts *o, lgp_schedule *s, int64_t samples_per_epoch, int accum, int world,
+                           double blr, double lr_abs, double min_lr, char *err, size_t errlen);
+/* Says what the warmup rule did to a fresh run's schedule s: the default capped (lgp_info,
+ * with the cap), or a given warmup as long as the run or longer (lgp_warn: the lr rises to
+ * the end and never decays; the run goes on, as asked). */
+void lgp_trainopts_say_warmup(const lgp_trainopts *o, const lgp_schedule *s);
 /* Every output path checked before any work (rank 0). */
 void lgp_trainopts_check_outputs(const lgp_trainopts *o, const char *recon_png);
 

@@ -19,6 +19,8 @@ int lgp_log_level = LGP_LOG_NORMAL;
 int lgp_progress = 0;
 static char progname[64] = "lgp";
 static int progress_open = 0;
+static int progress_asked = 0; /* --progress */
+static int stderr_tty = 0;
 static volatile sig_atomic_t fail_at_exit = 0;
 static int dying = 0; /* lgp_die* said why already: close_stdout adds no second line */
 
@@ -79,7 +81,7 @@ void lgp_proginit(int argc, char **argv) {
         /* an ignored signal (nohup, a background job's SIGINT) stays ignored */
         if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
     }
-    lgp_progress = isatty(2);
+    lgp_progress = stderr_tty = isatty(2);
 }
 
 static void reader_gone(int sig) {
@@ -93,7 +95,10 @@ void lgp_sigpipe_is_success(void) { signal(SIGPIPE, reader_gone); }
 const char *lgp_progname(void) { return progname; }
 
 static void vmsg(const char *fmt, va_list ap, int with_errno, int err) {
-    if (progress_open) lgp_progress_end();
+    /* a terminal: erase the live line the message lands on (ours, or another stage's:
+     * that stage redraws it on the next line); a log: end our live line */
+    if (stderr_tty) fputs("\r\033[K", stderr), progress_open = 0;
+    else if (progress_open) lgp_progress_end();
     char buf[1024];
     vsnprintf(buf, sizeof buf, fmt, ap);
     if (with_errno)
@@ -178,6 +183,25 @@ void lgp_progress_end(void) {
     progress_open = 0;
 }
 
+void lgp_progress_feeder(void) { lgp_progress = progress_asked; }
+
+int lgp_progress_due(double *last) {
+    if (!lgp_progress || lgp_log_level < LGP_LOG_NORMAL) return 0;
+    double now = lgp_now();
+    if (now - *last < 0.25) return 0;
+    *last = now;
+    return 1;
+}
+
+const char *lgp_progress_eta(char *buf, size_t n, double seconds) {
+    long long s = (long long)llround(seconds);
+    if (!(seconds >= 0) || seconds > 1e9) snprintf(buf, n, "%s", "");
+    else if (s < 60) snprintf(buf, n, "ETA %llds", s);
+    else if (s < 3600) snprintf(buf, n, "ETA %lldm%02llds", s / 60, s % 60);
+    else snprintf(buf, n, "ETA %lldh%02lldm", s / 3600, s % 3600 / 60);
+    return buf;
+}
+
 void lgp_print_version(void);
 
 int lgp_common_opt(int c, const char *help_text) {
@@ -192,7 +216,7 @@ int lgp_common_opt(int c, const char *help_text) {
         exit(LGP_EXIT_OK);
     case 'q': lgp_log_level = LGP_LOG_QUIET; return 1;
     case 'v': lgp_log_level = LGP_LOG_VERBOSE; return 1;
-    case 0x1003: lgp_progress = 1; return 1;
+    case 0x1003: lgp_progress = progress_asked = 1; return 1;
     case '?': /* getopt already named the option */
         fprintf(stderr, "Try '%s --help' for more information.\n", progname);
         exit(LGP_EXIT_USAGE);

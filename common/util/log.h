@@ -13,7 +13,7 @@
 enum { LGP_LOG_QUIET = 0, LGP_LOG_NORMAL = 1, LGP_LOG_VERBOSE = 2 };
 
 extern int lgp_log_level;   /* -q / -v move it */
-extern int lgp_progress;    /* --progress, or stderr is a terminal */
+extern int lgp_progress;    /* --progress, or stderr is a terminal (see lgp_progress_feeder) */
 
 /* Sets the program name from argv[0]'s basename, installs SIGPIPE default, and:
  *  - at exit, flushes and closes stdout; a failure (`--help > /dev/full`) prints
@@ -40,9 +40,23 @@ _Noreturn void lgp_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 _Noreturn void lgp_die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void lgp_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A \r-updated live line when progress is on; otherwise nothing. */
+/* A \r-updated live line when progress is on; otherwise nothing. One live line per
+ * pipeline: the stage that does the long work (a trainer, lgp-embed, lgp-probe) draws
+ * it; the stages that feed it call lgp_progress_feeder. On a terminal every message
+ * first erases the line it lands on (ours or another stage's live line, which that
+ * stage redraws below); elsewhere (logs) a live line is ended with a newline first. */
 void lgp_progress_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Ends the live line with a newline, keeping its last state on screen. */
 void lgp_progress_end(void);
+/* A stage that feeds a pipeline (tar-images, lgp-decode, lgp-augment, lgp-mask): no live
+ * line unless --progress was given (before or after this call); its summary line at the
+ * end stays. */
+void lgp_progress_feeder(void);
+/* 1 if progress is on and the last update (*last, lgp_now() seconds; 0 at first) is a
+ * quarter of a second old or more, then *last becomes now: a few updates a second. */
+int lgp_progress_due(double *last);
+/* "ETA 42s", "ETA 3m05s", "ETA 2h07m" into buf; "" when seconds is not >= 0. */
+const char *lgp_progress_eta(char *buf, size_t n, double seconds);
 
 /* Common flags. Call from a program's getopt loop for the long options below;
  * returns 1 if handled. help_text is printed by --help (to stdout, exit 0). */

@@ -3,6 +3,10 @@ TRAIN_SHARD ?= 0/117
 N_TRAIN ?= 512
 MIM_EPOCHS ?= 1
 CL_EPOCHS ?= 1
+# a fifth of the one epoch (2 of 8 steps): lgp.mk's one-epoch default would be the whole
+# run, which the trainers warn about (the lr would never decay)
+MIM_WARMUP ?= 0.2
+CL_WARMUP ?= 0.2
 BATCH ?= 64
 MLP_DIM ?= 64
 MOCO_DIM ?= 32

@@ -34,3 +34,33 @@ expect_err_line() {
 }
 expect_empty_out() { if [ -s out ]; then ok 1 "$1 (stdout not empty)"; else ok 0 "$1"; fi; }
 done_testing() { echo "1..$tap_n"; [ "$tap_fail" -eq 0 ]; }
+# readme_block TEXT: the first ```sh block of README.md after TEXT, on stdout (empty if none).
+readme_block() {
+    "$PYTHON" - "$TESTS_DIR/../README.md" "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+at = text.find(sys.argv[2])
+m = re.search(r"```sh\n(.*?)```", text[at:], re.S) if at >= 0 else None
+print(m.group(1) if m else "", end="")
+PY
+}
+# readme_cmd FILE FROM TO: the lines of FILE whose command (the line without its trailing
+# `# comment` and blanks) is exactly FROM become TO (comment dropped); one test point that
+# fails when no line is FROM, so a README that changed a command fails the test.
+readme_cmd() {
+    local n
+    n=$(FROM="$2" TO="$3" "$PYTHON" - "$1" <<'PY'
+import os, re, sys
+p, n, out = sys.argv[1], 0, []
+for line in open(p).read().split("\n"):
+    if re.sub(r"\s+#.*$", "", line).strip() == os.environ["FROM"]:
+        line, n = os.environ["TO"], n + 1
+    out.append(line)
+open(p, "w").write("\n".join(out))
+print(n)
+PY
+)
+    [ "${n:-0}" -ge 1 ]; ok $? "README command '$2' found and run as: $3"
+}
+# A shell as fresh as a new login's: no variable of ours (PATH, LGP_*, PYTHON, ...).
+fresh_bash() { env -i HOME="$T" LANG=C.UTF-8 TERM=dumb PATH=/usr/local/bin:/usr/bin:/bin bash --noprofile --norc -euo pipefail "$@"; }

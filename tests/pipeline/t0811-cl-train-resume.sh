@@ -8,7 +8,7 @@ export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 "$PYTHON" "$TESTS_DIR/ref/lgpstream.py" fmnist 32 s1data.lgps
 "$PYTHON" "$TESTS_DIR/ref/cl_twin.py" views 160 views.lgps
 lgp-mim-train --model fmnist --width 32 --depth 2 --heads 2 --dec-width 32 --dec-depth 1 --dec-heads 2 \
-    --batch 16 --steps 1 --warmup-steps 1 --threads 2 -q -o s1.ckpt s1data.lgps
+    --batch 16 --steps 1 --warmup-steps 0 --threads 2 -q -o s1.ckpt s1data.lgps
 GR=(--lr-layer-wise 1e-4,1e-3 --mlp-dim 64 --moco-dim 16)
 lgp-graft "${GR[@]}" -q -o s2.ckpt s1.ckpt; ok $? "graft"
 RUN=(--batch 16 --steps 10 --warmup-steps 2 --threads 2 -q)

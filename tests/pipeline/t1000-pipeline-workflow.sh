@@ -20,6 +20,15 @@ for r in "layer-grafted" "MAE only" "MoCo v3 only" "naive joint" "random-init" "
 done
 [ -s out/mae/recon.png ]; ok $? "MAE reconstruction grid written"
 [ -s out/loss.png ] && [ -s out/accuracy-1pct.png ]; ok $? "plots written"
+# One panel per objective (MAE, contrastive) and per accuracy protocol (1%, 10%, kNN):
+# pipelines/plots.sh makes each figure 620 or 520 pixels wide per panel.
+"$PYTHON" - out/loss.png out/accuracy-1pct.png <<'PY'
+import struct, sys
+size = lambda p: struct.unpack(">II", open(p, "rb").read(24)[16:24])
+assert size(sys.argv[1]) == (1240, 480), size(sys.argv[1])
+assert size(sys.argv[2]) == (1560, 500), size(sys.argv[2])
+PY
+ok $? "loss.png has the MAE and contrastive panels, accuracy-1pct.png the 1%, 10% and kNN panels"
 # results.json: one row per (run, protocol, shots, probe seed), and the table says what
 # the rows say (both are made from the same probe files in one run).
 "$PYTHON" - out/results.json table.out >agree.out 2>&1 <<'PY'
