@@ -2,6 +2,9 @@
 # dir with the built programs first in PATH, and prints TAP.
 set -u
 set +e
+# A test's own make runs must not join the make that runs the suite (make -j2 check):
+# its jobserver and flags would change their output ("jobserver unavailable").
+unset MAKEFLAGS MFLAGS MAKELEVEL
 LGP_BUILD=${LGP_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 export PATH="$LGP_BUILD/bin:$PATH"
 PYTHON=${PYTHON:-/usr/bin/python3}

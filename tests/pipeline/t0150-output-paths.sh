@@ -127,11 +127,12 @@ else
 fi
 # A stream without its end record, held open: the writers wait for more input.
 head -c -16 data.lgps >open-ended.lgps
-# (A background job of a script starts with SIGINT ignored, and an ignored signal stays
-# ignored: env --default-signal gives it back, as an interactive shell would.)
+# (A background job of a script starts with SIGINT ignored, a run under nohup with
+# SIGHUP ignored, and an ignored signal stays ignored: env --default-signal gives them
+# back, as an interactive shell would.)
 for sig in TERM INT HUP; do
     mkfifo slow.$sig
-    env --default-signal=INT lgp-decode -q -o dec.$sig.lgps slow.$sig &
+    env --default-signal=INT,HUP,TERM lgp-decode -q -o dec.$sig.lgps slow.$sig &
     pid=$!
     { cat open-ended.lgps; exec sleep 30; } >slow.$sig &
     feeder=$!
