@@ -207,8 +207,11 @@ int main(int argc, char **argv) {
     lgp_cl_engine e;
     lgp_gradconf g;
     size_t P = s.m.params.total;
-    float *gctr = lgp_floats_alloc(P), *sum_ctr = lgp_floats_alloc(P), *sum_mim = lgp_floats_alloc(P);
-    uint64_t *ids = malloc(sizeof *ids * (size_t)o.batch);
+    /* static: buffers still reachable when lgp_die exits from the loop (LeakSanitizer) */
+    static float *gctr, *sum_ctr, *sum_mim;
+    static uint64_t *ids;
+    gctr = lgp_floats_alloc(P), sum_ctr = lgp_floats_alloc(P), sum_mim = lgp_floats_alloc(P);
+    ids = malloc(sizeof *ids * (size_t)o.batch);
     if (!gctr || !sum_ctr || !sum_mim || !ids || lgp_batch_init(&b, &bc, o.batch) != LGP_OK) lgp_die("out of memory for batch %d", o.batch);
     if (lgp_cl_engine_init(&e, &s, o.batch, err, sizeof err) != LGP_OK) lgp_die("cannot allocate batch %d: %s", o.batch, err);
     if (lgp_gradconf_init(&g, &s.m.params, err, sizeof err) != LGP_OK) lgp_die("%s", err);
