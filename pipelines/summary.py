@@ -9,7 +9,8 @@ For each run, protocol and shots, a training seed's score is the mean over its p
 seeds; the table gives the mean ± std of those over the training seeds. Below it,
 layer-grafted minus every other row paired by training seed (seed S is the same data
 order and augmentations for every row, and the same labelled subsets), for both
-logistic-regression protocols at 1% and 10%."""
+logistic-regression protocols at 1% and 10% and fine-tuning where it was run (a column
+that not every seed has says how many it has)."""
 import argparse
 import json
 import os
@@ -19,10 +20,11 @@ NAMES = {"grafted": "layer-grafted", "mae": "MAE only", "mocov3": "MoCo v3 only"
          "graft-lr0": "grafted, lower 2/3 frozen (lr 0)", "graft-lr1": "grafted, uniform lr (1x)",
          "graft-third": "grafted, 0.1x on the lower 1/3", "graft-all": "grafted, 0.1x on every block"}
 COLUMNS = [("paper-lambda", "1%"), ("paper-lambda-gap", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"),
-           ("tuned-lambda", "10%"), ("knn", "all")]
+           ("tuned-lambda", "10%"), ("finetune", "10%"), ("finetune", "all"), ("knn", "all")]
 HEADERS = {("paper-lambda", "1%"): "1% paper λ", ("paper-lambda-gap", "1%"): "1% paper λ, cyanure stop",
            ("tuned-lambda", "1%"): "1% tuned λ", ("paper-lambda", "10%"): "10% paper λ",
-           ("tuned-lambda", "10%"): "10% tuned λ", ("knn", "all"): "kNN"}
+           ("tuned-lambda", "10%"): "10% tuned λ", ("finetune", "10%"): "10% fine-tune",
+           ("finetune", "all"): "100% fine-tune", ("knn", "all"): "kNN"}
 
 
 def mean_std(v):
@@ -72,7 +74,10 @@ def main():
         cells = []
         for p, s in columns:
             v = list(per_seed(rows, run, p, s).values())
-            cells.append("n/a" if not v else f"{mean_std(v)[0]:.2f} ± {mean_std(v)[1]:.2f}")
+            # a column not every seed ran (fine-tuning) says how many it has
+            few = f" ({len(v)} seed{'s' if len(v) > 1 else ''})" if 0 < len(v) < len(seeds) else ""
+            spread = f" ± {mean_std(v)[1]:.2f}" if len(v) > 1 else ""
+            cells.append("n/a" if not v else f"{mean_std(v)[0]:.2f}{spread}{few}")
         lines.append(f"| {NAMES[run]} | " + " | ".join(cells) + " |")
     lines += ["", "Layer-grafted minus each row, paired by training seed:", "",
               "| against | protocol | shots | mean difference ± std | seeds won |", "|---|---|---|---|---|"]
