@@ -105,7 +105,7 @@ TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED)$(if $(N_TRAIN), --samples-per-
 HEADS = $(if $(MLP_DIM),--mlp-dim $(MLP_DIM)) $(if $(MOCO_DIM),--moco-dim $(MOCO_DIM))
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
-.PHONY: all table plots clean summary ablation ablation-summary record finetune gradconf resume gradconf-summary
+.PHONY: all table plots clean summary ablation ablation-summary record finetune finetune-full gradconf resume gradconf-summary
 all: table
 
 # A stage whose snapshot folder holds a latest snapshot continues from it bit-exactly
@@ -118,7 +118,7 @@ RESUME = $$([ -e $(@D)/snapshots/$(1)-latest.ckpt ] && echo --resume $(@D)/snaps
 resume:
 	bash $(HERE)resume.sh $(OUT) "PROFILE=$(PROFILE) SEED=$(SEED)" mae:mim:stage1.ckpt \
 	  $(foreach r,grafted mocov3 joint,$(r):cl:stage2.ckpt) $(foreach r,$(ABLATION_RUNS),$(r):cl:stage2.ckpt:started) \
-	  $(foreach r,$(FT_RUNS),$(r):ft:finetune-10pct.json:started)
+	  $(foreach r,$(FT_RUNS),$(r):ft:finetune-10pct.json:started) $(foreach r,$(FT_RUNS),$(r)/full:ft:../finetune-all.json:started)
 
 # ---- stage 1: MAE ----
 $(OUT)/mae/stage1.ckpt:
@@ -219,6 +219,20 @@ $(OUT)/%/finetune-10pct.json: $(OUT)/subset-10pct.txt $(OUT)/test.lgps $$(DEP_$$
 	  --checkpoint-dir $(@D)/snapshots --save-every 200 -o $(@D)/finetuned.ckpt
 FINETUNES := $(foreach r,$(FT_RUNS),$(OUT)/$(r)/finetune-10pct.json)
 
+# Full fine-tuning (make ... finetune-full): every training label, the paper's 100%
+# column (RECIPE.md §4.4), FT_FULL_EPOCHS over the whole training set; snapshots in
+# RUN/full/ so that it resumes apart from the 10% run.
+FT_FULL_EPOCHS ?= $(FT_EPOCHS)
+$(OUT)/%/finetune-all.json: $(OUT)/test.lgps $$(DEP_$$*)
+	@mkdir -p $(@D)/full
+	tar-images -q --shard $(EMBED_SHARD) --seed $(SEED) --shuffle $(SHUFFLE) --epochs $(FT_FULL_EPOCHS)$(if $(TI_FLAGS), $(TI_FLAGS)) $(TRAIN) | $(DECODE) \
+	  lgp-augment -q --recipe finetune --size $(SIZE) --seed $(SEED) | \
+	  lgp-finetune $$([ -e $(@D)/full/snapshots/ft-latest.ckpt ] && echo --resume $(@D)/full/snapshots/ft-latest.ckpt) \
+	  $(FT_INIT_$*) $(FT_FLAGS) --threads $(THREADS) --seed $(SEED) --batch $(FT_BATCH) \
+	  --epochs $(FT_FULL_EPOCHS) --test $(OUT)/test.lgps --json $@ --log $(@D)/full/finetune.jsonl \
+	  --checkpoint-dir $(@D)/full/snapshots --save-every 200 -o $(@D)/full/finetuned.ckpt
+FINETUNES_FULL := $(foreach r,$(FT_RUNS),$(OUT)/$(r)/finetune-all.json)
+
 # ---- gradient conflict: the paper's motivation (make ... gradconf) ----
 # lgp-gradconf on the same GC_BATCHES x GC_BATCH two-view records for every checkpoint:
 # the per-block cosine between the MAE and the MoCo v3 gradient. A checkpoint without
@@ -253,7 +267,7 @@ TUNED ?= 1pct 10pct
 PROBES := $(foreach r,$(RUNS),$(foreach p,1pct 1pct-gap 10pct knn $(foreach t,$(TUNED),$(t)-tuned),$(OUT)/$(r)/probe-$(p).json))
 ABLATION_PROBE_KINDS := 1pct 1pct-tuned knn
 ABLATION_PROBES := $(foreach r,grafted $(ABLATION_RUNS),$(foreach p,$(ABLATION_PROBE_KINDS),$(OUT)/$(r)/probe-$(p).json))
-SETTINGS = FT_EPOCHS=$(FT_EPOCHS) FT_BATCH=$(FT_BATCH) FT_FLAGS=$(FT_FLAGS) MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)
+SETTINGS = FT_EPOCHS=$(FT_EPOCHS) FT_FULL_EPOCHS=$(FT_FULL_EPOCHS) FT_BATCH=$(FT_BATCH) FT_FLAGS=$(FT_FLAGS) MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)
 
 RESULTS_TABLE = $(PYTHON) $(HERE)results.py --out $(OUT) --profile $(PROFILE) --runs "$(RUNS)" --train-seed $(SEED) \
 	  --json $(OUT)/results.json --settings "$(SETTINGS)" >$(OUT)/results.md.tmp && mv $(OUT)/results.md.tmp $(OUT)/results.md
@@ -262,6 +276,9 @@ $(OUT)/results.md: $(PROBES)
 
 # The table again with the fine-tuning column (results.py reads what is there).
 finetune: $(PROBES) $(FINETUNES)
+	$(RESULTS_TABLE)
+	cat $(OUT)/results.md
+finetune-full: $(PROBES) $(FINETUNES_FULL)
 	$(RESULTS_TABLE)
 	cat $(OUT)/results.md
 

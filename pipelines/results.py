@@ -41,12 +41,14 @@ PROBES = {
     "probe-10pct-tuned.json": ("tuned-lambda", "10%"),
     "probe-knn.json": ("knn", "all"),
     "finetune-10pct.json": ("finetune", "10%"),
+    "finetune-all.json": ("finetune", "all"),
 }
 COLUMNS = [("paper-lambda", "1%"), ("paper-lambda-gap", "1%"), ("tuned-lambda", "1%"), ("paper-lambda", "10%"),
-           ("tuned-lambda", "10%"), ("finetune", "10%"), ("knn", "all")]
+           ("tuned-lambda", "10%"), ("finetune", "10%"), ("finetune", "all"), ("knn", "all")]
 HEADERS = {("paper-lambda", "1%"): "1% paper λ", ("paper-lambda-gap", "1%"): "1% paper λ, cyanure stop",
            ("tuned-lambda", "1%"): "1% tuned λ", ("paper-lambda", "10%"): "10% paper λ",
            ("tuned-lambda", "10%"): "10% tuned λ", ("finetune", "10%"): "10% fine-tune (min)",
+           ("finetune", "all"): "100% fine-tune (min)",
            ("knn", "all"): "kNN top-1"}
 
 
@@ -90,7 +92,7 @@ def cell(rows, run, protocol, shots):
     if not v:
         return "n/a"
     if protocol == "finetune":
-        mins = [r.get("minutes", 0) for r in rows if r["run"] == run and r["protocol"] == protocol]
+        mins = [r.get("minutes", 0) for r in rows if r["run"] == run and r["protocol"] == protocol and r["shots"] == shots]
         return f"{v[0]:.2f} ({mins[0]:.1f})"
     if len(v) == 1:
         return f"{v[0]:.2f}"
@@ -177,7 +179,8 @@ def main():
           "of 1e-3 (cap 300 iterations); tuned λ = the best of 1e-8..1e-1 by 5-fold cross-validation inside "
           "the labelled subset. Mean ± sample std (n - 1) over the probe seeds' subsets. kNN: k = 20, T = 0.07, all "
           "training labels. 10% fine-tune: lgp-finetune (MAE's ViT-B recipe unless FT_FLAGS says otherwise) on the "
-          "first probe seed's 10% subset, top-1 on the test set, one run; in brackets its wall time in minutes. "
+          "first probe seed's 10% subset, top-1 on the test set, one run; in brackets its wall time in minutes; "
+          "100% fine-tune: the same on every training label for FT_FULL_EPOCHS epochs. "
           "Training min: each stage's wall time (stage 1 + stage 2 for the grafted rows). "
           "Rows of results.json carry every number.")
     return 0

@@ -95,6 +95,20 @@ ok $? "results.json has a finetune row per pre-training row, the table a fine-tu
 grep -q '"keep_list"' <(lgp-inspect --meta out/grafted/snapshots/ft-latest.ckpt 2>/dev/null) ||
     [ "$(grep -o '"n_test":[0-9]*' out/grafted/finetune-10pct.json)" = '"n_test":1000' ]
 ok $? "fine-tuning is tested on the profile's 1,000 test images"
+# Full fine-tuning: every training label (one row here: the random init needs no stage).
+"${MK[@]}" OUT=out FT_RUNS=random finetune-full >ftall.out 2>ftall.err
+ok $? "make ... finetune-full"
+"$PYTHON" - out/results.json ftall.out out/random/full/finetune.jsonl <<'PY'
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["protocol"] == "finetune"]
+full = [r for r in rows if r["shots"] == "all"]
+assert [r["run"] for r in full] == ["random"] and 0 <= full[0]["top1"] <= 100, rows
+assert len([r for r in rows if r["shots"] == "10%"]) == 5, rows  # the 10% rows stay
+assert "100% fine-tune (min)" in open(sys.argv[2]).read()
+steps = [json.loads(l)["step"] for l in open(sys.argv[3]) if '"loss"' in l]
+assert max(steps) >= 80, max(steps)  # all 3,000 images, 1 epoch of 32: ~94 steps, not the 10% subset's ~9
+PY
+ok $? "the 100% column: a finetune row with shots 'all', trained on every label"
 
 # The gradient-conflict figure: lgp-gradconf on every checkpoint (and a random init), plots.
 "${MK[@]}" OUT=out gradconf >gc.out 2>gc.err
