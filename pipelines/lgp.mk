@@ -312,6 +312,7 @@ SEED_RESULTS = $(foreach s,$(SEEDS),$(RESULTS)/seed$(s)/results.json)
 summary:
 	for f in $(SEED_RESULTS); do [ -e "$$f" ] || { echo "lgp.mk: $$f is missing: run the seed first (make ... SEED=N table record)" >&2; exit 1; }; done
 	$(PYTHON) $(HERE)summary.py --out $(RESULTS) $(SEED_RESULTS)
+	bash $(HERE)plots.sh $(RESULTS)
 
 SEED_ABLATIONS = $(foreach s,$(SEEDS),$(RESULTS)/seed$(s)/ablation.json)
 ablation-summary:

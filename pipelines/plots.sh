@@ -7,8 +7,9 @@
 #                     10% of the labels (logistic regression, lambda tuned by
 #                     cross-validation where the run has it, else the paper's lambda) and
 #                     kNN on all labels; bars are the mean over the probe seeds, error bars
-#                     ± their sample std; the floors (random init, raw pixels) in grey,
-#                     after a gap.
+#                     ± their sample std (for a summary of several training seeds,
+#                     results.json from summary.py: over the training seeds' means); the
+#                     floors (random init, raw pixels) in grey, after a gap.
 # Each figure is written to a temporary name and renamed, so a failure leaves the old one.
 set -euo pipefail
 out=$1
@@ -22,7 +23,7 @@ res = os.path.join(out, "results.json")
 doc = json.load(open(res)) if os.path.exists(res) else {"rows": []}
 rows = doc["rows"]
 seeds = sorted({r["train_seed"] for r in rows})
-who = "profile %s%s" % (doc.get("profile", "?"), ", training seed %s" % seeds[0] if len(seeds) == 1 else "")
+who = "profile %s, training seed%s %s" % (doc.get("profile", "?"), "s" if len(seeds) > 1 else "", ", ".join(map(str, seeds)))
 COLOR = {"mae": "#1f77b4", "grafted": "#d62728", "mocov3": "#2ca02c", "joint": "#9467bd"}
 
 
@@ -83,9 +84,15 @@ FLOORS = [("random", "random init"), ("pixels", "raw pixels")]
 
 
 def stats(run, protocol, shots):
-    v = [r["top1"] for r in rows if r["run"] == run and r["protocol"] == protocol and r["shots"] == shots]
-    if not v:
+    """mean, sample std, n: over the probe seeds for one training seed; over the training
+    seeds' means (each over its probe seeds) for a summary of several (summary.py)."""
+    sel = [r for r in rows if r["run"] == run and r["protocol"] == protocol and r["shots"] == shots]
+    if not sel:
         return None
+    by_seed = {}
+    for r in sel:
+        by_seed.setdefault(r["train_seed"], []).append(r["top1"])
+    v = [sum(x) / len(x) for x in by_seed.values()] if len(seeds) > 1 else [r["top1"] for r in sel]
     m = sum(v) / len(v)
     s = (sum((x - m) ** 2 for x in v) / (len(v) - 1)) ** 0.5 if len(v) > 1 else 0.0
     return m, s, len(v)
@@ -102,7 +109,8 @@ panels = []
 for shots, what in (("1%", "1% of the labels"), ("10%", "10% of the labels")):
     protocol, how = choose(shots)
     panels.append((f"{what}\nlogistic regression, {how}", protocol, shots, True))
-panels.append(("all labels\nkNN (k = 20)\none run: no error bars", "knn", "all", False))
+many = len(seeds) > 1  # kNN is one run per training seed: error bars only over several
+panels.append(("all labels\nkNN (k = 20)" + ("" if many else "\none run: no error bars"), "knn", "all", many))
 blocks = []
 for title, protocol, shots, bars in panels:
     lines, x, n = [], 0, set()
@@ -120,13 +128,14 @@ for title, protocol, shots, bars in panels:
     open(f, "w").writelines(lines)
     lo = min(float(l.split()[-3]) - float(l.split()[-2]) for l in lines)
     lo = max(0, int(lo / 10) * 10 - 10)
-    seeds_txt = f"\nmean ± std over {min(n)} probe seeds" if bars and max(n) > 1 else ""
+    unit = "training seeds" if len(seeds) > 1 else "probe seeds"
+    seeds_txt = f"\nmean ± std over {min(n)} {unit}" if bars and max(n) > 1 else ""
     blocks.append((title + seeds_txt, f, lo, x - 1, bars and max(n) > 1))
 if not blocks:
     sys.exit(f"plots.sh: {res}: no accuracy rows (make ... table first)")
 g = [f"set terminal pngcairo size {520 * len(blocks)},500 font ',10'",
      f"set output {q(os.path.join(tmp, 'accuracy-1pct.png'))}",
-     f"set multiplot layout 1,{len(blocks)} title {q('Frozen-feature top-1 on the test set (' + who + '); error bars: ± sample std over probe seeds; grey: the floors')} font ',12'",
+     f"set multiplot layout 1,{len(blocks)} title {q('Frozen-feature top-1 on the test set (' + who + '); error bars: ± sample std over ' + ('training seeds (each the mean of its probe seeds)' if len(seeds) > 1 else 'probe seeds') + '; grey: the floors')} font ',12'",
      "set style fill solid 0.8 border -1", "set boxwidth 0.7", "unset key", "set grid ytics",
      "set ylabel 'top-1 (%)'", "set xtics rotate by -30 nomirror"]
 for title, f, lo, xmax, err in blocks:

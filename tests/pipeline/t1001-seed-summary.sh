@@ -43,4 +43,10 @@ make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test OUT=empty RESULTS=rec SEED=6 re
 [ $? -ne 0 ] && grep -q "has no results.json or ablation.json" rec.out && [ ! -e rec/seed6 ]; ok $? "record of a seed that has not run fails and writes nothing"
 make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test SEEDS="97" PYTHON="$PYTHON" summary >miss.out 2>&1
 [ $? -ne 0 ] && grep -q "seed97/results.json is missing: run the seed first" miss.out; ok $? "make summary names a missing seed run"
+# make summary: the merged table and its accuracy figure from the recorded seeds
+for s in 0 1 2; do mkdir -p rec3/seed$s && cp s$s.json rec3/seed$s/results.json; done
+make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test RESULTS=rec3 SEEDS="0 1 2" PYTHON="$PYTHON" summary >sum3.out 2>&1
+ok $? "make summary"
+grep -q "^| layer-grafted | 81.00 ± 1.00 |" rec3/results.md && [ -s rec3/accuracy-1pct.png ] && [ ! -e rec3/loss.png ]
+ok $? "it writes results.md and the accuracy figure (no loss curves: the seeds' logs are not kept)"
 done_testing
