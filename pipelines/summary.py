@@ -91,7 +91,8 @@ def main():
                 continue
             m, sd = mean_std([g[k] - o[k] for k in common])
             won = sum(g[k] > o[k] for k in common)
-            lines.append(f"| {NAMES[run]} | {p} | {s} | {m:+.2f} ± {sd:.2f} | {won}/{len(common)} |")
+            spread = f" ± {sd:.2f}" if len(common) > 1 else ""
+            lines.append(f"| {NAMES[run]} | {p} | {s} | {m:+.2f}{spread} | {won}/{len(common)} |")
     lines += ["", "Settings: " + "; ".join(f"`{x}`" for x in sorted(settings)), ""]
     md = os.path.join(a.out, a.name + ".md")
     with open(md + ".tmp", "w") as f:
