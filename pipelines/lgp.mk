@@ -210,13 +210,17 @@ $(OUT)/test.lgps:
 	@mkdir -p $(@D)
 	tar-images -q --shard $(TEST_SHARD)$(if $(TEST_LABELS), --labels $(TEST_LABELS))$(if $(TI_FLAGS), $(TI_FLAGS)) $(TEST) | $(DECODE) $(EVAL) cat >$@.tmp
 	mv $@.tmp $@
+# One fine-tuning run (expanded inside a recipe, so $@ and $* are the target's): $(1)
+# epochs, $(2) its folder (log, snapshots, checkpoint), $(3) lgp-augment's extra flags;
+# it resumes from $(2)/snapshots as RESUME does.
+FT_RUN = tar-images -q --shard $(EMBED_SHARD) --seed $(SEED) --shuffle $(SHUFFLE) --epochs $(1)$(if $(TI_FLAGS), $(TI_FLAGS)) $(TRAIN) | $(DECODE) \
+	  lgp-augment -q --recipe finetune --size $(SIZE) --seed $(SEED)$(3) | \
+	  lgp-finetune $$([ -e $(2)/snapshots/ft-latest.ckpt ] && echo --resume $(2)/snapshots/ft-latest.ckpt) $(FT_INIT_$*) $(FT_FLAGS) --threads $(THREADS) --seed $(SEED) --batch $(FT_BATCH) \
+	  --epochs $(1) --test $(OUT)/test.lgps --json $@ --log $(2)/finetune.jsonl \
+	  --checkpoint-dir $(2)/snapshots --save-every 200 -o $(2)/finetuned.ckpt
 $(OUT)/%/finetune-10pct.json: $(OUT)/subset-10pct.txt $(OUT)/test.lgps $$(DEP_$$*)
 	@mkdir -p $(@D)
-	tar-images -q --shard $(EMBED_SHARD) --seed $(SEED) --shuffle $(SHUFFLE) --epochs $(FT_EPOCHS)$(if $(TI_FLAGS), $(TI_FLAGS)) $(TRAIN) | $(DECODE) \
-	  lgp-augment -q --recipe finetune --size $(SIZE) --seed $(SEED) --keep-list $< | \
-	  lgp-finetune $(call RESUME,ft) $(FT_INIT_$*) $(FT_FLAGS) --threads $(THREADS) --seed $(SEED) --batch $(FT_BATCH) \
-	  --epochs $(FT_EPOCHS) --test $(OUT)/test.lgps --json $@ --log $(@D)/finetune.jsonl \
-	  --checkpoint-dir $(@D)/snapshots --save-every 200 -o $(@D)/finetuned.ckpt
+	$(call FT_RUN,$(FT_EPOCHS),$(@D), --keep-list $<)
 FINETUNES := $(foreach r,$(FT_RUNS),$(OUT)/$(r)/finetune-10pct.json)
 
 # Full fine-tuning (make ... finetune-full): every training label, the paper's 100%
@@ -225,12 +229,7 @@ FINETUNES := $(foreach r,$(FT_RUNS),$(OUT)/$(r)/finetune-10pct.json)
 FT_FULL_EPOCHS ?= $(FT_EPOCHS)
 $(OUT)/%/finetune-all.json: $(OUT)/test.lgps $$(DEP_$$*)
 	@mkdir -p $(@D)/full
-	tar-images -q --shard $(EMBED_SHARD) --seed $(SEED) --shuffle $(SHUFFLE) --epochs $(FT_FULL_EPOCHS)$(if $(TI_FLAGS), $(TI_FLAGS)) $(TRAIN) | $(DECODE) \
-	  lgp-augment -q --recipe finetune --size $(SIZE) --seed $(SEED) | \
-	  lgp-finetune $$([ -e $(@D)/full/snapshots/ft-latest.ckpt ] && echo --resume $(@D)/full/snapshots/ft-latest.ckpt) \
-	  $(FT_INIT_$*) $(FT_FLAGS) --threads $(THREADS) --seed $(SEED) --batch $(FT_BATCH) \
-	  --epochs $(FT_FULL_EPOCHS) --test $(OUT)/test.lgps --json $@ --log $(@D)/full/finetune.jsonl \
-	  --checkpoint-dir $(@D)/full/snapshots --save-every 200 -o $(@D)/full/finetuned.ckpt
+	$(call FT_RUN,$(FT_FULL_EPOCHS),$(@D)/full,)
 FINETUNES_FULL := $(foreach r,$(FT_RUNS),$(OUT)/$(r)/finetune-all.json)
 
 # ---- gradient conflict: the paper's motivation (make ... gradconf) ----
