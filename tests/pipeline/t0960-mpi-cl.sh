@@ -122,8 +122,10 @@ PIPE="$MB/lgp-tar-images -q --shard auto --epochs 20 $DATA | $MB/lgp-augment -q 
 "${RUN[@]}" -np 2 sh -c "$PIPE | $MB/lgp-cl-train $LONG --log term.jsonl --checkpoint-dir term --save-every 1000 -o never.ckpt" >out 2>term.err &
 job=$!
 # Signal only once training runs (the handler is installed; a loaded machine starts slowly).
+# The pattern is anchored at the program's path: mpirun's and each rank's `sh -c` command
+# lines name lgp-cl-train too, and signalling a shell (CI on record) tests nothing.
 for _ in $(seq 600); do [ -s term.jsonl ] && break; sleep 0.1; done
-kill -TERM "$(pgrep -f -n "lgp-cl-train.*term")"
+kill -TERM "$(pgrep -f -n "^$MB/lgp-cl-train .*--log term.jsonl")"
 t0=$(date +%s)
 wait $job
 rc=$?
@@ -140,7 +142,7 @@ grep -q "written by 2 ranks; resume with the same number" err; ok $? "and says w
 job=$!
 for _ in $(seq 100); do [ -e snaps/cl-latest.ckpt ] && break; sleep 0.2; done
 sleep 0.5
-victim=$(pgrep -f -n "lgp-cl-train.*snaps")
+victim=$(pgrep -f -n "^$MB/lgp-cl-train .*--checkpoint-dir snaps")
 kill -9 "$victim"
 t0=$(date +%s)
 wait $job
