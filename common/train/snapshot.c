@@ -16,6 +16,29 @@
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* Removes the temporaries that writers killed mid-save left: `.PREFIX-stepN.ckpt.tmp.PID`
+ * (the snapshot) and `PREFIX-latest.ckpt.tmp.PID` (the link), once PID is gone. Run before
+ * each save, so a second kill during the next process's first save cannot pile them up. */
+static void remove_dead_temporaries(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char step[128], latest[128];
+    snprintf(step, sizeof step, ".%s-step", prefix);
+    snprintf(latest, sizeof latest, "%s-latest.ckpt.tmp.", prefix);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || (strncmp(e->d_name, step, strlen(step)) && strncmp(e->d_name, latest, strlen(latest)))) continue;
+        long pid = strtol(t + 5, NULL, 10);
+        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    }
+    closedir(d);
+}
+
 /* Removes all but the newest `keep` snapshots of prefix in dir (names sort by step). */
 static void prune(const char *dir, const char *prefix, int keep) {
     DIR *d = opendir(dir);
@@ -26,17 +49,6 @@ static void prune(const char *dir, const char *prefix, int keep) {
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        const char *t = strstr(e->d_name, ".tmp.");
-        if (e->d_name[0] == '.' && t && strncmp(e->d_name + 1, pat, strlen(pat)) == 0) {
-            /* A temporary left by a writer that was killed: remove it once its owner is gone. */
-            long pid = strtol(t + 5, NULL, 10);
-            if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-                char p[4096];
-                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-                unlink(p);
-            }
-            continue;
-        }
         if (strncmp(e->d_name, pat, strlen(pat)) || l < 5 || strcmp(e->d_name + l - 5, ".ckpt")) continue;
         if (n == cap) names = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
         names[n++] = strdup(e->d_name);
@@ -57,6 +69,7 @@ int lgp_snapshot_save(const char *dir, const char *prefix, int64_t step, int kee
                       char *path_out, size_t cap, char *err, size_t errlen) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return snprintf(err, errlen, "%s: cannot create folder: %s", dir, strerror(errno)), LGP_FATAL;
+    remove_dead_temporaries(dir, prefix);
     char name[128], link[4096], tmp[4200];
     snprintf(name, sizeof name, "%s-step%08lld.ckpt", prefix, (long long)step);
     snprintf(path_out, cap, "%s/%s", dir, name);

@@ -32,7 +32,7 @@ for ((i = 0; i < trials; i++)); do
         echo "# trial $i: corrupt: $(cat verify.err)"
     fi
 done
-stray=$(find ck -name '.*tmp*' 2>/dev/null | wc -l)
+stray=$(find ck -name '*.tmp.*' 2>/dev/null | wc -l)
 echo "# kill -9 trials $trials: latest snapshot verified $verified, corrupt $corrupt, no snapshot yet $none, run finished before the kill $finished, stray temporaries now $stray"
 [ "$corrupt" -eq 0 ]; ok $? "no corrupt snapshot in $trials kill -9 trials ($verified verified)"
 [ "$verified" -gt $((trials / 2)) ]; ok $? "most trials had a snapshot to verify ($verified)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Faults in lgp-mim-train: a NaN gradient (injected) is skipped, stops the run or rolls it
 # back to the newest snapshot, without any NaN checkpoint; a full disk (ulimit -f) and an
-# unwritable folder give one error line and leave the previous checkpoint intact; bad flags are usage errors.
+# unwritable folder give one error line and leave the previous checkpoint intact; a killed
+# writer's temporaries go at the next save; bad flags are usage errors.
 . "$(dirname "$0")/lib.sh"
 "$PYTHON" "$TESTS_DIR/ref/lgpstream.py" fmnist 128 data.lgps
 TINY=(--model fmnist --width 32 --depth 2 --heads 2 --dec-width 32 --dec-depth 1 --dec-heads 2
@@ -48,6 +49,17 @@ fi
 expect_err_line "lgp-mim-train: *x.ckpt: cannot write: *" "one line naming the output"
 
 expect_exit 2 "bad --batch" -- lgp-mim-train --batch 0 data.lgps
+# Temporaries that killed writers left (the snapshot's and the latest link's) go at the
+# next save once their process is gone; a live writer's stays. PID 2^22+1 is above
+# pid_max's ceiling, so no process has it; this shell is alive.
+mkdir tmpd
+: >"tmpd/.mim-step00000001.ckpt.tmp.4194305"
+ln -s mim-step00000001.ckpt "tmpd/mim-latest.ckpt.tmp.4194305"
+: >"tmpd/.mim-step00000001.ckpt.tmp.$$"
+lgp-mim-train "${TINY[@]}" -q --steps 2 --checkpoint-dir tmpd --save-every 1 -o tmpd.ckpt data.lgps
+[ ! -e tmpd/.mim-step00000001.ckpt.tmp.4194305 ] && [ ! -L tmpd/mim-latest.ckpt.tmp.4194305 ]
+ok $? "a dead writer's temporaries are removed at the next save"
+[ -e "tmpd/.mim-step00000001.ckpt.tmp.$$" ]; ok $? "a live one's is kept"
 expect_exit 2 "unknown model" -- lgp-mim-train --model vit-huge --steps 1 data.lgps
 expect_exit 2 "no length" -- lgp-mim-train --model fmnist -o x.ckpt data.lgps </dev/null
 expect_exit 1 "resume from a stream that is not a checkpoint" -- lgp-mim-train --resume data.lgps -o x.ckpt data.lgps
