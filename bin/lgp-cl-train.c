@@ -322,10 +322,10 @@ static int step(void *p, lgp_trainer_step_out *out) {
     /* One small reduction after the step: a stop request on any rank stops them all at
      * this step; the losses become global means (collapse: the mean of the ranks' local
      * monitors). */
-    double f[5] = {lgp_stop_requested ? 1 : 0, loss, ctr, mim, collapse};
+    double f[5] = {lgp_trainer_stop_flag(), loss, ctr, mim, collapse};
     lgp_dist_sum_d(f, 5);
     double w = lgp_dist_size();
-    if (f[0] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
+    lgp_trainer_stop_agreed(f[0]);
     lgp_gradsync_finish(x->e.grads);
     s->run.consumed = x->io.b.consumed;
     out->loss = f[1] / w;

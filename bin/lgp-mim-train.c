@@ -252,9 +252,9 @@ static int step(void *p, lgp_trainer_step_out *out) {
     lgp_gradsync_finish(&x->io.gs);
     /* One small reduction per step keeps the ranks in lock step: a signal on any rank
      * stops all of them after this step. */
-    f[0] = lgp_stop_requested ? 1 : 0;
+    f[0] = lgp_trainer_stop_flag();
     lgp_dist_sum_d(f, 2);
-    if (f[0] > 0 && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
+    lgp_trainer_stop_agreed(f[0]);
     s->run.consumed = x->io.b.consumed;
     out->loss = f[1] / lgp_dist_size();
     out->images = (int64_t)s->run.sched.batch * s->run.sched.accum;

@@ -162,6 +162,15 @@ void lgp_trainer_io_ready(lgp_trainer_io *io, const lgp_vit_config *cfg, int nvi
     lgp_gradsync_init(&io->gs, table, grads);
 }
 
+static int stop_agreed;
+
+double lgp_trainer_stop_flag(void) { return lgp_stop_requested ? 1 : 0; }
+
+void lgp_trainer_stop_agreed(double summed) {
+    stop_agreed = summed > 0;
+    if (stop_agreed && !lgp_stop_requested) lgp_stop_requested = SIGTERM;
+}
+
 int lgp_trainer_fill(lgp_trainer_io *io) {
     char err[1024];
     if (lgp_batch_fill(&io->b, &io->bc, io->r, &io->scratch, err, sizeof err) == LGP_FATAL) {
@@ -207,6 +216,10 @@ void lgp_trainer_run(const lgp_trainer *t, const lgp_trainopts *o, lgp_trainer_i
     int64_t skipped_nan = 0;
     int rollbacks = 0, rollbacks_in_a_row = 0, injected = 0;
     if (o->nan_policy == LGP_NAN_ROLLBACK) lgp_trainer_save(t, o, 0, 0); /* something to roll back to */
+    /* Test hook (t0960): the last rank signals itself right after step N's stop agreement,
+     * the window in which a signal once stopped one rank alone. */
+    const char *late_env = getenv("LGP_TEST_SIGTERM_AFTER_STEP");
+    int64_t late_signal = late_env ? atoll(late_env) : 0;
     while (run->step < run->sched.total_steps) {
         lgp_trainer_step_out so = {0};
         int got = t->step(t->state, &so);
@@ -218,6 +231,8 @@ void lgp_trainer_run(const lgp_trainer *t, const lgp_trainopts *o, lgp_trainer_i
             else snprintf(why, sizeof why, "%s: input ended (%lld records used)", lgp_reader_name(r), (long long)b->consumed);
             stop_early(t, o, why);
         }
+        if (late_signal == run->step + 1 && lgp_dist_rank() == lgp_dist_size() - 1)
+            raise(SIGTERM); /* test hook: just after the step's stop agreement */
         if (o->inject_nan && run->step + 1 == o->inject_nan && (o->inject_always || !injected++))
             t->grads[0] = NAN; /* test hook for the guard */
         so.gnorm = lgp_grad_clip(t->table, t->grads, run->clip);
@@ -239,7 +254,8 @@ void lgp_trainer_run(const lgp_trainer *t, const lgp_trainopts *o, lgp_trainer_i
             lgp_trainer_save(t, o, 0, 0);
             rollbacks_in_a_row = 0;
         }
-        if (lgp_stop_requested && run->step < sc->total_steps) {
+        int stop = lgp_dist_size() > 1 ? stop_agreed : lgp_stop_requested != 0;
+        if (stop && run->step < sc->total_steps) {
             char why[64];
             snprintf(why, sizeof why, "stopped by %s", lgp_signal_name(lgp_stop_requested));
             lgp_trainlog_close(&log);

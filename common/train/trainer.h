@@ -40,6 +40,13 @@ void lgp_trainer_io_ready(lgp_trainer_io *io, const lgp_vit_config *cfg, int nvi
  * collectives start); -1: a signal came while this process waited for input. Bad input
  * is fatal (the batch's message). */
 int lgp_trainer_fill(lgp_trainer_io *io);
+/* The stop agreement that ends every step: f0 = lgp_trainer_stop_flag() goes into the
+ * step's one reduction, lgp_trainer_stop_agreed(the sum) comes out of it. With several
+ * ranks the run loop acts on the agreed request only: a signal that lands after the
+ * reduction waits for the next step's, or its rank would stop alone and leave the others
+ * in a collective. A request agreed on becomes every rank's lgp_stop_requested. */
+double lgp_trainer_stop_flag(void);
+void lgp_trainer_stop_agreed(double summed);
 /* FNV-1a over n floats: the hash of the parameters the ranks must agree on. */
 uint64_t lgp_trainer_params_hash(const float *p, size_t n);
 /* Reports the all-reduce overlap over steps, frees everything, closes the input. */

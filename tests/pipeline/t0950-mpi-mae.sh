@@ -53,8 +53,8 @@ grep -q "the initial parameters not the same on every rank" err; ok $? "with a m
 job=$!
 for _ in $(seq 300); do [ -e snaps/mim-latest.ckpt ] && break; sleep 0.2; done
 sleep 0.5
-# Anchored at the path: the ranks' `sh -c` lines name lgp-mim-train too.
-victim=$(pgrep -f -n "^$MB/lgp-mim-train .*--checkpoint-dir snaps")
+# Anchored at the first word: the ranks' `sh -c` lines name lgp-mim-train too.
+victim=$(pgrep -f -n "^[^ ]*/lgp-mim-train .*--checkpoint-dir snaps")
 kill -9 "$victim"
 t0=$(date +%s)
 wait $job

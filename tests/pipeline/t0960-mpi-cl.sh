@@ -7,7 +7,8 @@
 # the gradients averaged (bucketed, overlapped with backward: bit-identical to a plain
 # all-reduce) and the momentum update identical on every rank. Ranks that
 # disagree on their parameters stop with a message; SIGTERM to one rank stops all of
-# them at the same step with a snapshot; a snapshot resumes only with its world size; a
+# them at the same step with a snapshot (one that lands just after a step's stop agreement
+# too); a snapshot resumes only with its world size; a
 # rank killed with -9 stops the job within seconds and the last snapshot stays valid.
 #
 # Views: the two-view records are made once for all images and split j mod N (so each
@@ -115,6 +116,18 @@ rc=$?
 grep -q "the initial parameters not the same on every rank" err; ok $? "with a message naming the divergence"
 [ ! -e bad.ckpt ]; ok $? "and write no checkpoint"
 
+# A signal that lands just after a step's stop agreement (LGP_TEST_SIGTERM_AFTER_STEP:
+# the last rank raises it there) waits for the next step's: both ranks stop at step 4
+# and rank 0 saves. Acting on the raw flag stopped that rank alone at step 3 and left
+# rank 0 in a collective (MPI_ERR_TRUNCATE, seen under load).
+LGP_TEST_SIGTERM_AFTER_STEP=3 "${RUN[@]}" -x LGP_TEST_SIGTERM_AFTER_STEP -np 2 sh -c "$MB/lgp-cl-train $BASE --batch 32 --steps 10 --warmup-steps 1 --threads 1 -q \
+    --checkpoint-dir late -o never.ckpt views.2.\$OMPI_COMM_WORLD_RANK.lgps" >out 2>late.err
+rc=$?
+n=$(grep -c "stopped by SIGTERM at step 4 of 10" late.err)
+[ $rc -eq 1 ] && [ "$n" -eq 2 ]; ok $? "a signal just after a step's stop agreement stops both ranks at the next step (exit $rc, $n of 2 ranks at step 4)"
+[ "$n" -eq 2 ] || sed 's/^/#   /' late.err | tail -n 6
+lgp-inspect --meta late/cl-latest.ckpt 2>/dev/null | grep -q '"step":4,'; ok $? "and its snapshot is step 4's"
+
 # The launch pattern: every rank its own tar-images shard and lgp-augment, for long.
 DATA=$FMNIST/train-images-idx3-ubyte.gz
 LONG="$BASE --batch 32 --steps 100000 --threads 1 -q"
@@ -122,10 +135,13 @@ PIPE="$MB/lgp-tar-images -q --shard auto --epochs 20 $DATA | $MB/lgp-augment -q 
 "${RUN[@]}" -np 2 sh -c "$PIPE | $MB/lgp-cl-train $LONG --log term.jsonl --checkpoint-dir term --save-every 1000 -o never.ckpt" >out 2>term.err &
 job=$!
 # Signal only once training runs (the handler is installed; a loaded machine starts slowly).
-# The pattern is anchored at the program's path: mpirun's and each rank's `sh -c` command
-# lines name lgp-cl-train too, and signalling a shell (CI on record) tests nothing.
+# The pattern is anchored at the first word (the program): mpirun's and each rank's
+# `sh -c` command lines name lgp-cl-train too, and signalling a shell (as a CI run did)
+# tests nothing.
 for _ in $(seq 600); do [ -s term.jsonl ] && break; sleep 0.1; done
-kill -TERM "$(pgrep -f -n "^$MB/lgp-cl-train .*--log term.jsonl")"
+victim=$(pgrep -f -n "^[^ ]*/lgp-cl-train .*--log term.jsonl")
+victim_cmd=$(tr '\0' ' ' </proc/"$victim"/cmdline 2>/dev/null | cut -c1-100)
+kill -TERM "$victim"
 t0=$(date +%s)
 wait $job
 rc=$?
@@ -133,6 +149,7 @@ dt=$(($(date +%s) - t0))
 [ $rc -ne 0 ] && [ $dt -le 10 ]; ok $? "SIGTERM to one rank stops every rank (exit $rc after ${dt}s)"
 n=$(grep -c "stopped by SIGTERM at step" term.err)
 [ "$n" -eq 2 ]; ok $? "both ranks stopped at the same step: $(grep -o 'step [0-9]* of' term.err | sort -u | tr '\n' ' ')"
+[ "$n" -eq 2 ] || { echo "# signalled $victim: $victim_cmd"; sed 's/^/#   /' term.err | tail -n 8; }
 lgp-inspect --verify term/cl-latest.ckpt >/dev/null; ok $? "the SIGTERM snapshot verifies"
 expect_exit 1 "a 2-rank snapshot does not resume on 1 rank" -- "$MB/lgp-cl-train" --resume term/cl-latest.ckpt -q -o x.ckpt views.lgps
 grep -q "written by 2 ranks; resume with the same number" err; ok $? "and says why"
@@ -142,7 +159,7 @@ grep -q "written by 2 ranks; resume with the same number" err; ok $? "and says w
 job=$!
 for _ in $(seq 100); do [ -e snaps/cl-latest.ckpt ] && break; sleep 0.2; done
 sleep 0.5
-victim=$(pgrep -f -n "^$MB/lgp-cl-train .*--checkpoint-dir snaps")
+victim=$(pgrep -f -n "^[^ ]*/lgp-cl-train .*--checkpoint-dir snaps")
 kill -9 "$victim"
 t0=$(date +%s)
 wait $job
