@@ -251,7 +251,7 @@ static int step(void *p, lgp_trainer_step_out *out) {
     }
     lgp_gradsync_finish(&x->io.gs);
     /* One small reduction per step keeps the ranks in lock step: a signal on any rank
-     * stops all of them after this step. */
+     * stops all of them after this step (after the next if it lands past the reduction). */
     f[0] = lgp_trainer_stop_flag();
     lgp_dist_sum_d(f, 2);
     lgp_trainer_stop_agreed(f[0]);
