@@ -30,6 +30,15 @@ PKGS := openblas libzstd libarchive libjpeg libpng zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# oneDNN (Debian's libdnnl-dev, installed by .ci/deps) for the engine's matrix products
+# (common/nn/gemm.h): on by default where its header is installed, DNNL=0 builds with
+# OpenBLAS alone; LGP_GEMM=openblas picks OpenBLAS at run time in a DNNL=1 build.
+DNNL ?= $(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),1,0)
+ifeq ($(DNNL),1)
+PKG_CFLAGS += -DLGP_DNNL
+PKG_LIBS += -ldnnl
+endif
+
 # Portable by default: the x86-64-v2 baseline (SSE4.2) runs on every node of a cluster,
 # and the hot loops (LGP_HOT in common/lgp.h) carry AVX2 and AVX-512 versions picked at
 # load time; sgemm is OpenBLAS's own dispatch. NATIVE=1 builds for this CPU only.
@@ -101,9 +110,9 @@ $(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/liblgp.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 fuzz:
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 EXTRA_CFLAGS='-fsanitize=fuzzer-no-link -Wno-error' $(FUZZ_BUILD)/liblgp.a
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 DNNL=0 EXTRA_CFLAGS='-fsanitize=fuzzer-no-link -Wno-error' $(FUZZ_BUILD)/liblgp.a
 	set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $$f $(FUZZ_BUILD)/liblgp.a $(LDLIBS) -fopenmp -o $(FUZZ_BUILD)/$$n; \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $$f $(FUZZ_BUILD)/liblgp.a $(filter-out -ldnnl,$(LDLIBS)) -fopenmp -o $(FUZZ_BUILD)/$$n; \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$n; \
 	  $(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) $(FUZZ_BUILD)/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; \
 	done

@@ -28,16 +28,19 @@ n=$((B * (steps + warm)))
 maxrss='import resource, subprocess, sys
 subprocess.run(sys.argv[2:], check=True)
 open(sys.argv[1], "w").write("%.1f" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024))'
-core=$("$build/bench/bench_mae" --sgemm --threads "$threads" | sed -n 's/^sgemm core=\([^ ]*\).*/\1/p')
+sg=$("$build/bench/bench_mae" --sgemm --threads "$threads")
+core=$(sed -n 's/^sgemm .* core=\([^ ]*\).*/\1/p' <<<"$sg" | head -n 1)
+gemm=$(sed -n 's/^sgemm .*gemm=\([^ ]*\) in_use=1.*/\1/p' <<<"$sg" | tr / ' ')
 for ((r = 1; r <= rounds; r++)); do
     echo "bench_cl.sh: fmnist batch $B round $r/$rounds" >&2
     "$py" -c "$maxrss" "$T/rss$r" "$build/bin/lgp-cl-train" --model fmnist --mlp-dim "$F" --moco-dim "$E" --batch "$B" --steps $((steps + warm)) \
         --warmup-steps 1 --threads "$threads" -q --log "$T/log$r.jsonl" -o "$T/out.ckpt" "$T/views.lgps"
     OPENBLAS_CORETYPE=$core "$py" "$here/torch_cl.py" fmnist "$B" "$steps" "$warm" "$threads" "$F" "$E" >>"$T/torch"
 done
-"$py" - "$T" "$rounds" "$warm" "$B" <<'PY'
+"$py" - "$T" "$rounds" "$warm" "$B" "$gemm" "$core" <<'PY'
 import json, sys
 d, rounds, warm, B = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+print("lgp's matrix products: %s; torch's: OpenBLAS %s" % (sys.argv[5], sys.argv[6]))
 lgp = []
 for r in range(1, rounds + 1):
     t = [json.loads(l)["time"] for l in open(f"{d}/log{r}.jsonl")]

@@ -32,7 +32,7 @@ trap 'rm -f "$raw"' EXIT
 run() { "$@" | tee -a "$raw" >>"$out"; }
 
 run "$bin" --sgemm --threads "$threads"
-core=$(sed -n 's/^sgemm core=\([^ ]*\).*/\1/p' "$raw" | head -n 1)
+core=$(sed -n 's/^sgemm .* core=\([^ ]*\).*/\1/p' "$raw" | head -n 1)
 for c in $cases; do
     IFS=: read -r name batch steps warmup nr <<<"$c"
     nr=${nr:-$rounds}
@@ -51,13 +51,22 @@ rows = []
 for line in open(sys.argv[1]):
     kind, *kv = line.split()
     rows.append((kind, dict(x.split("=", 1) for x in kv)))
-peak = max(float(d["gflops"]) for k, d in rows if k == "sgemm")
+# the peak: the best square sgemm of any backend built in (start and end of the run)
+sg = {}
+for k, d in rows:
+    if k == "sgemm":
+        sg[d["gemm"]] = max(sg.get(d["gemm"], 0.0), float(d["gflops"]))
+peak_gemm, peak = max(sg.items(), key=lambda kv: kv[1])
 core = next(d["core"] for k, d in rows if k == "sgemm")
+lgp_gemm = next(d["gemm"] for k, d in rows if k == "lgp")
 cases = []
 for k, d in rows:
     if k != "sgemm" and (d["config"], d["batch"]) not in cases:
         cases.append((d["config"], d["batch"]))
-print("sgemm peak (%s, %s threads, best of 2048^3 products): %.1f GFLOP/s" % (core, rows[0][1]["threads"], peak))
+print("sgemm peak (best of 2048^3 products, %s threads): %.1f GFLOP/s with %s (%s)" % (
+    rows[0][1]["threads"], peak, peak_gemm.replace("/", " "),
+    ", ".join("%s %.1f" % (g.replace("/", " "), v) for g, v in sg.items())))
+print("lgp's matrix products: %s; torch's: OpenBLAS %s" % (lgp_gemm.replace("/", " "), core))
 print("%-9s %5s | %9s %9s %6s | %8s %8s | %7s %8s | %8s %8s" % (
     "config", "batch", "lgp img/s", "torch", "ratio", "lgp GF/s", "of peak", "GF/step",
     "lgp s/st", "lgp MB", "torch MB"))

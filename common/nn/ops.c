@@ -1,13 +1,13 @@
 /* ops.c — layer kernels (see ops.h for the conventions). */
 #include "common/nn/ops.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/lgp.h"
+#include "common/nn/gemm.h"
 #include "common/util/threads.h"
 
 /* glibc's libmvec (2.22+: expf, 2.35+: erff) has vector forms of these, within 1-2 ulp of
@@ -70,7 +70,6 @@ static void matmul_bias(int ta, int tb, int M, int N, int K, float alpha, const 
                         int lda, const float *B, int ldb, float beta, float *C, int ldc,
                         const float *bias) {
     LGP_ASSERT(!omp_in_parallel());
-    CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
     int nt = omp_get_max_threads();
     if (matmul_mode < 0) {
         const char *e = getenv("LGP_MATMUL_SPLIT");
@@ -79,7 +78,7 @@ static void matmul_bias(int ta, int tb, int M, int N, int K, float alpha, const 
     if (bias) beta = 1.0f;
     if (!matmul_mode || nt == 1 || (double)M * N * K < MM_PAR_MIN) {
         if (bias) fill_bias(C, ldc, bias, M, 0, N);
-        cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        lgp_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     int rows = M >= N, len = rows ? M : N;
@@ -92,10 +91,10 @@ static void matmul_bias(int ta, int tb, int M, int N, int K, float alpha, const 
             fill_bias(rows ? C + (size_t)i0 * ldc : C, ldc, bias, rows ? n : M, rows ? 0 : i0,
                       rows ? N : n);
         if (n > 0 && rows)
-            cblas_sgemm(CblasRowMajor, TA, TB, n, N, K, alpha, ta ? A + i0 : A + (size_t)i0 * lda,
+            lgp_sgemm(ta, tb, n, N, K, alpha, ta ? A + i0 : A + (size_t)i0 * lda,
                         lda, B, ldb, beta, C + (size_t)i0 * ldc, ldc);
         else if (n > 0)
-            cblas_sgemm(CblasRowMajor, TA, TB, M, n, K, alpha, A, lda,
+            lgp_sgemm(ta, tb, M, n, K, alpha, A, lda,
                         tb ? B + (size_t)i0 * ldb : B + i0, ldb, beta, C + i0, ldc);
     }
     lgp_blas_serial_end(prev);
@@ -274,10 +273,10 @@ static void attention_head_forward(float *out, float *att, const float *qkv, int
                                    int h, float scale) {
     int ld = 3 * C;
     const float *q = qkv + h * D, *k = q + C, *v = q + 2 * C; /* rows of stride 3C */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, scale, q, ld, k, ld, 0.0f, att,
+    lgp_sgemm(0, 1, T, T, D, scale, q, ld, k, ld, 0.0f, att,
                 T);
     for (int t = 0; t < T; t++) softmax_row(att + (size_t)t * T, T);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f, att, T, v, ld, 0.0f,
+    lgp_sgemm(0, 0, T, D, T, 1.0f, att, T, v, ld, 0.0f,
                 out + h * D, C);
 }
 
@@ -305,9 +304,9 @@ static void attention_head_backward(float *dqkv, const float *dout, const float 
     int ld = 3 * C;
     const float *q = qkv + h * D, *k = q + C, *v = q + 2 * C, *dy = dout + h * D;
     float *dq = dqkv + h * D, *dk = dq + C, *dv = dq + 2 * C;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, 1.0f, dy, C, v, ld, 0.0f, datt,
+    lgp_sgemm(0, 1, T, T, D, 1.0f, dy, C, v, ld, 0.0f, datt,
                 T);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, 1.0f, att, T, dy, C, beta, dv,
+    lgp_sgemm(1, 0, T, D, T, 1.0f, att, T, dy, C, beta, dv,
                 ld);
     for (int t = 0; t < T; t++) {
         const float *a = att + (size_t)t * T;
@@ -317,9 +316,9 @@ static void attention_head_backward(float *dqkv, const float *dout, const float 
 #pragma omp simd
         for (int s = 0; s < T; s++) d[s] = a[s] * (d[s] - dot) * scale;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f, datt, T, k, ld, beta, dq,
+    lgp_sgemm(0, 0, T, D, T, 1.0f, datt, T, k, ld, beta, dq,
                 ld);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, 1.0f, datt, T, q, ld, beta, dk,
+    lgp_sgemm(1, 0, T, D, T, 1.0f, datt, T, q, ld, beta, dk,
                 ld);
 }
 

@@ -8,9 +8,11 @@
  *     the caller zeroes gradient buffers once per step (llm.c), and residual branches
  *     simply add up;
  *   - M is the number of rows (B*T flattened), weights are [out, in] like nn.Linear;
- *   - matrix products go through lgp_matmul (one cblas_sgemm wrapper) outside OpenMP
- *     regions; the small per-head products of attention run inside our OpenMP loop with
- *     OpenBLAS switched to one thread (lgp_blas_serial_begin), so the pools never nest;
+ *   - matrix products go through lgp_matmul / lgp_sgemm (gemm.h: oneDNN or OpenBLAS) outside
+ *     OpenMP regions, split into one single-threaded product per thread; the small per-head
+ *     products of attention run inside our OpenMP loop with OpenBLAS switched to one thread
+ *     (lgp_blas_serial_begin; oneDNN runs serially inside a parallel region), so the pools
+ *     never nest;
  *     elementwise loops use OpenMP (vectorised with `omp simd`);
  *   - reductions over rows (bias / LayerNorm weight grads) are done in a fixed order,
  *     so results are bitwise reproducible for a given thread count. */

@@ -4,7 +4,10 @@
  * double (eps 1e-6; loss = sum(out * R) with R random, so dout = R).
  * Tolerances: fast vs ref, norm-relative error < 2e-5 (float rounding); ref vs finite
  * differences, norm-relative error < 1e-6. Backward must accumulate (checked by starting
- * from non-zero gradients). */
+ * from non-zero gradients). The linear and attention kernels run once per matrix-product
+ * backend built in (gemm.h), and lgp_sgemm itself is checked per backend on every
+ * transpose case with padded leading dimensions. */
+#include "common/nn/gemm.h"
 #include "common/nn/ops.h"
 #include "common/util/rng.h"
 #include "tap.h"
@@ -273,18 +276,58 @@ static void test_residual(void) {
     free(a), free(b), free(o), free(da), free(db), free(d), free(ad), free(bd);
 }
 
+/* ---- lgp_sgemm / lgp_matmul: C = alpha op(A) op(B) + beta C against a double loop ---- */
+typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int,
+                        float, float *, int);
+static void test_sgemm(gemm_fn f, const char *what, int ta, int tb, int M, int N, int K) {
+    int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
+    size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb, nc = (size_t)M * ldc;
+    double *A = dnew(na), *B = dnew(nb), *C = dnew(nc);
+    float *Af = fnew(na), *Bf = fnew(nb), *Cf = fnew(nc);
+    fill(A, Af, na, 1), fill(B, Bf, nb, 1), fill(C, Cf, nc, 1);
+    float alpha = 0.75f, beta = 0.5f;
+    f(ta, tb, M, N, K, alpha, Af, lda, Bf, ldb, beta, Cf, ldc);
+    int pad_kept = 1;
+    for (int m = 0; m < M; m++) {
+        for (int n = 0; n < N; n++) {
+            double acc = 0;
+            for (int k = 0; k < K; k++)
+                acc += (ta ? A[(size_t)k * lda + m] : A[(size_t)m * lda + k]) *
+                       (tb ? B[(size_t)n * ldb + k] : B[(size_t)k * ldb + n]);
+            C[(size_t)m * ldc + n] = alpha * acc + beta * C[(size_t)m * ldc + n];
+        }
+        for (int n = N; n < ldc; n++) pad_kept &= Cf[(size_t)m * ldc + n] == (float)C[(size_t)m * ldc + n];
+    }
+    ok(relerr(Cf, C, nc) < 2e-6 && pad_kept, "%s (%s) ta %d tb %d %dx%dx%d vs double (%.2g)%s",
+       what, lgp_gemm_describe(), ta, tb, M, N, K, relerr(Cf, C, nc), pad_kept ? "" : ", padding written");
+    free(A), free(B), free(C), free(Af), free(Bf), free(Cf);
+}
+
 int main(void) {
     uint64_t seed = 20240501;
     printf("# seed %llu, %d OpenMP threads\n", (unsigned long long)seed, omp_get_max_threads());
     lgp_rng_init(&rng, seed, 0, 0, 0);
-    test_linear(7, 13, 11, 1);
-    test_linear(300, 70, 90, 0); /* large enough for the parallel bias-grad reduction */
+    static const char *const backends[] = {"openblas", "onednn"};
+    int nb = 0;
+    for (size_t k = 0; k < sizeof backends / sizeof backends[0]; k++) {
+        if (lgp_gemm_select(backends[k]) < 0) {
+            printf("# %s: not built in\n", backends[k]);
+            continue;
+        }
+        nb++;
+        for (int t = 0; t < 4; t++) test_sgemm(lgp_sgemm, "lgp_sgemm", t >> 1, t & 1, 37, 29, 53);
+        for (int t = 0; t < 4; t++) /* above MM_PAR_MIN: one slab of rows or columns per thread */
+            test_sgemm(lgp_matmul, "lgp_matmul", t >> 1, t & 1, t & 1 ? 700 : 96, t & 1 ? 96 : 700, 64);
+        test_linear(7, 13, 11, k == 0);
+        test_linear(300, 70, 90, 0); /* large enough for the parallel bias-grad reduction */
+        test_attention(2, 5, 12, 3);
+        test_attention(1, 9, 8, 1);
+    }
+    ok(nb >= 1, "at least one matrix-product backend (%d)", nb);
     test_layernorm(5, 16, 1);
     test_layernorm(200, 130, 0);
     test_gelu(1000, 1);
     test_gelu(40000, 0);
-    test_attention(2, 5, 12, 3);
-    test_attention(1, 9, 8, 1);
     test_residual();
     return done_testing();
 }

@@ -1,0 +1,102 @@
+/* gemm.c — see gemm.h. */
+#include "common/nn/gemm.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util/log.h"
+
+#ifdef LGP_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+static int backend = -1;
+
+static int backend_by_name(const char *s) {
+    if (strcmp(s, "openblas") == 0) return LGP_GEMM_OPENBLAS;
+#ifdef LGP_DNNL
+    if (strcmp(s, "onednn") == 0 || strcmp(s, "dnnl") == 0) return LGP_GEMM_ONEDNN;
+#endif
+    return -1;
+}
+
+int lgp_gemm_backend(void) {
+    if (backend < 0) {
+        const char *e = getenv("LGP_GEMM");
+#ifdef LGP_DNNL
+        int b = LGP_GEMM_ONEDNN;
+#else
+        int b = LGP_GEMM_OPENBLAS;
+#endif
+        if (e && *e) {
+            int c = backend_by_name(e);
+            /* a named backend that is not there is a configuration error, not a hint */
+            if (c < 0) lgp_die("LGP_GEMM=%s: unknown or not built in (openblas%s)", e,
+#ifdef LGP_DNNL
+                               ", onednn"
+#else
+                               "; onednn needs a build with DNNL=1"
+#endif
+                );
+            b = c;
+        }
+        backend = b;
+    }
+    return backend;
+}
+
+int lgp_gemm_select(const char *name) {
+    int b = backend_by_name(name);
+    if (b >= 0) backend = b;
+    return b;
+}
+
+void lgp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc) {
+#ifdef LGP_DNNL
+    if (lgp_gemm_backend() == LGP_GEMM_ONEDNN) {
+        dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B,
+                                      ldb, beta, C, ldc);
+        if (st != dnnl_success)
+            lgp_die("oneDNN sgemm failed (status %d) on %dx%dx%d", (int)st, M, N, K);
+        return;
+    }
+#else
+    (void)lgp_gemm_backend();
+#endif
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+#ifdef LGP_DNNL
+static const char *isa_name(dnnl_cpu_isa_t isa) {
+    switch (isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+    }
+}
+#endif
+
+const char *lgp_gemm_describe(void) {
+    static char buf[96];
+#ifdef LGP_DNNL
+    if (lgp_gemm_backend() == LGP_GEMM_ONEDNN) {
+        const dnnl_version_t *v = dnnl_version();
+        snprintf(buf, sizeof buf, "onednn %d.%d.%d %s", v->major, v->minor, v->patch,
+                 isa_name(dnnl_get_effective_cpu_isa()));
+        return buf;
+    }
+#endif
+    (void)lgp_gemm_backend();
+    snprintf(buf, sizeof buf, "openblas %s", openblas_get_corename());
+    return buf;
+}
