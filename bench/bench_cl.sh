@@ -19,6 +19,11 @@ py=${PYTHON:-/usr/bin/python3}
 threads=${BENCH_THREADS:-2} rounds=${BENCH_ROUNDS:-2} B=${BENCH_BATCH:-256}
 steps=${BENCH_STEPS:-4} warm=${BENCH_WARMUP:-1} F=${MLP_DIM:-1024} E=${MOCO_DIM:-128}
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=passive
+# BENCH_ISA=avx2 on an AVX-512 machine stands in for an AVX2-only one: oneDNN, OpenBLAS
+# and torch's own kernels are held to AVX2 (lgp's few hand-vectorised loops are not).
+if [ "${BENCH_ISA:-}" = avx2 ]; then
+    export DNNL_MAX_CPU_ISA=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2
+fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 n=$((B * (steps + warm)))

@@ -26,6 +26,11 @@ out=${BENCH_OUT:-/dev/null}
 bin=$build/bench/bench_mae
 [ -x "$bin" ] || { echo "bench_mae.sh: $bin: not built (make $bin)" >&2; exit 1; }
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=passive
+# BENCH_ISA=avx2 on an AVX-512 machine stands in for an AVX2-only one: oneDNN, OpenBLAS
+# and torch's own kernels are held to AVX2 (lgp's few hand-vectorised loops are not).
+if [ "${BENCH_ISA:-}" = avx2 ]; then
+    export DNNL_MAX_CPU_ISA=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2
+fi
 
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT

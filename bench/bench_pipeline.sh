@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# bench_pipeline.sh — what the live pipeline costs the trainer: lgp-mim-train fed by
+# `tar-images | lgp-augment --recipe mae | lgp-mask` (as pipelines/lgp.mk runs stage 1)
+# against the same trainer reading the same records from a file made beforehand, in
+# alternating rounds; then lgp-augment's cost per image for each recipe.
+#
+#   bench/bench_pipeline.sh        (LGP_BUILD, PYTHON as in the Makefile)
+#
+# Environment: BENCH_THREADS (2: the trainer's threads, as the pipelines give it),
+# BENCH_ROUNDS (2), BENCH_BATCH (256), BENCH_STEPS (20 timed steps), BENCH_WARMUP (2),
+# BENCH_AUG_N (20000 images per recipe). Throughput is the trainer's own, from its
+# JSONL log between the end of the warm-up and the last step, so both sides are timed
+# the same way; upstream stages run at their defaults (lgp-augment: 2 worker threads).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=${LGP_BUILD:-$here/../build}
+py=${PYTHON:-/usr/bin/python3}
+threads=${BENCH_THREADS:-2} rounds=${BENCH_ROUNDS:-2} B=${BENCH_BATCH:-256}
+steps=${BENCH_STEPS:-20} warm=${BENCH_WARMUP:-2} augn=${BENCH_AUG_N:-20000}
+train=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+[ -f "$train" ] || { echo "bench_pipeline.sh: $train: not found (apt-get install dataset-fashion-mnist)" >&2; exit 1; }
+export PATH=$build/bin:$PATH OMP_WAIT_POLICY=passive
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+n=$((B * (steps + warm)))
+feed() { tar-images -q --limit "$n" "$train" | lgp-augment -q --recipe mae --size 28 --seed 0 | lgp-mask -q --patch 7 --seed 0; }
+train() { lgp-mim-train -q --model fmnist --patch 7 --img-size 28 --batch "$B" --steps $((steps + warm)) \
+    --warmup-steps 1 --threads "$threads" --log "$1" -o "$T/out.ckpt" "${@:2}"; }
+feed >"$T/views.lgps"
+for ((r = 1; r <= rounds; r++)); do
+    echo "bench_pipeline.sh: round $r/$rounds: from the file, then live" >&2
+    train "$T/file$r.jsonl" "$T/views.lgps"
+    feed | train "$T/live$r.jsonl"
+done
+cmp -s <(feed) "$T/views.lgps" || { echo "bench_pipeline.sh: the live stream differs from the file" >&2; exit 1; }
+
+# lgp-augment alone per recipe: decoded 28x28 images in, views out (to /dev/null)
+tar-images -q --limit "$augn" "$train" >"$T/images.lgps"
+for recipe in mae moco finetune eval; do
+    t0=$(date +%s.%N)
+    lgp-augment -q --recipe "$recipe" --size 28 --seed 0 "$T/images.lgps" >/dev/null
+    t1=$(date +%s.%N)
+    echo "augment $recipe $augn $t0 $t1" >>"$T/aug"
+done
+
+"$py" - "$T" "$rounds" "$warm" "$B" "$threads" <<'PY'
+import json, sys
+d, rounds, warm, B, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+def rate(f):
+    t = [json.loads(l)["time"] for l in open(f)]
+    return B * (len(t) - warm) / (t[-1] - t[warm - 1])
+fr = [rate(f"{d}/file{r}.jsonl") for r in range(1, rounds + 1)]
+lv = [rate(f"{d}/live{r}.jsonl") for r in range(1, rounds + 1)]
+print("MAE stage, fmnist config, batch %d, trainer threads %s" % (B, threads))
+print("from a file  img/s per round: %s" % " ".join("%.1f" % x for x in fr))
+print("live pipeline img/s per round: %s" % " ".join("%.1f" % x for x in lv))
+print("best: file %.1f, live %.1f, live/file %.3f" % (max(fr), max(lv), max(lv) / max(fr)))
+for l in open(f"{d}/aug"):
+    _, recipe, n, t0, t1 = l.split()
+    dt = float(t1) - float(t0)
+    print("lgp-augment --recipe %-8s 28x28: %7.1f us/image (%d images, %.2f s, 2 worker threads)"
+          % (recipe, 1e6 * dt / int(n), int(n), dt))
+PY
