@@ -10,6 +10,8 @@ set -euo pipefail
 out=$1 what=$2
 shift 2
 echo "resume: $out ($what), stage by stage, if the same make command runs again:"
+command -v lgp-inspect >/dev/null ||
+    echo "resume: lgp-inspect is not on PATH (LGP_BIN=DIR names where the programs are): snapshots cannot be read" >&2
 skipped=0
 for st in "$@"; do
     IFS=: read -r run prefix output started <<<"$st"

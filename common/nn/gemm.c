@@ -2,6 +2,7 @@
 #include "common/nn/gemm.h"
 
 #include <cblas.h>
+#include <errno.h> /* program_invocation_short_name */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,23 @@ static int backend_by_name(const char *s) {
     return -1;
 }
 
+#ifdef LGP_DNNL
+#define BACKENDS "openblas, onednn"
+#else
+#define BACKENDS "openblas; onednn needs a build with DNNL=1"
+#endif
+
+/* A named backend that is not there is a configuration error, not a hint: every program
+ * that does matrix products stops on it before main() reads or writes anything. */
+__attribute__((constructor)) static void check_env(void) {
+    const char *e = getenv("LGP_GEMM");
+    if (e && *e && backend_by_name(e) < 0) {
+        fprintf(stderr, "%s: LGP_GEMM=%s: unknown or not built in (" BACKENDS ")\n",
+                program_invocation_short_name, e);
+        exit(1);
+    }
+}
+
 int lgp_gemm_backend(void) {
     if (backend < 0) {
         const char *e = getenv("LGP_GEMM");
@@ -31,16 +49,8 @@ int lgp_gemm_backend(void) {
         int b = LGP_GEMM_OPENBLAS;
 #endif
         if (e && *e) {
-            int c = backend_by_name(e);
-            /* a named backend that is not there is a configuration error, not a hint */
-            if (c < 0) lgp_die("LGP_GEMM=%s: unknown or not built in (openblas%s)", e,
-#ifdef LGP_DNNL
-                               ", onednn"
-#else
-                               "; onednn needs a build with DNNL=1"
-#endif
-                );
-            b = c;
+            b = backend_by_name(e);
+            if (b < 0) lgp_die("LGP_GEMM=%s: unknown or not built in (" BACKENDS ")", e);
         }
         backend = b;
     }
