@@ -66,7 +66,8 @@ int lgp_gemm_select(const char *name) {
 void lgp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc) {
 #ifdef LGP_DNNL
-    if (lgp_gemm_backend() == LGP_GEMM_ONEDNN) {
+    /* K = 0 (C = beta C) goes to OpenBLAS: oneDNN 2.6 leaves C unscaled there */
+    if (lgp_gemm_backend() == LGP_GEMM_ONEDNN && K > 0) {
         dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B,
                                       ldb, beta, C, ldc);
         if (st != dnnl_success)

@@ -316,6 +316,7 @@ int main(void) {
         }
         nb++;
         for (int t = 0; t < 4; t++) test_sgemm(lgp_sgemm, "lgp_sgemm", t >> 1, t & 1, 37, 29, 53);
+        test_sgemm(lgp_sgemm, "lgp_sgemm", 0, 0, 5, 7, 0); /* K = 0: C = beta C */
         for (int t = 0; t < 4; t++) /* above MM_PAR_MIN: one slab of rows or columns per thread */
             test_sgemm(lgp_matmul, "lgp_matmul", t >> 1, t & 1, t & 1 ? 700 : 96, t & 1 ? 96 : 700, 64);
         test_linear(7, 13, 11, k == 0);
