@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util/log.h"
+#include "common/util/log.h" /* lgp_die */
 
 #ifdef LGP_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -29,33 +29,28 @@ static int backend_by_name(const char *s) {
 #define BACKENDS "openblas; onednn needs a build with DNNL=1"
 #endif
 
-/* A named backend that is not there is a configuration error, not a hint: every program
- * that does matrix products stops on it before main() reads or writes anything. */
-__attribute__((constructor)) static void check_env(void) {
+static int default_backend(void) {
+#ifdef LGP_DNNL
+    return LGP_GEMM_ONEDNN;
+#else
+    return LGP_GEMM_OPENBLAS;
+#endif
+}
+
+/* Resolved before main(), so the products inside OpenMP regions only ever read it. A
+ * named backend that is not there is a configuration error, not a hint: every program
+ * that does matrix products stops on it before it reads or writes anything. */
+__attribute__((constructor)) static void resolve_backend(void) {
     const char *e = getenv("LGP_GEMM");
     if (e && *e && backend_by_name(e) < 0) {
         fprintf(stderr, "%s: LGP_GEMM=%s: unknown or not built in (" BACKENDS ")\n",
                 program_invocation_short_name, e);
         exit(1);
     }
+    backend = e && *e ? backend_by_name(e) : default_backend();
 }
 
-int lgp_gemm_backend(void) {
-    if (backend < 0) {
-        const char *e = getenv("LGP_GEMM");
-#ifdef LGP_DNNL
-        int b = LGP_GEMM_ONEDNN;
-#else
-        int b = LGP_GEMM_OPENBLAS;
-#endif
-        if (e && *e) {
-            b = backend_by_name(e);
-            if (b < 0) lgp_die("LGP_GEMM=%s: unknown or not built in (" BACKENDS ")", e);
-        }
-        backend = b;
-    }
-    return backend;
-}
+int lgp_gemm_backend(void) { return backend >= 0 ? backend : default_backend(); }
 
 int lgp_gemm_select(const char *name) {
     int b = backend_by_name(name);
@@ -74,8 +69,6 @@ void lgp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             lgp_die("oneDNN sgemm failed (status %d) on %dx%dx%d", (int)st, M, N, K);
         return;
     }
-#else
-    (void)lgp_gemm_backend();
 #endif
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -107,7 +100,6 @@ const char *lgp_gemm_describe(void) {
         return buf;
     }
 #endif
-    (void)lgp_gemm_backend();
     snprintf(buf, sizeof buf, "openblas %s", openblas_get_corename());
     return buf;
 }
