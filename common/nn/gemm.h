@@ -4,8 +4,8 @@
  *     is installed): JIT kernels for the CPU it runs on, up to 2x OpenBLAS on the small
  *     inner dimensions of the fmnist ViT (bench/README.md);
  *   - OpenBLAS' cblas_sgemm (always built; the only one with DNNL=0).
- * LGP_GEMM=openblas (or onednn) in the environment picks one at the first call; the
- * choice holds for the process. Both are called single-threaded inside the engine's
+ * LGP_GEMM=openblas (or onednn) in the environment picks one when the program loads
+ * (an unknown name stops it there, exit 1); the choice holds for the process. Both are called single-threaded inside the engine's
  * OpenMP slabs (ops.c), so neither backend's own threads nest with ours. The evaluation
  * code (probes, kNN) calls OpenBLAS directly. */
 #ifndef LGP_GEMM_H
@@ -17,7 +17,7 @@ enum { LGP_GEMM_OPENBLAS = 0, LGP_GEMM_ONEDNN = 1 };
 void lgp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc);
 
-/* The backend in use (LGP_GEMM_*): resolved from LGP_GEMM at the first call. */
+/* The backend in use (LGP_GEMM_*), as resolved from LGP_GEMM at load time. */
 int lgp_gemm_backend(void);
 /* Select a backend by name ("openblas", "onednn"); -1 when unknown or not built in. For
  * tests and benchmarks, which compare the two; not thread-safe, call between products. */
