@@ -74,7 +74,7 @@ static void bench_sgemm(int threads) {
                names[k], gemm_tag(), lgp_gemm_backend() == keep, lgp_blas_fix_core(), threads, n, best,
                2.0 * n * n * n / best / 1e9);
     }
-    lgp_gemm_select(keep == LGP_GEMM_ONEDNN ? "onednn" : "openblas");
+    lgp_gemm_select(names[keep]); /* names[] is in LGP_GEMM_* order */
     free(a), free(b), free(c);
 }
 

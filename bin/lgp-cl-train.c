@@ -320,8 +320,8 @@ static int step(void *p, lgp_trainer_step_out *out) {
         x->e.grad_ctr = NULL, x->e.grads = &x->io.gs;
     }
     /* One small reduction after the step: a stop request on any rank stops them all at
-     * this step (at the next if it lands past the reduction); the losses become global means (collapse: the mean of the ranks' local
-     * monitors). */
+     * this step (at the next if it lands past the reduction); the losses become global
+     * means (collapse: the mean of the ranks' local monitors). */
     double f[5] = {lgp_trainer_stop_flag(), loss, ctr, mim, collapse};
     lgp_dist_sum_d(f, 5);
     double w = lgp_dist_size();
