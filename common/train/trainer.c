@@ -173,13 +173,20 @@ void lgp_trainer_stop_agreed(double summed) {
 
 int lgp_trainer_fill(lgp_trainer_io *io) {
     char err[1024];
+    int interrupted = 0;
     if (lgp_batch_fill(&io->b, &io->bc, io->r, &io->scratch, err, sizeof err) == LGP_FATAL) {
-        if (lgp_reader_interrupted(io->r)) return -1;
-        lgp_die("%s", err);
+        if (!lgp_reader_interrupted(io->r)) lgp_die("%s", err);
+        interrupted = 1;
     }
-    double short_ranks = io->b.n < io->b.cap ? 1 : 0;
-    lgp_dist_sum_d(&short_ranks, 1);
-    return short_ranks > 0 ? 0 : 1;
+    /* A rank whose input wait a signal interrupted still joins the reduction, so every
+     * rank stops here together; returning alone left the others in the collective. */
+    double f[2] = {io->b.n < io->b.cap ? 1 : 0, interrupted};
+    lgp_dist_sum_d(f, 2);
+    if (f[1] > 0) {
+        if (!lgp_stop_requested) lgp_stop_requested = SIGTERM;
+        return -1;
+    }
+    return f[0] > 0 ? 0 : 1;
 }
 
 uint64_t lgp_trainer_params_hash(const float *p, size_t n) {
