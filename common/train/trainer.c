@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int64_t lgp_trainer_first_nonfinite(const float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -74,28 +75,41 @@ void lgp_trainer_save(const lgp_trainer *t, const lgp_trainopts *o, int complete
 /* A run that ends before its last step: the state goes to a snapshot (or FILE.partial),
  * never to the output, and the exit status is 1. */
 static _Noreturn void stop_early(const lgp_trainer *t, const lgp_trainopts *o, const char *why) {
-    char err[1024], where[4096] = "";
+    char err[1024], where[4096] = "", msg[9000];
     const lgp_run *run = t->run;
+    long long step = (long long)run->step, total = (long long)run->sched.total_steps;
     lgp_dist_check_same(t->hash(t->state), "the parameters");
     if (lgp_dist_rank() == 0) {
+        const char *slow = getenv("LGP_TEST_SLOW_STOP"); /* test hook (t0960): a slow save on rank 0 */
+        if (slow) sleep((unsigned)atoi(slow));
         lgp_record rec;
         if (t->record(t->state, &rec) != LGP_OK) lgp_die("out of memory");
         char *meta = t->meta(t->state, 0);
         if (lgp_snapshot_keep_partial(o->ckpt_dir, t->prefix, o->keep, o->out.path, run->step, &rec, meta, &o->out.w,
                                      where, sizeof where, err, sizeof err) != LGP_OK)
-            lgp_die("%s at step %lld of %lld; saving the state failed: %s", why, (long long)run->step,
-                    (long long)run->sched.total_steps, err);
+            lgp_die("%s at step %lld of %lld; saving the state failed: %s", why, step, total, err);
         free(meta);
         lgp_record_free(&rec);
     }
-    if (!where[0])
-        lgp_die("%s at step %lld of %lld; nothing written (give --checkpoint-dir to keep the state)", why,
-                (long long)run->step, (long long)run->sched.total_steps);
-    char latest[4200];
-    if (o->ckpt_dir) snprintf(latest, sizeof latest, "%s/%s-latest.ckpt", o->ckpt_dir, t->prefix);
-    else snprintf(latest, sizeof latest, "%s", where);
-    lgp_die("%s at step %lld of %lld; state saved to %s; continue with --resume %s", why, (long long)run->step,
-            (long long)run->sched.total_steps, where, latest);
+    if (lgp_dist_rank() != 0)
+        snprintf(msg, sizeof msg, "%s at step %lld of %lld; rank 0 keeps the state", why, step, total);
+    else if (!where[0])
+        snprintf(msg, sizeof msg, "%s at step %lld of %lld; nothing written (give --checkpoint-dir to keep the state)",
+                 why, step, total);
+    else if (o->ckpt_dir)
+        snprintf(msg, sizeof msg, "%s at step %lld of %lld; state saved to %s; continue with --resume %s/%s-latest.ckpt",
+                 why, step, total, where, o->ckpt_dir, t->prefix);
+    else
+        snprintf(msg, sizeof msg, "%s at step %lld of %lld; state saved to %s; continue with --resume %s", why, step,
+                 total, where, where);
+    if (lgp_dist_size() == 1) lgp_die("%s", msg);
+    /* mpirun ends the whole job as soon as one rank exits non-zero: every rank says why
+     * and then waits until rank 0 has saved the state, so that no rank is killed halfway
+     * (a rank that left early once took rank 0's snapshot and message with it). */
+    lgp_warn("%s", msg);
+    double done = 1;
+    lgp_dist_sum_d(&done, 1);
+    lgp_die_said();
 }
 
 /* Name of the first tensor whose gradient is not finite, or NULL. */
@@ -173,20 +187,14 @@ void lgp_trainer_stop_agreed(double summed) {
 
 int lgp_trainer_fill(lgp_trainer_io *io) {
     char err[1024];
-    int interrupted = 0;
     if (lgp_batch_fill(&io->b, &io->bc, io->r, &io->scratch, err, sizeof err) == LGP_FATAL) {
-        if (!lgp_reader_interrupted(io->r)) lgp_die("%s", err);
-        interrupted = 1;
+        /* only one process reads with the stop flag (trainer_input), so no rank returns alone */
+        if (lgp_reader_interrupted(io->r)) return -1;
+        lgp_die("%s", err);
     }
-    /* A rank whose input wait a signal interrupted still joins the reduction, so every
-     * rank stops here together; returning alone left the others in the collective. */
-    double f[2] = {io->b.n < io->b.cap ? 1 : 0, interrupted};
-    lgp_dist_sum_d(f, 2);
-    if (f[1] > 0) {
-        if (!lgp_stop_requested) lgp_stop_requested = SIGTERM;
-        return -1;
-    }
-    return f[0] > 0 ? 0 : 1;
+    double short_ranks = io->b.n < io->b.cap ? 1 : 0;
+    lgp_dist_sum_d(&short_ranks, 1);
+    return short_ranks > 0 ? 0 : 1;
 }
 
 uint64_t lgp_trainer_params_hash(const float *p, size_t n) {

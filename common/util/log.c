@@ -157,6 +157,11 @@ void lgp_die_errno(const char *fmt, ...) {
     exit(LGP_EXIT_FAILURE);
 }
 
+void lgp_die_said(void) {
+    dying = 1;
+    exit(LGP_EXIT_FAILURE);
+}
+
 void lgp_usage_die(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -39,6 +39,8 @@ void lgp_warn_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void lgp_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void lgp_die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void lgp_usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Exit 1 as lgp_die does, when the reason was already said (lgp_warn). */
+_Noreturn void lgp_die_said(void);
 
 /* A \r-updated live line when progress is on; otherwise nothing. One live line per
  * pipeline: the stage that does the long work (a trainer, lgp-embed, lgp-probe) draws
