@@ -92,7 +92,8 @@ static _Noreturn void stop_early(const lgp_trainer *t, const lgp_trainopts *o, c
         lgp_record_free(&rec);
     }
     if (lgp_dist_rank() != 0)
-        snprintf(msg, sizeof msg, "%s at step %lld of %lld; rank 0 keeps the state", why, step, total);
+        snprintf(msg, sizeof msg, "%s at step %lld of %lld (rank %d; rank 0 says where the state went)", why, step,
+                 total, lgp_dist_rank());
     else if (!where[0])
         snprintf(msg, sizeof msg, "%s at step %lld of %lld; nothing written (give --checkpoint-dir to keep the state)",
                  why, step, total);
