@@ -105,7 +105,7 @@ TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED)$(if $(N_TRAIN), --samples-per-
 HEADS = $(if $(MLP_DIM),--mlp-dim $(MLP_DIM)) $(if $(MOCO_DIM),--moco-dim $(MOCO_DIM))
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
-.PHONY: all table plots clean summary ablation ablation-summary record finetune finetune-full gradconf resume gradconf-summary
+.PHONY: all table plots clean summary ablation ablation-summary record finetune finetune-full finetune-full-add gradconf resume gradconf-summary
 all: table
 
 # A stage whose snapshot folder holds a latest snapshot continues from it bit-exactly
@@ -269,7 +269,7 @@ ABLATION_PROBES := $(foreach r,grafted $(ABLATION_RUNS),$(foreach p,$(ABLATION_P
 SETTINGS = FT_EPOCHS=$(FT_EPOCHS) FT_FULL_EPOCHS=$(FT_FULL_EPOCHS) FT_BATCH=$(FT_BATCH) FT_FLAGS=$(FT_FLAGS) MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)
 
 RESULTS_TABLE = $(PYTHON) $(HERE)results.py --out $(OUT) --profile $(PROFILE) --runs "$(RUNS)" --train-seed $(SEED) \
-	  --json $(OUT)/results.json --settings "$(SETTINGS)" >$(OUT)/results.md.tmp && mv $(OUT)/results.md.tmp $(OUT)/results.md
+	  --json $(OUT)/results.json --settings "$(SETTINGS)"$(if $(RESULTS_BASE), $(RESULTS_BASE)) >$(OUT)/results.md.tmp && mv $(OUT)/results.md.tmp $(OUT)/results.md
 $(OUT)/results.md: $(PROBES)
 	$(RESULTS_TABLE)
 
@@ -279,6 +279,19 @@ finetune: $(PROBES) $(FINETUNES)
 	cat $(OUT)/results.md
 finetune-full: $(PROBES) $(FINETUNES_FULL)
 	$(RESULTS_TABLE)
+	cat $(OUT)/results.md
+
+# A recorded seed completed after its run folder is gone: the full fine-tuning rows of
+# FT_RUNS are made (their pre-training too where it is missing: the same seed gives the
+# same bytes) and join RESULTS/seed<S>/results.json, every other recorded row and stage
+# time kept; the seed's table is recorded again. Then `summary`.
+#   make -f pipelines/lgp.mk PROFILE=repro SEED=1 FT_RUNS="mae joint random" finetune-full-add
+finetune-full-add: RESULTS_BASE = --base $(RESULTS)/seed$(SEED)/results.json
+finetune-full-add: $(FINETUNES_FULL)
+	[ -e $(RESULTS)/seed$(SEED)/results.json ] || { echo "lgp.mk: $(RESULTS)/seed$(SEED)/results.json is missing: record the seed first (make ... SEED=$(SEED) table record)" >&2; exit 1; }
+	@mkdir -p $(OUT)
+	$(RESULTS_TABLE)
+	$(RECORD)
 	cat $(OUT)/results.md
 
 # The lr-ratio and block-count ablation of one training seed: ablation.json / .md.
@@ -299,11 +312,14 @@ plots: $(OUT)/results.md
 # `record` copies a finished seed's tables (results.*, ablation.*) from OUT, which is not
 # kept in git, to RESULTS/seed<S>/, which is: a seed run lands once and the summaries
 # below need only the recorded seeds, not the run folders.
+define RECORD
+[ -e $(OUT)/results.json ] || [ -e $(OUT)/ablation.json ] || { echo "lgp.mk: $(OUT) has no results.json or ablation.json: run the seed first" >&2; exit 1; }
+mkdir -p $(RESULTS)/seed$(SEED)
+for f in results.json results.md ablation.json ablation.md loss.png accuracy-1pct.png gradconf.png; do if [ -e $(OUT)/$$f ]; then cp $(OUT)/$$f $(RESULTS)/seed$(SEED)/$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$f.tmp $(RESULTS)/seed$(SEED)/$$f; fi; done
+for r in $(GC_RUNS); do for f in gradconf.json gradconf.png; do if [ -e $(OUT)/$$r/$$f ]; then cp $(OUT)/$$r/$$f $(RESULTS)/seed$(SEED)/$$r-$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$r-$$f.tmp $(RESULTS)/seed$(SEED)/$$r-$$f; fi; done; done
+endef
 record:
-	[ -e $(OUT)/results.json ] || [ -e $(OUT)/ablation.json ] || { echo "lgp.mk: $(OUT) has no results.json or ablation.json: run the seed first" >&2; exit 1; }
-	mkdir -p $(RESULTS)/seed$(SEED)
-	for f in results.json results.md ablation.json ablation.md loss.png accuracy-1pct.png gradconf.png; do if [ -e $(OUT)/$$f ]; then cp $(OUT)/$$f $(RESULTS)/seed$(SEED)/$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$f.tmp $(RESULTS)/seed$(SEED)/$$f; fi; done
-	for r in $(GC_RUNS); do for f in gradconf.json gradconf.png; do if [ -e $(OUT)/$$r/$$f ]; then cp $(OUT)/$$r/$$f $(RESULTS)/seed$(SEED)/$$r-$$f.tmp && mv $(RESULTS)/seed$(SEED)/$$r-$$f.tmp $(RESULTS)/seed$(SEED)/$$r-$$f; fi; done; done
+	$(RECORD)
 
 # Mean ± std over training seeds and paired differences by seed, from the recorded seeds
 # (each made by `make ... SEED=S table record`); written to RESULTS.

@@ -15,7 +15,10 @@ choice), mean ± std over the probe seeds; kNN top-1; each stage's training wall
 read from its JSONL log. Below the table, layer-grafted against every other
 row, paired by probe seed (seed k draws the same labelled subset for every row, so the
 per-seed difference removes the subset's own luck), for every protocol at 1%.
---title names the table (results, ablation); --probes limits it to some probe files."""
+--title names the table (results, ablation); --probes limits it to some probe files.
+--base FILE (a recorded results.json of the same training seed and settings) completes a
+seed after its run folder is gone: every (run, protocol, shots) that OUT has no file for
+comes from FILE, and so do the stage times FILE has (the original run's)."""
 import argparse
 import json
 import os
@@ -146,15 +149,32 @@ def main():
     ap.add_argument("--json", help="write results.json here (atomically)")
     ap.add_argument("--title", default="results")
     ap.add_argument("--probes", help="probe files to read, e.g. '1pct 1pct-tuned knn' (default: all)")
+    ap.add_argument("--base", help="a recorded results.json whose rows fill what OUT lacks")
     a = ap.parse_args()
     runs = a.runs.split()
     probes = None if a.probes is None else {f"probe-{p}.json" for p in a.probes.split()}
     rows = collect(a.out, runs, a.train_seed, probes)
+    minutes = {run: train_minutes(a.out, run) for run in runs}
+    if a.base:
+        b = json.load(open(a.base))
+        # rows made under other settings or another seed would mix two experiments in one table
+        if b.get("settings") != a.settings:
+            raise SystemExit(f"results.py: {a.base}: recorded with settings `{b.get('settings')}`, not `{a.settings}`")
+        seeds = {r["train_seed"] for r in b["rows"]}
+        if seeds != {a.train_seed}:
+            raise SystemExit(f"results.py: {a.base}: rows of training seeds {sorted(seeds)}, not {a.train_seed}")
+        have = {(r["run"], r["protocol"], r["shots"]) for r in rows}
+        rows = [r for r in b["rows"] if r["run"] in runs and (r["run"], r["protocol"], r["shots"]) not in have] + rows
+        # the recorded stage times are the original run's (a stage made again to complete
+        # the seed may have run beside other work)
+        for run, m in b.get("train_minutes", {}).items():
+            if run in minutes and m != "n/a":
+                minutes[run] = m
     columns = [c for c in COLUMNS if any(r["protocol"] == c[0] and r["shots"] == c[1] for r in rows)]
     if a.json:
         tmp = a.json + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"profile": a.profile, "settings": a.settings, "rows": rows}, f, indent=1)
+            json.dump({"profile": a.profile, "settings": a.settings, "train_minutes": minutes, "rows": rows}, f, indent=1)
             f.write("\n")
         os.replace(tmp, a.json)
     print(f"## lgp {a.title}, profile `{a.profile}`, training seed {a.train_seed}\n")
@@ -162,7 +182,7 @@ def main():
     print("|---|" + "---|" * len(columns) + "---|")
     for run in runs:
         cells = " | ".join(cell(rows, run, p, s) for p, s in columns)
-        print(f"| {ROWS.get(run, run)} | {cells} | {train_minutes(a.out, run)} |")
+        print(f"| {ROWS.get(run, run)} | {cells} | {minutes[run]} |")
     pairs = []
     for p in ("paper-lambda", "paper-lambda-gap", "tuned-lambda"):
         pairs += paired(rows, runs, p)

@@ -49,4 +49,41 @@ make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test RESULTS=rec3 SEEDS="0 1 2" PYTH
 ok $? "make summary"
 grep -q "^| layer-grafted | 81.00 ± 1.00 |" rec3/results.md && [ -s rec3/accuracy-1pct.png ] && [ ! -e rec3/loss.png ]
 ok $? "it writes results.md and the accuracy figure (no loss curves: the seeds' logs are not kept)"
+# A recorded seed completed later (make ... finetune-full-add, results.py --base): rows
+# the run folder has replace or join the recorded ones, every other row and the recorded
+# stage times stay; another seed's or other settings' record is refused.
+mkdir -p late/mae late/grafted && echo '{"top1": 70.0, "seconds": 600}' >late/mae/finetune-all.json
+echo '{"top1": 75.0, "seconds": 1200}' >late/grafted/finetune-all.json
+echo '{"step": 10, "time": 3600}' >late/mae/train.jsonl
+"$PYTHON" - <<'PY'
+import json
+rows = [{"run": r, "train_seed": 5, "protocol": "tuned-lambda", "shots": "1%", "probe_seed": p, "top1": v + p}
+        for r, v in (("grafted", 80.0), ("mae", 77.0)) for p in (0, 1)]
+rows.append({"run": "grafted", "train_seed": 5, "protocol": "finetune", "shots": "all", "probe_seed": 5, "top1": 74.5, "minutes": 24.5})
+json.dump({"profile": "t", "settings": "S=1", "train_minutes": {"grafted": "41.1 + 38.0", "mae": "41.1"}, "rows": rows},
+          open("base5.json", "w"))
+PY
+R=("$PYTHON" "$ROOT/pipelines/results.py" --out late --profile t --runs "grafted mae" --train-seed 5)
+"${R[@]}" --settings S=1 --base base5.json --json late.json >late.md 2>late.err
+ok $? "results.py --base"
+grep -q "^| MAE only (stage 1 probed directly) | 77.50 ± 0.71 | 70.00 (10.0) | 41.1 |$" late.md
+ok $? "a row of the run folder joins the recorded ones; the recorded stage time stays (not the new log's 60.0)"
+grep -q "^| layer-grafted .* | 80.50 ± 0.71 | 75.00 (20.0) | 41.1 + 38.0 |$" late.md
+ok $? "a row of the run folder replaces the recorded one of the same protocol"
+"$PYTHON" -c 'import json,sys; d=json.load(open("late.json")); sys.exit(0 if len(d["rows"])==6 and d["train_minutes"]["mae"]=="41.1" else 1)'
+ok $? "results.json: 6 rows and the recorded stage times"
+"${R[@]}" --settings S=2 --base base5.json >/dev/null 2>late.err
+[ $? -ne 0 ] && grep -q "base5.json: recorded with settings \`S=1\`, not \`S=2\`" late.err; ok $? "a record of other settings is refused"
+sed 's/"train_seed": 5/"train_seed": 4/g' base5.json >base4.json
+"${R[@]}" --settings S=1 --base base4.json >/dev/null 2>late.err
+[ $? -ne 0 ] && grep -q "rows of training seeds \[4\], not 5" late.err; ok $? "a record of another training seed is refused"
+# the make target: FT_RUNS empty makes nothing; the recorded seed's table is made and recorded again
+settings=$(make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test SEED=5 --eval 'print-settings: ; @echo "$(SETTINGS)"' print-settings)
+mkdir -p recL/seed5 && sed "s|\"S=1\"|\"${settings//|/\\|}\"|" base5.json >recL/seed5/results.json
+make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test OUT=late RESULTS=recL SEED=5 RUNS="grafted mae" FT_RUNS= PYTHON="$PYTHON" finetune-full-add >add.out 2>&1
+ok $? "make finetune-full-add"
+grep -q "| 70.00 (10.0) | 41.1 |$" recL/seed5/results.md && grep -q '"top1": 70.0' recL/seed5/results.json
+ok $? "and the recorded seed now has the new row"
+make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test OUT=late RESULTS=recM SEED=5 FT_RUNS= PYTHON="$PYTHON" finetune-full-add >add.out 2>&1
+[ $? -ne 0 ] && grep -q "recM/seed5/results.json is missing: record the seed first" add.out; ok $? "it needs the seed recorded first"
 done_testing
