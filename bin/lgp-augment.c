@@ -4,6 +4,7 @@
 #include "common/util/cli.h"
 #include "common/util/filterloop.h"
 #include "common/util/strlist.h"
+#include "common/util/threads.h"
 #include "common/lgp.h"
 #include "common/util/log.h"
 #include "formats/json.h"
@@ -264,6 +265,9 @@ static void run(struct opts *o) {
 }
 
 int main(int argc, char **argv) {
+    /* Between batches the workers wait for the next one: spinning there took ~8x the CPU
+     * the views need, from the trainer the pipeline feeds (bench/README.md). */
+    lgp_threads_passive_reexec(argv);
     lgp_proginit(argc, argv);
     lgp_sigpipe_is_success();
     lgp_progress_feeder(); /* the pipeline's live line is its consumer's (--progress: ours too) */

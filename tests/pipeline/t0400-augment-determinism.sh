@@ -89,4 +89,20 @@ ok $? "eval: one view [24,24,1]; --keep-image keeps image"
 lgp-augment --recipe mae --size 16 in.lgps 2>err | lgp-inspect --verify - >v.txt 2>&1
 grep -q "ok: 120 records" v.txt; ok $? "mae: 120 records out"
 [ "$(cat err)" = "lgp-augment: records in 120, out 120, skipped 0 ($(sed -n 's/.*(\(.*\) s)$/\1/p' err) s)" ]; ok $? "summary line counts records in/out/skipped"
+# The workers wait passively between batches unless OMP_WAIT_POLICY says otherwise: the
+# program re-executes itself with it (spinning there took ~8x the CPU of the views).
+# policy ENV...: lgp-augment's OMP_WAIT_POLICY while it waits for input
+policy() {
+    sleep 2 | env "$@" lgp-augment -q --recipe mae --size 16 >/dev/null 2>&1 &
+    local pid=$! p=""
+    for _ in $(seq 40); do
+        p=$(tr '\0' '\n' </proc/$pid/environ 2>/dev/null | sed -n 's/^OMP_WAIT_POLICY=//p')
+        [ -n "$p" ] && break
+        sleep 0.05
+    done
+    wait $pid 2>/dev/null
+    echo "${p:-unset}"
+}
+p=$(policy -u OMP_WAIT_POLICY); [ "$p" = passive ]; ok $? "workers wait passively by default (OMP_WAIT_POLICY=$p)"
+p=$(policy OMP_WAIT_POLICY=active); [ "$p" = active ]; ok $? "OMP_WAIT_POLICY in the environment wins ($p)"
 done_testing
