@@ -177,6 +177,7 @@ static void start(lgp_cl_state *s, const struct opts *o, lgp_reader *r) {
         if (s->run.sched.world != lgp_dist_size())
             lgp_die("%s: written by %d ranks; resume with the same number (this run has %d)", o->t.resume,
                     s->run.sched.world, lgp_dist_size());
+        lgp_run_check_gemm(&s->run, o->t.resume);
         check_model(o, &s->m.cfg, o->t.resume);
         check_method(&o->co, &s->co, o->t.resume);
         if (o->t.given_seed && o->t.seed != s->run.seed)

@@ -178,6 +178,7 @@ static void setup(lgp_ft_state *s, const struct opts *o, lgp_reader *r) {
         if (s->run.sched.world != lgp_dist_size())
             lgp_die("%s: written by %d ranks; resume with the same number (this run has %d)", t->resume,
                     s->run.sched.world, lgp_dist_size());
+        lgp_run_check_gemm(&s->run, t->resume);
         check_resume(s, o, r);
         lgp_info("resuming %s at step %lld/%lld (skipping %lld records already used)", t->resume,
                  (long long)s->run.step, (long long)s->run.sched.total_steps, (long long)s->run.consumed);

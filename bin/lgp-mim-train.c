@@ -170,6 +170,7 @@ static void setup(lgp_mim_state *s, const struct opts *o, lgp_reader *r) {
         if (s->run.sched.world != lgp_dist_size())
             lgp_die("%s: written by %d ranks; resume with the same number (this run has %d)", t->resume,
                     s->run.sched.world, lgp_dist_size());
+        lgp_run_check_gemm(&s->run, t->resume);
         check_resume(s, o, r);
         lgp_vit_config cfg = s->m.cfg;
         mask_geometry(&cfg, o, r);

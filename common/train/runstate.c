@@ -2,6 +2,8 @@
 #include "common/train/runstate.h"
 
 #include "common/lgp.h"
+#include "common/nn/gemm.h"
+#include "common/util/log.h"
 
 #include <string.h>
 
@@ -58,6 +60,7 @@ lgp_json *lgp_run_meta(const lgp_run *r, const char *stage, const lgp_vit_config
     lgp_json_set(m, "schedule", sc);
     if (r->classes) lgp_json_set(m, "classes", lgp_json_clone(r->classes));
     lgp_json_set_str(m, "init", r->init);
+    lgp_json_set_str(m, "gemm", lgp_gemm_describe());
     return m;
 }
 
@@ -91,6 +94,7 @@ int lgp_run_meta_read(lgp_run *r, const lgp_json *m, const char *stage, int in_c
     r->step = lgp_json_get_i64_def(m, "step", 0);
     r->consumed = lgp_json_get_i64_def(m, "records_consumed", 0);
     snprintf(r->init, sizeof r->init, "%s", lgp_json_get_str(m, "init", "?"));
+    snprintf(r->gemm, sizeof r->gemm, "%s", lgp_json_get_str(m, "gemm", ""));
     const lgp_json *cl = lgp_json_get(m, "classes");
     if (cl && !r->classes) r->classes = lgp_json_clone(cl);
     if (s->batch < 1 || s->total_steps < 1) return LGP_FATAL;
@@ -98,4 +102,11 @@ int lgp_run_meta_read(lgp_run *r, const lgp_json *m, const char *stage, int in_c
     if (n && (read_floats(lgp_json_get(n, "mean"), r->mean, in_chans) || read_floats(lgp_json_get(n, "std"), r->std, in_chans)))
         return LGP_FATAL;
     return LGP_OK;
+}
+
+void lgp_run_check_gemm(const lgp_run *r, const char *path) {
+    const char *now = lgp_gemm_describe();
+    if (r->gemm[0] && strcmp(r->gemm, now) != 0)
+        lgp_warn("%s: its steps so far ran on %s, this run's on %s: it continues, but not bit for bit as one run "
+                 "would (LGP_GEMM picks the backend)", path, r->gemm, now);
 }

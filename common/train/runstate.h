@@ -6,7 +6,7 @@
  *   {"stage", "model", "norm":{"mean":[..],"std":[..]}, "seed", "step",
  *    "records_consumed", "complete", "optim":{"t","beta1","beta2","eps","weight_decay",
  *    "clip_grad"}, "schedule":{"total_steps","warmup_steps","steps_per_epoch","batch",
- *    "accum","world","lr","blr","min_lr"}, "classes":[..], "init"}
+ *    "accum","world","lr","blr","min_lr"}, "classes":[..], "init", "gemm"}
  *
  * and whatever members the trainer adds (lgp-cl-train: "heads", "moco", "lr_groups",
  * "graft"). An lgp_run owns its class list (lgp_run_free). */
@@ -28,6 +28,7 @@ typedef struct {
     double clip;            /* global-norm gradient clip, 0 = off */
     lgp_json *classes;      /* owned, may be NULL */
     char init[512];         /* where the initial weights came from */
+    char gemm[96];          /* the matrix-product backend that trained it ("" if not recorded) */
 } lgp_run;
 
 void lgp_run_free(lgp_run *r);
@@ -42,5 +43,8 @@ lgp_json *lgp_run_meta(const lgp_run *r, const char *stage, const lgp_vit_config
  * into *opt_t. LGP_FATAL if the stage differs or a required member is missing. */
 int lgp_run_meta_read(lgp_run *r, const lgp_json *m, const char *stage, int in_chans, lgp_adamw_hparams *hp,
                       int64_t *opt_t);
+/* Resuming: warns when the run's steps so far had another matrix-product backend (or
+ * another CPU's kernels) than this process: it continues, but not bit for bit. */
+void lgp_run_check_gemm(const lgp_run *r, const char *path);
 
 #endif

@@ -36,6 +36,23 @@ else
     tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP built without oneDNN (DNNL=0): the default is OpenBLAS"
 fi
 
+# The checkpoint says which backend trained it; resuming under another one warns (the
+# run goes on, but not bit for bit), under the same one it does not.
+m=$(lgp-inspect --meta openblas1.ckpt | grep -o '"gemm":"[^"]*"')
+case "$m" in '"gemm":"openblas '*) true ;; *) false ;; esac; ok $? "the checkpoint records the backend ($m)"
+"${RUN[@]}" --steps 4 --checkpoint-dir snap --save-every 2 -o four.ckpt views.lgps 2>/dev/null
+LGP_GEMM=openblas "${RUN[@]}" --steps 4 --resume snap/mim-latest.ckpt -o resumed.ckpt views.lgps 2>err1
+rc=$?
+want=$(lgp-inspect --meta four.ckpt | sed -n 's/.*"gemm":"\([^"]*\)".*/\1/p')
+if [ $has_dnnl -eq 1 ]; then
+    [ $rc -eq 0 ] && grep -q "snap/mim-latest.ckpt: its steps so far ran on $want, this run's on openblas" err1
+    ok $? "resuming under another backend continues with a warning naming both (exit $rc)"
+else
+    tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP built without oneDNN (DNNL=0): one backend only"
+fi
+"${RUN[@]}" --steps 4 --resume snap/mim-latest.ckpt -o resumed2.ckpt views.lgps 2>err2
+[ $? -eq 0 ] && ! grep -q "not bit for bit" err2; ok $? "resuming under the same backend: no warning"
+
 expect_exit 1 "an unknown LGP_GEMM" -- env LGP_GEMM=bogus "${RUN[@]}" -o bad.ckpt views.lgps
 expect_err_line "lgp-mim-train: LGP_GEMM=bogus: unknown or not built in (openblas*)" "an unknown LGP_GEMM: one line naming the variable and the choices"
 [ ! -e bad.ckpt ]; ok $? "an unknown LGP_GEMM: nothing written"
