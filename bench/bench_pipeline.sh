@@ -9,7 +9,8 @@
 # Environment: BENCH_THREADS (2: the trainer's threads, as the pipelines give it),
 # BENCH_ROUNDS (4), BENCH_BATCH (256), BENCH_STEPS (40 timed steps), BENCH_WARMUP (2),
 # BENCH_AUG_N (20000 images per recipe), BENCH_FEED_NICE (empty: the feeding stages'
-# own default; a number runs them under `nice -n N`, to compare). Throughput is the
+# own default; a number runs them under `nice -n N`, to compare), BENCH_LEVEL (empty:
+# their default zstd level; N gives them --level N). Throughput is the
 # trainer's own, from its JSONL log between the end of the warm-up and the last step,
 # so both sides are timed the same way; upstream stages run at their defaults
 # (lgp-augment: 2 worker threads). The verdict is the median of the rounds' live/file
@@ -22,6 +23,7 @@ py=${PYTHON:-/usr/bin/python3}
 threads=${BENCH_THREADS:-2} rounds=${BENCH_ROUNDS:-4} B=${BENCH_BATCH:-256}
 steps=${BENCH_STEPS:-40} warm=${BENCH_WARMUP:-2} augn=${BENCH_AUG_N:-20000}
 nice=(); [ -z "${BENCH_FEED_NICE:-}" ] || nice=(nice -n "$BENCH_FEED_NICE")
+level=(); [ -z "${BENCH_LEVEL:-}" ] || level=(--level "$BENCH_LEVEL")
 train=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 [ -f "$train" ] || { echo "bench_pipeline.sh: $train: not found (apt-get install dataset-fashion-mnist)" >&2; exit 1; }
 # No OMP_WAIT_POLICY here: each stage runs with its own default, as a user's pipeline does.
@@ -29,8 +31,9 @@ export PATH=$build/bin:$PATH
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 n=$((B * (steps + warm)))
-feed() { "${nice[@]}" tar-images -q --limit "$n" "$train" | "${nice[@]}" lgp-augment -q --recipe mae --size 28 --seed 0 |
-    "${nice[@]}" lgp-mask -q --patch 7 --seed 0; }
+feed() { "${nice[@]}" tar-images -q "${level[@]}" --limit "$n" "$train" |
+    "${nice[@]}" lgp-augment -q "${level[@]}" --recipe mae --size 28 --seed 0 |
+    "${nice[@]}" lgp-mask -q "${level[@]}" --patch 7 --seed 0; }
 train() { lgp-mim-train -q --model fmnist --patch 7 --img-size 28 --batch "$B" --steps $((steps + warm)) \
     --warmup-steps 1 --threads "$threads" --log "$1" -o "$T/out.ckpt" "${@:2}"; }
 feed >"$T/views.lgps"

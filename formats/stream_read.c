@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -208,8 +209,19 @@ static int begin_stream(lgp_reader *r, int at_start) {
     return rc;
 }
 
+void lgp_fd_widen_pipe(int fd) {
+#ifdef F_SETPIPE_SZ
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fcntl(fd, F_GETPIPE_SZ) < (1 << 20))
+        (void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+#else
+    (void)fd;
+#endif
+}
+
 int lgp_reader_open_fd(lgp_reader **out, int fd, const char *name, char *err, size_t errlen) {
     *out = NULL;
+    lgp_fd_widen_pipe(fd);
     lgp_reader *r = calloc(1, sizeof *r);
     if (!r) goto oom;
     r->fd = fd;

@@ -86,6 +86,7 @@ int lgp_writer_open_fd(lgp_writer **out, int fd, const char *name, const lgp_wri
     lgp_writer_opts def = LGP_WRITER_OPTS_DEFAULT;
     if (!o) o = &def;
     *out = NULL;
+    lgp_fd_widen_pipe(fd);
     lgp_writer *w = calloc(1, sizeof *w);
     if (!w) goto oom;
     w->fd = fd;

@@ -7,13 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util/log.h" /* lgp_die */
+#include "common/util/log.h"     /* lgp_die */
+#include "common/util/threads.h" /* lgp_blas_fix_core */
 
 #ifdef LGP_DNNL
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
 static int backend = -1;
+static int small_backend = LGP_GEMM_OPENBLAS; /* lgp_sgemm_small's */
+
+/* OpenBLAS' kernels are final once lgp_blas_fix_core has run (it is idempotent). */
+static void resolve_small(void) {
+    small_backend = backend == LGP_GEMM_ONEDNN && !lgp_blas_core_is_avx512(lgp_blas_fix_core()) ? LGP_GEMM_ONEDNN
+                                                                                                 : LGP_GEMM_OPENBLAS;
+}
 
 static int backend_by_name(const char *s) {
     if (strcmp(s, "openblas") == 0) return LGP_GEMM_OPENBLAS;
@@ -48,13 +56,14 @@ __attribute__((constructor)) static void resolve_backend(void) {
         exit(1);
     }
     backend = e && *e ? backend_by_name(e) : default_backend();
+    resolve_small();
 }
 
 int lgp_gemm_backend(void) { return backend >= 0 ? backend : default_backend(); }
 
 int lgp_gemm_select(const char *name) {
     int b = backend_by_name(name);
-    if (b >= 0) backend = b;
+    if (b >= 0) backend = b, resolve_small();
     return b;
 }
 
@@ -70,6 +79,16 @@ void lgp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
         return;
     }
 #endif
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void lgp_sgemm_small(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc) {
+    if (small_backend != LGP_GEMM_OPENBLAS) {
+        lgp_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -91,12 +110,14 @@ static const char *isa_name(dnnl_cpu_isa_t isa) {
 #endif
 
 const char *lgp_gemm_describe(void) {
-    static char buf[96];
+    static char buf[128];
 #ifdef LGP_DNNL
     if (lgp_gemm_backend() == LGP_GEMM_ONEDNN) {
         const dnnl_version_t *v = dnnl_version();
-        snprintf(buf, sizeof buf, "onednn %d.%d.%d %s", v->major, v->minor, v->patch,
-                 isa_name(dnnl_get_effective_cpu_isa()));
+        int n = snprintf(buf, sizeof buf, "onednn %d.%d.%d %s", v->major, v->minor, v->patch,
+                         isa_name(dnnl_get_effective_cpu_isa()));
+        if (small_backend == LGP_GEMM_OPENBLAS && n > 0 && (size_t)n < sizeof buf)
+            snprintf(buf + n, sizeof buf - (size_t)n, ", attention openblas %s", openblas_get_corename());
         return buf;
     }
 #endif

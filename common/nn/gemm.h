@@ -17,6 +17,13 @@ enum { LGP_GEMM_OPENBLAS = 0, LGP_GEMM_ONEDNN = 1 };
 void lgp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc);
 
+/* The same for the per-head attention products (T x T x D, tens of rows): on OpenBLAS
+ * when its kernels are AVX-512 ones (SkylakeX, Cooperlake, ...: faster than oneDNN's
+ * there), else on the backend in use (OpenBLAS' AVX2 kernels lose to oneDNN's on these
+ * shapes; bench/README.md). Fixed when the program loads, as the backend is. */
+void lgp_sgemm_small(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc);
+
 /* The backend in use (LGP_GEMM_*), as resolved from LGP_GEMM at load time. */
 int lgp_gemm_backend(void);
 /* Select a backend by name ("openblas", "onednn"); -1 when unknown or not built in. For

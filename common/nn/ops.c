@@ -273,9 +273,9 @@ static void attention_head_forward(float *out, float *att, const float *qkv, int
                                    int h, float scale) {
     int ld = 3 * C;
     const float *q = qkv + h * D, *k = q + C, *v = q + 2 * C; /* rows of stride 3C */
-    lgp_sgemm(0, 1, T, T, D, scale, q, ld, k, ld, 0.0f, att, T);
+    lgp_sgemm_small(0, 1, T, T, D, scale, q, ld, k, ld, 0.0f, att, T);
     for (int t = 0; t < T; t++) softmax_row(att + (size_t)t * T, T);
-    lgp_sgemm(0, 0, T, D, T, 1.0f, att, T, v, ld, 0.0f, out + h * D, C);
+    lgp_sgemm_small(0, 0, T, D, T, 1.0f, att, T, v, ld, 0.0f, out + h * D, C);
 }
 
 LGP_HOT static void attention_forward_impl(float *out, float *att, const float *qkv, int B, int T, int C,
@@ -302,8 +302,8 @@ static void attention_head_backward(float *dqkv, const float *dout, const float 
     int ld = 3 * C;
     const float *q = qkv + h * D, *k = q + C, *v = q + 2 * C, *dy = dout + h * D;
     float *dq = dqkv + h * D, *dk = dq + C, *dv = dq + 2 * C;
-    lgp_sgemm(0, 1, T, T, D, 1.0f, dy, C, v, ld, 0.0f, datt, T);
-    lgp_sgemm(1, 0, T, D, T, 1.0f, att, T, dy, C, beta, dv, ld);
+    lgp_sgemm_small(0, 1, T, T, D, 1.0f, dy, C, v, ld, 0.0f, datt, T);
+    lgp_sgemm_small(1, 0, T, D, T, 1.0f, att, T, dy, C, beta, dv, ld);
     for (int t = 0; t < T; t++) {
         const float *a = att + (size_t)t * T;
         float *d = datt + (size_t)t * T, dot = 0.0f;
@@ -312,8 +312,8 @@ static void attention_head_backward(float *dqkv, const float *dout, const float 
 #pragma omp simd
         for (int s = 0; s < T; s++) d[s] = a[s] * (d[s] - dot) * scale;
     }
-    lgp_sgemm(0, 0, T, D, T, 1.0f, datt, T, k, ld, beta, dq, ld);
-    lgp_sgemm(1, 0, T, D, T, 1.0f, datt, T, q, ld, beta, dk, ld);
+    lgp_sgemm_small(0, 0, T, D, T, 1.0f, datt, T, k, ld, beta, dq, ld);
+    lgp_sgemm_small(1, 0, T, D, T, 1.0f, datt, T, q, ld, beta, dk, ld);
 }
 
 LGP_HOT static void attention_backward_impl(float *dqkv, const float *dout, const float *qkv,

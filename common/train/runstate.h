@@ -28,7 +28,7 @@ typedef struct {
     double clip;            /* global-norm gradient clip, 0 = off */
     lgp_json *classes;      /* owned, may be NULL */
     char init[512];         /* where the initial weights came from */
-    char gemm[96];          /* the matrix-product backend that trained it ("" if not recorded) */
+    char gemm[128];         /* the matrix-product backend that trained it ("" if not recorded) */
 } lgp_run;
 
 void lgp_run_free(lgp_run *r);

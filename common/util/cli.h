@@ -23,7 +23,7 @@ enum { LGP_OPT_UNCOMPRESSED = 0x3001, LGP_OPT_LEVEL, LGP_OPT_ZSTD_THREADS, LGP_O
 #define LGP_OUTPUT_HELP                                                                \
     "  -o, --output FILE      write to FILE (temporary, fsync, rename) instead of stdout\n" \
     "  --uncompressed         raw stream instead of zstd\n"                             \
-    "  --level N              zstd level (default 3)\n"                                 \
+    "  --level N              zstd level (default 1)\n"                                 \
     "  --zstd-threads N       zstd worker threads (default 0: compress inline)\n"       \
     "  --force                write binary data even to a terminal\n"
 

@@ -29,7 +29,7 @@ static int is_fallback_core(const char *name) {
 }
 
 /* OpenBLAS' cores whose sgemm uses AVX-512 (0.3.21 names; later versions add more). */
-static int is_avx512_core(const char *name) {
+int lgp_blas_core_is_avx512(const char *name) {
     return strcmp(name, "SkylakeX") == 0 || strcmp(name, "Cooperlake") == 0 ||
            strcmp(name, "SapphireRapids") == 0;
 }
@@ -42,7 +42,7 @@ static int cpu_has_skylakex_set(void) {
 
 const char *lgp_blas_wanted_core(const char *current) {
     __builtin_cpu_init();
-    if (cpu_has_skylakex_set()) return is_avx512_core(current) ? NULL : "SkylakeX";
+    if (cpu_has_skylakex_set()) return lgp_blas_core_is_avx512(current) ? NULL : "SkylakeX";
     if (is_fallback_core(current) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return "Haswell";
     return NULL;

@@ -37,6 +37,8 @@ void lgp_threads_passive_reexec(char **argv);
 const char *lgp_blas_fix_core(void);
 /* The rule it applies: the core to switch to from `current` on this CPU, or NULL. */
 const char *lgp_blas_wanted_core(const char *current);
+/* 1 for the OpenBLAS cores whose sgemm uses AVX-512 (SkylakeX, Cooperlake, SapphireRapids). */
+int lgp_blas_core_is_avx512(const char *name);
 
 /* OpenBLAS single-threaded between begin and end, for products issued from inside our
  * own OpenMP regions (one thread per product, no second pool competing for the cores).

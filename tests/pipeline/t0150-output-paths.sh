@@ -152,4 +152,24 @@ TINY=(--model fmnist --width 32 --depth 2 --heads 2 --dec-width 32 --dec-depth 1
 expect_exit 1 "lgp-mim-train --log /dev/full" -- lgp-mim-train "${TINY[@]}" -q --log /dev/full -o log.ckpt data.lgps
 expect_err_line "lgp-mim-train: /dev/full: write error: No space left on device*" "--log /dev/full: one line"
 lgp-inspect --verify log.ckpt >/dev/null; ok $? "the checkpoint was still written"
+# A pipe between stages holds 1 MiB (or the system's pipe-max-size, if smaller and the
+# user may not pass it), so a producer runs batches ahead of the stage it feeds; the
+# writer and the reader each widen it.
+want=$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo 1048576)
+[ "$want" -gt 1048576 ] && want=1048576
+pipesz() { "$PYTHON" -c 'import fcntl, sys; print(fcntl.fcntl(0, 1032))'; }  # F_GETPIPE_SZ of stdin
+got=$(tar-images -q --limit 4 "$FMNIST/t10k-images-idx3-ubyte.gz" |
+    "$PYTHON" -c 'import fcntl, sys; sys.stdin.buffer.read(); print(fcntl.fcntl(0, 1032))')  # once the writer is done
+[ "$got" -ge "$want" ] && [ "$got" -le 1048576 ]; ok $? "a stream writer widens the pipe it writes ($got bytes, want $want)"
+got=$(true | pipesz)
+[ "$got" -lt 1048576 ]; ok $? "(a pipe no stage touches keeps the kernel's default: $got)"
+{ sleep 2; cat data.lgps; } | lgp-inspect --verify - >/dev/null 2>&1 &
+reader=$!
+got=""
+for _ in $(seq 30); do
+    sleep 0.05
+    got=$(pipesz </proc/$reader/fd/0 2>/dev/null) && [ "${got:-0}" -ge "$want" ] && break
+done
+wait $reader
+[ "${got:-0}" -ge "$want" ] && [ "$got" -le 1048576 ]; ok $? "a stream reader widens the pipe it reads ($got bytes)"
 done_testing
