@@ -96,15 +96,20 @@ const char *lgp_progname(void) { return progname; }
 
 static void vmsg(const char *fmt, va_list ap, int with_errno, int err) {
     /* a terminal: erase the live line the message lands on (ours, or another stage's:
-     * that stage redraws it on the next line); a log: end our live line */
-    if (stderr_tty) fputs("\r\033[K", stderr), progress_open = 0;
-    else if (progress_open) lgp_progress_end();
-    char buf[1024];
+     * that stage redraws it on the next line); a log: end our live line. The line goes
+     * out in one write: stderr is unbuffered, and another stage's live line drawn
+     * between the erase and the text once left the message on a half-erased line. */
+    const char *lead = stderr_tty ? "\r\033[K" : progress_open ? "\n" : "";
+    progress_open = 0;
+    char buf[1024], line[1400];
     vsnprintf(buf, sizeof buf, fmt, ap);
     if (with_errno)
-        fprintf(stderr, "%s: %s: %s\n", progname, buf, strerror(err));
+        snprintf(line, sizeof line, "%s%s: %s: %s\n", lead, progname, buf, strerror(err));
     else
-        fprintf(stderr, "%s: %s\n", progname, buf);
+        snprintf(line, sizeof line, "%s%s: %s\n", lead, progname, buf);
+    size_t n = strlen(line);
+    if (n && line[n - 1] != '\n') line[n - 1] = '\n'; /* cut short: still one line */
+    fputs(line, stderr);
 }
 
 void lgp_warn(const char *fmt, ...) {
