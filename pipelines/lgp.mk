@@ -286,9 +286,14 @@ finetune-full: $(PROBES) $(FINETUNES_FULL)
 # same bytes) and join RESULTS/seed<S>/results.json, every other recorded row and stage
 # time kept; the seed's table is recorded again. Then `summary`.
 #   make -f pipelines/lgp.mk PROFILE=repro SEED=1 FT_RUNS="mae joint random" finetune-full-add
+# The record is checked before any training starts (missing, another seed's, other settings).
+ifneq ($(filter finetune-full-add,$(MAKECMDGOALS)),)
+ADD_CHECK := $(shell $(PYTHON) $(HERE)results.py --check-base --base $(RESULTS)/seed$(SEED)/results.json \
+	  --train-seed $(SEED) --settings "$(SETTINGS)" 2>&1 || echo "(results.py failed)")
+$(if $(ADD_CHECK),$(error lgp.mk: finetune-full-add: $(ADD_CHECK)))
+endif
 finetune-full-add: RESULTS_BASE = --base $(RESULTS)/seed$(SEED)/results.json
 finetune-full-add: $(FINETUNES_FULL)
-	[ -e $(RESULTS)/seed$(SEED)/results.json ] || { echo "lgp.mk: $(RESULTS)/seed$(SEED)/results.json is missing: record the seed first (make ... SEED=$(SEED) table record)" >&2; exit 1; }
 	@mkdir -p $(OUT)
 	$(RESULTS_TABLE)
 	$(RECORD)

@@ -139,6 +139,20 @@ def train_minutes(d, run):
     return " + ".join(f"{x:.1f}" for x in t)
 
 
+def load_base(path, settings, train_seed):
+    """A recorded results.json, refused when another seed's or other settings' (rows made
+    under them would mix two experiments in one table)."""
+    if not os.path.exists(path):
+        raise SystemExit(f"results.py: {path} is missing: record the seed first (make ... SEED={train_seed} table record)")
+    b = json.load(open(path))
+    if b.get("settings") != settings:
+        raise SystemExit(f"results.py: {path}: recorded with settings `{b.get('settings')}`, not `{settings}`")
+    seeds = {r["train_seed"] for r in b["rows"]}
+    if seeds != {train_seed}:
+        raise SystemExit(f"results.py: {path}: rows of training seeds {sorted(seeds)}, not {train_seed}")
+    return b
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out")
@@ -150,19 +164,16 @@ def main():
     ap.add_argument("--title", default="results")
     ap.add_argument("--probes", help="probe files to read, e.g. '1pct 1pct-tuned knn' (default: all)")
     ap.add_argument("--base", help="a recorded results.json whose rows fill what OUT lacks")
+    ap.add_argument("--check-base", action="store_true", help="only check that --base fits; write nothing")
     a = ap.parse_args()
+    b = load_base(a.base, a.settings, a.train_seed) if a.base else None
+    if a.check_base:
+        return 0
     runs = a.runs.split()
     probes = None if a.probes is None else {f"probe-{p}.json" for p in a.probes.split()}
     rows = collect(a.out, runs, a.train_seed, probes)
     minutes = {run: train_minutes(a.out, run) for run in runs}
-    if a.base:
-        b = json.load(open(a.base))
-        # rows made under other settings or another seed would mix two experiments in one table
-        if b.get("settings") != a.settings:
-            raise SystemExit(f"results.py: {a.base}: recorded with settings `{b.get('settings')}`, not `{a.settings}`")
-        seeds = {r["train_seed"] for r in b["rows"]}
-        if seeds != {a.train_seed}:
-            raise SystemExit(f"results.py: {a.base}: rows of training seeds {sorted(seeds)}, not {a.train_seed}")
+    if b:
         have = {(r["run"], r["protocol"], r["shots"]) for r in rows}
         rows = [r for r in b["rows"] if r["run"] in runs and (r["run"], r["protocol"], r["shots"]) not in have] + rows
         # the recorded stage times are the original run's (a stage made again to complete

@@ -84,6 +84,11 @@ make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test OUT=late RESULTS=recL SEED=5 RU
 ok $? "make finetune-full-add"
 grep -q "| 70.00 (10.0) | 41.1 |$" recL/seed5/results.md && grep -q '"top1": 70.0' recL/seed5/results.json
 ok $? "and the recorded seed now has the new row"
-make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test OUT=late RESULTS=recM SEED=5 FT_RUNS= PYTHON="$PYTHON" finetune-full-add >add.out 2>&1
-[ $? -ne 0 ] && grep -q "recM/seed5/results.json is missing: record the seed first" add.out; ok $? "it needs the seed recorded first"
+# checked before any work: FT_RUNS=random would start a fine-tuning run (and its test set)
+make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test OUT=none RESULTS=recM SEED=5 FT_RUNS=random PYTHON="$PYTHON" finetune-full-add >add.out 2>&1
+[ $? -ne 0 ] && grep -q "recM/seed5/results.json is missing: record the seed first" add.out && [ ! -e none ]
+ok $? "it needs the seed recorded first, and says so before any work"
+make -s -f "$ROOT/pipelines/lgp.mk" PROFILE=test OUT=none RESULTS=recL SEED=5 FT_RUNS=random FT_EPOCHS=7 PYTHON="$PYTHON" finetune-full-add >add.out 2>&1
+[ $? -ne 0 ] && grep -q "recL/seed5/results.json: recorded with settings .*, not .FT_EPOCHS=7 " add.out && [ ! -e none ]
+ok $? "a record of other settings is refused before any work"
 done_testing
