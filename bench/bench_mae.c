@@ -2,7 +2,7 @@
  * on the ViT engine, its FLOP rate, a per-op profile, and the machine's sgemm peak (each
  * matrix-product backend of common/nn/gemm.h).
  *
- *   bench_mae [--config NAME] [--batch B] [--steps S] [--warmup W] [--threads N] [--profile]
+ *   bench_mae [--config NAME] [--batch B] [--steps S] [--warmup W] [--threads N] [--profile] [--bf16]
  *   bench_mae --sgemm [--threads N]
  *
  * Prints one "key=value ..." line on stdout (bench/bench_mae.sh parses it); --profile adds
@@ -24,7 +24,7 @@
 #include "common/util/threads.h"
 
 static const char help[] =
-    "Usage: bench_mae [--config NAME] [--batch B] [--steps S] [--warmup W] [--threads N] [--profile]\n"
+    "Usage: bench_mae [--config NAME] [--batch B] [--steps S] [--warmup W] [--threads N] [--profile] [--bf16]\n"
     "       bench_mae --sgemm [--threads N]\n"
     "Times MAE training steps (or square sgemm, per backend) and prints key=value results.\n";
 
@@ -149,11 +149,11 @@ int main(int argc, char **argv) {
     lgp_threads_passive_reexec(argv); /* what the programs get (see threads.h) */
     lgp_proginit(argc, argv);
     const char *name = "fmnist";
-    int B = 256, steps = 3, warmup = 1, threads = 2, profile = 0, sgemm = 0, c;
+    int B = 256, steps = 3, warmup = 1, threads = 2, profile = 0, sgemm = 0, bf16 = 0, c;
     static const struct option lo[] = {{"config", 1, 0, 'c'}, {"batch", 1, 0, 'b'},
                                        {"steps", 1, 0, 's'},  {"warmup", 1, 0, 'w'},
                                        {"threads", 1, 0, 't'}, {"profile", 0, 0, 'p'},
-                                       {"sgemm", 0, 0, 'g'},  LGP_COMMON_LONGOPTS,
+                                       {"sgemm", 0, 0, 'g'},  {"bf16", 0, 0, 'h'}, LGP_COMMON_LONGOPTS,
                                        {0, 0, 0, 0}};
     while ((c = getopt_long(argc, argv, "qv", lo, NULL)) != -1) {
         if (lgp_common_opt(c, help)) continue;
@@ -165,11 +165,13 @@ int main(int argc, char **argv) {
         case 't': threads = (int)lgp_opt_int("--threads", optarg, 1, 1024); break;
         case 'p': profile = 1; break;
         case 'g': sgemm = 1; break;
+        case 'h': bf16 = 1; break;
         default: lgp_usage_die("unknown option");
         }
     }
     if (optind != argc) lgp_usage_die("unexpected argument '%s'", argv[optind]);
     lgp_threads_set(threads);
+    if (bf16 && lgp_gemm_set_bf16(1) < 0) lgp_die("--bf16: needs oneDNN and AVX512_BF16 (%s)", lgp_gemm_describe());
     if (sgemm)
         bench_sgemm(threads);
     else

@@ -16,6 +16,7 @@
 
 static int backend = -1;
 static int small_backend = LGP_GEMM_OPENBLAS; /* lgp_sgemm_small's */
+static int use_bf16;
 
 /* OpenBLAS' kernels are final once lgp_blas_fix_core has run (it is idempotent). */
 static void resolve_small(void) {
@@ -64,11 +65,20 @@ int lgp_gemm_backend(void) { return backend >= 0 ? backend : default_backend(); 
 int lgp_gemm_select(const char *name) {
     int b = backend_by_name(name);
     if (b >= 0) backend = b, resolve_small();
+    if (b != LGP_GEMM_ONEDNN) use_bf16 = 0;
     return b;
 }
 
-void lgp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-               const float *B, int ldb, float beta, float *C, int ldc) {
+int lgp_gemm_set_bf16(int on) {
+    if (on && (lgp_gemm_backend() != LGP_GEMM_ONEDNN || !lgp_gemm_bf16_supported())) return -1;
+    use_bf16 = on != 0;
+    return 0;
+}
+
+int lgp_gemm_bf16(void) { return use_bf16; }
+
+static void sgemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc) {
 #ifdef LGP_DNNL
     /* K = 0 (C = beta C) goes to OpenBLAS: oneDNN 2.6 leaves C unscaled there */
     if (lgp_gemm_backend() == LGP_GEMM_ONEDNN && K > 0) {
@@ -83,10 +93,16 @@ void lgp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void lgp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc) {
+    if (use_bf16 && K > 0) lgp_sgemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else sgemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 void lgp_sgemm_small(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc) {
     if (small_backend != LGP_GEMM_OPENBLAS) {
-        lgp_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        sgemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
@@ -117,7 +133,8 @@ const char *lgp_gemm_describe(void) {
         int n = snprintf(buf, sizeof buf, "onednn %d.%d.%d %s", v->major, v->minor, v->patch,
                          isa_name(dnnl_get_effective_cpu_isa()));
         if (small_backend == LGP_GEMM_OPENBLAS && n > 0 && (size_t)n < sizeof buf)
-            snprintf(buf + n, sizeof buf - (size_t)n, ", attention openblas %s", openblas_get_corename());
+            n += snprintf(buf + n, sizeof buf - (size_t)n, ", attention openblas %s", openblas_get_corename());
+        if (use_bf16 && n > 0 && (size_t)n < sizeof buf) snprintf(buf + n, sizeof buf - (size_t)n, ", bf16 products");
         return buf;
     }
 #endif

@@ -29,7 +29,35 @@ int lgp_gemm_backend(void);
 /* Select a backend by name ("openblas", "onednn"); -1 when unknown or not built in. For
  * tests and benchmarks, which compare the two; not thread-safe, call between products. */
 int lgp_gemm_select(const char *name);
-/* e.g. "onednn 2.6.3 avx512_core_bf16" or "openblas 0.3.21 Haswell": what ran, for logs. */
+/* e.g. "onednn 2.6.3 avx512_core_bf16" or "openblas 0.3.21 Haswell": what ran, for logs;
+ * ", bf16 products" when lgp_gemm_set_bf16 is on. */
 const char *lgp_gemm_describe(void);
+
+/* bf16 compute (--bf16 of the trainers): lgp_sgemm rounds both operands to bf16 (nearest
+ * even) and accumulates and returns fp32, on oneDNN's AVX512_BF16 kernels (gemm_bf16.c).
+ * Weights, gradients, the optimizer and every other op stay fp32 (fp32 master weights);
+ * the per-head attention products (lgp_sgemm_small) stay fp32 too. Off by default.
+ * lgp_gemm_set_bf16(1) returns -1 (and changes nothing) where it cannot run: a build
+ * without oneDNN, LGP_GEMM=openblas, or a CPU (or ONEDNN_MAX_CPU_ISA) without
+ * AVX512_BF16, where oneDNN would emulate bf16 slower than fp32. */
+int lgp_gemm_set_bf16(int on);
+int lgp_gemm_bf16(void);
+/* Whether this CPU (as oneDNN sees it) has AVX512_BF16; 0 without oneDNN. */
+int lgp_gemm_bf16_supported(void);
+/* The bf16 product itself, whatever lgp_gemm_set_bf16 says (tests, benchmarks). */
+void lgp_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc);
+/* The same on operands already in bf16 (bits as lgp_bf16_round makes them), stored as
+ * cblas would read them with lda / ldb: for a product split over threads, whose shared
+ * operand is rounded once. */
+void lgp_hgemm(int ta, int tb, int M, int N, int K, float alpha, const unsigned short *A, int lda,
+               const unsigned short *B, int ldb, float beta, float *C, int ldc);
+/* dst[rows x cols] (packed) = src[rows x cols] (row stride ld) rounded to bf16. */
+void lgp_bf16_round_rows(unsigned short *dst, const float *src, int rows, int cols, int ld);
+/* oneDNN's name for the kernel a bf16 product of that shape runs on (e.g.
+ * "brg:avx512_core_bf16"), to check it is not a reference loop. */
+const char *lgp_gemm_bf16_impl(int ta, int tb, int M, int N, int K);
+/* f to bf16 bits, round to nearest even (NaN stays NaN). */
+unsigned short lgp_bf16_round(float f);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "common/lgp.h"
 #include "common/nn/gemm.h"
+#include "common/util/log.h"
 #include "common/util/threads.h"
 
 /* glibc's libmvec (2.22+: expf, 2.35+: erff) has vector forms of these, within 1-2 ulp of
@@ -59,6 +60,44 @@ LGP_HOT static void fill_bias(float *C, int ldc, const float *bias, int M, int j
     for (int m = 0; m < M; m++) memcpy(C + (size_t)m * ldc + j0, bias + j0, sizeof(float) * n);
 }
 
+/* matmul_bias under --bf16: both operands rounded to bf16 once, all threads sharing the
+ * work (each slab rounding its own copy of the shared operand cost more than the bf16
+ * kernels saved), then the same slabs as below on lgp_hgemm. */
+static unsigned short *bf16_ops;
+static size_t bf16_ops_n;
+static void matmul_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc, const float *bias, int rows,
+                        int len, int chunk, int nt) {
+    int ra = ta ? K : M, ca = ta ? M : K, rb = tb ? N : K, cb = tb ? K : N;
+    size_t na = (size_t)ra * ca, nb = (size_t)rb * cb;
+    if (na + nb > bf16_ops_n) {
+        free(bf16_ops);
+        bf16_ops_n = na + nb;
+        bf16_ops = malloc(bf16_ops_n * sizeof *bf16_ops);
+        if (!bf16_ops) lgp_die("out of memory (bf16 operands of %dx%dx%d)", M, N, K);
+    }
+    unsigned short *a = bf16_ops, *b = bf16_ops + na;
+    int prev = lgp_blas_serial_begin();
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num();
+        int a0 = (int)((int64_t)ra * t / nt), a1 = (int)((int64_t)ra * (t + 1) / nt);
+        int b0 = (int)((int64_t)rb * t / nt), b1 = (int)((int64_t)rb * (t + 1) / nt);
+        lgp_bf16_round_rows(a + (size_t)a0 * ca, A + (size_t)a0 * lda, a1 - a0, ca, lda);
+        lgp_bf16_round_rows(b + (size_t)b0 * cb, B + (size_t)b0 * ldb, b1 - b0, cb, ldb);
+#pragma omp barrier
+        int i0 = t * chunk, n = len - i0 < chunk ? len - i0 : chunk;
+        if (n > 0 && bias)
+            fill_bias(rows ? C + (size_t)i0 * ldc : C, ldc, bias, rows ? n : M, rows ? 0 : i0, rows ? N : n);
+        if (n > 0 && rows)
+            lgp_hgemm(ta, tb, n, N, K, alpha, ta ? a + i0 : a + (size_t)i0 * ca, ca, b, cb, beta,
+                      C + (size_t)i0 * ldc, ldc);
+        else if (n > 0)
+            lgp_hgemm(ta, tb, M, n, K, alpha, a, ca, tb ? b + (size_t)i0 * cb : b + i0, cb, beta, C + i0, ldc);
+    }
+    lgp_blas_serial_end(prev);
+}
+
 /* C = alpha op(A) op(B) + beta C (bias != NULL: C = bias rows, then beta = 1), with the
  * rows (or, when C is wide, the columns) of C split into one contiguous slab per OpenMP
  * thread, each a single-threaded sgemm: one thread pool for the whole engine (OpenBLAS'
@@ -83,6 +122,10 @@ static void matmul_bias(int ta, int tb, int M, int N, int K, float alpha, const 
     }
     int rows = M >= N, len = rows ? M : N;
     int chunk = ((len + nt - 1) / nt + 15) & ~15; /* multiples of the kernels' 16 */
+    if (lgp_gemm_bf16() && K > 0) {
+        matmul_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, rows, len, chunk, nt);
+        return;
+    }
     int prev = lgp_blas_serial_begin();
 #pragma omp parallel num_threads(nt)
     {

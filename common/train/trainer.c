@@ -1,6 +1,8 @@
 /* trainer.c — see trainer.h. */
 #include "common/train/trainer.h"
 
+#include "common/nn/gemm.h"
+
 #include "formats/checkpoint.h"
 #include "common/util/dist.h"
 #include "common/train/gradsync.h"
@@ -42,6 +44,9 @@ void lgp_trainer_init(int *argc, char ***argv) {
 }
 
 void lgp_trainer_ready(const lgp_trainopts *o, const char *recon_png) {
+    /* where bf16 would be emulated (slower than fp32) or is not built, say so up front */
+    if (o->bf16 && lgp_gemm_set_bf16(1) < 0)
+        lgp_usage_die("--bf16: needs oneDNN (LGP_GEMM=onednn) and a CPU with AVX512_BF16; here: %s", lgp_gemm_describe());
     if (lgp_dist_rank() == 0) lgp_trainopts_check_outputs(o, recon_png);
     else { /* only rank 0 reports progress; warnings still come from every rank */
         lgp_log_level = LGP_LOG_QUIET;

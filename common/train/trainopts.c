@@ -78,6 +78,7 @@ int lgp_trainopts_parse(lgp_trainopts *o, int c, const char *arg, const char *he
         return 1;
     case LGP_TOPT_LOG: o->log = arg; return 1;
     case LGP_TOPT_LOGE: o->log_every = lgp_opt_int("--log-every", arg, 1, INT64_MAX / 2); return 1;
+    case LGP_TOPT_BF16: o->bf16 = 1; return 1;
     case LGP_TOPT_THR: o->threads = (int)lgp_opt_int("--threads", arg, 1, 1024); return 1;
     case LGP_TOPT_STRICT: o->strict = 1; return 1;
     case LGP_TOPT_MEAN: o->nmean = parse_floats("--mean", arg, o->mean); return 1;

@@ -18,7 +18,7 @@ typedef struct {
     const char *model, *init, *resume, *input, *ckpt_dir, *log;
     lgp_modelcfg_overrides ov;
     double epochs, warmup_epochs, clip, mean[4], std[4];
-    int batch, keep, threads, strict, nan_policy, nmean, nstd;
+    int batch, keep, threads, strict, nan_policy, nmean, nstd, bf16;
     int64_t steps, warmup_steps, samples_per_epoch, save_every, log_every;
     int64_t inject_nan; /* test hook: a NaN gradient at this step (--inject-nan-at K or K+) */
     int inject_always;
@@ -42,7 +42,7 @@ enum {
     LGP_TOPT_WE, LGP_TOPT_WS, LGP_TOPT_WD, LGP_TOPT_B1, LGP_TOPT_B2, LGP_TOPT_CLIP, LGP_TOPT_SEED,
     LGP_TOPT_CKD, LGP_TOPT_SAVE, LGP_TOPT_KEEP, LGP_TOPT_RESUME, LGP_TOPT_NAN, LGP_TOPT_LOG,
     LGP_TOPT_LOGE, LGP_TOPT_THR, LGP_TOPT_STRICT, LGP_TOPT_MEAN, LGP_TOPT_STD, LGP_TOPT_INJ,
-    LGP_TOPT_PARTIAL,
+    LGP_TOPT_PARTIAL, LGP_TOPT_BF16,
 };
 #define LGP_TRAINOPTS_LONGOPTS                                                                          \
     LGP_COMMON_LONGOPTS, LGP_OUTPUT_LONGOPTS, LGP_MODELCFG_LONGOPTS,                                \
@@ -56,7 +56,8 @@ enum {
     {"resume", 1, 0, LGP_TOPT_RESUME}, {"nan-policy", 1, 0, LGP_TOPT_NAN}, {"log", 1, 0, LGP_TOPT_LOG}, \
     {"log-every", 1, 0, LGP_TOPT_LOGE}, {"threads", 1, 0, LGP_TOPT_THR},                              \
     {"strict", 0, 0, LGP_TOPT_STRICT}, {"mean", 1, 0, LGP_TOPT_MEAN}, {"std", 1, 0, LGP_TOPT_STD},    \
-    {"inject-nan-at", 1, 0, LGP_TOPT_INJ}, {"allow-partial", 0, 0, LGP_TOPT_PARTIAL}
+    {"inject-nan-at", 1, 0, LGP_TOPT_INJ}, {"allow-partial", 0, 0, LGP_TOPT_PARTIAL},     \
+    {"bf16", 0, 0, LGP_TOPT_BF16}
 
 /* --help lines for the shared state and output options. */
 #define LGP_TRAINOPTS_STATE_HELP(prefix, what)                                                   \
@@ -76,6 +77,8 @@ enum {
 #define LGP_TRAINOPTS_RUN_HELP                                                                   \
     "  --log-every N         plain progress line every N steps (default 50)\n"             \
     "  --threads N           OpenMP/OpenBLAS threads (default: all cores)\n"               \
+    "  --bf16                matrix products on bf16 operands, fp32 sums, weights and\n"  \
+    "                        optimizer (oneDNN on AVX512_BF16 CPUs only; default: fp32)\n" \
     "  --strict              a damaged record is fatal (default: skip with a message)\n"   \
     LGP_OUTPUT_HELP                                                                          \
     "  -q, --quiet / -v, --verbose / --progress / --help / --version\n"

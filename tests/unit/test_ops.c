@@ -12,6 +12,8 @@
 #include "common/util/rng.h"
 #include "tap.h"
 
+#include <stdint.h>
+
 #include <omp.h>
 
 static lgp_rng rng;
@@ -279,6 +281,7 @@ static void test_residual(void) {
 /* ---- lgp_sgemm / lgp_matmul: C = alpha op(A) op(B) + beta C against a double loop ---- */
 typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int,
                         float, float *, int);
+static double sgemm_tol = 2e-6, sgemm_min_err = 0; /* the bf16 product's error is in a band */
 static void test_sgemm(gemm_fn f, const char *what, int ta, int tb, int M, int N, int K) {
     int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
     size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb, nc = (size_t)M * ldc;
@@ -298,9 +301,51 @@ static void test_sgemm(gemm_fn f, const char *what, int ta, int tb, int M, int N
         }
         for (int n = N; n < ldc; n++) pad_kept &= Cf[(size_t)m * ldc + n] == (float)C[(size_t)m * ldc + n];
     }
-    ok(relerr(Cf, C, nc) < 2e-6 && pad_kept, "%s (%s) ta %d tb %d %dx%dx%d vs double (%.2g)%s",
+    double e = relerr(Cf, C, nc);
+    ok(e < sgemm_tol && e >= sgemm_min_err && pad_kept, "%s (%s) ta %d tb %d %dx%dx%d vs double (%.2g)%s",
        what, lgp_gemm_describe(), ta, tb, M, N, K, relerr(Cf, C, nc), pad_kept ? "" : ", padding written");
     free(A), free(B), free(C), free(Af), free(Bf), free(Cf);
+}
+
+/* ---- bf16 products (--bf16): rounding, and the product's error band ---- */
+static void test_bf16(void) {
+    is_int(lgp_bf16_round(1.0f), 0x3f80, "bf16 1.0");
+    is_int(lgp_bf16_round(1.0f + 1.0f / 256), 0x3f80, "bf16 halfway rounds to even (down)");
+    is_int(lgp_bf16_round(1.0f + 3.0f / 256), 0x3f82, "bf16 halfway rounds to even (up)");
+    is_int(lgp_bf16_round(1.0f + 1.0f / 256 + 1.0f / 65536), 0x3f81, "bf16 above halfway rounds up");
+    is_int(lgp_bf16_round(-2.0f), 0xc000, "bf16 -2");
+    is_int(lgp_bf16_round(INFINITY), 0x7f80, "bf16 inf");
+    is_int(lgp_bf16_round(3.4e38f), 0x7f80, "bf16 FLT_MAX-ish rounds to inf");
+    unsigned short nan = lgp_bf16_round(nanf("")), tiny_nan;
+    float fnan;
+    uint32_t u = 0x7f800001u; /* a NaN whose payload is all in the low half */
+    memcpy(&fnan, &u, 4);
+    tiny_nan = lgp_bf16_round(fnan);
+    ok((nan & 0x7f80) == 0x7f80 && (nan & 0x7f) && (tiny_nan & 0x7f80) == 0x7f80 && (tiny_nan & 0x7f),
+       "bf16 NaN stays NaN (%04x, %04x)", nan, tiny_nan);
+    if (lgp_gemm_select("openblas") >= 0) ok(lgp_gemm_set_bf16(1) < 0 && !lgp_gemm_bf16(), "bf16 refused on OpenBLAS");
+    if (lgp_gemm_select("onednn") < 0 || !lgp_gemm_bf16_supported()) {
+        ok(lgp_gemm_set_bf16(1) < 0 && !lgp_gemm_bf16(), "bf16 refused where it cannot run (%s)", lgp_gemm_describe());
+        printf("# skip bf16 products: no oneDNN or no AVX512_BF16 here\n");
+        return;
+    }
+    ok(lgp_gemm_set_bf16(1) == 0 && lgp_gemm_bf16() && strstr(lgp_gemm_describe(), "bf16 products"),
+       "bf16 on (%s)", lgp_gemm_describe());
+    for (int t = 0; t < 4; t++) {
+        const char *impl = lgp_gemm_bf16_impl(t >> 1, t & 1, 200, 96, 64);
+        ok(strstr(impl, "bf16") && !strstr(impl, "ref"), "bf16 kernel ta %d tb %d: %s", t >> 1, t & 1, impl);
+    }
+    /* operands rounded to 8 bits of mantissa: a relative error of about 2^-9 per product
+     * term, far above fp32's (which would mean the bf16 path was not taken) */
+    sgemm_tol = 1e-2, sgemm_min_err = 1e-5;
+    for (int t = 0; t < 4; t++) test_sgemm(lgp_sgemm, "lgp_sgemm bf16", t >> 1, t & 1, 37, 29, 53);
+    for (int t = 0; t < 4; t++)
+        test_sgemm(lgp_matmul, "lgp_matmul bf16", t >> 1, t & 1, t & 1 ? 700 : 96, t & 1 ? 96 : 700, 64);
+    sgemm_min_err = 0;
+    test_sgemm(lgp_sgemm, "lgp_sgemm bf16", 0, 0, 5, 7, 0); /* K = 0: C = beta C, exact */
+    sgemm_tol = 2e-6;
+    lgp_gemm_set_bf16(0);
+    test_sgemm(lgp_sgemm, "lgp_sgemm fp32 again", 1, 0, 37, 29, 53);
 }
 
 int main(void) {
@@ -325,6 +370,7 @@ int main(void) {
         test_attention(1, 9, 8, 1);
     }
     ok(nb >= 1, "at least one matrix-product backend (%d)", nb);
+    test_bf16();
     test_layernorm(5, 16, 1);
     test_layernorm(200, 130, 0);
     test_gelu(1000, 1);
