@@ -50,6 +50,7 @@ ARCHFLAGS := -march=x86-64-v2 -mtune=generic
 else
 ARCHFLAGS :=
 endif
+USER_CFLAGS := $(if $(filter environment command line,$(origin CFLAGS)),$(CFLAGS))
 CFLAGS ?= $(OPT)
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp $(ARCHFLAGS) $(SANFLAGS) $(MPIFLAGS) $(EXTRA_CFLAGS) $(PKG_CFLAGS) -I.
 # --as-needed: each program keeps only the shared libraries it really calls, so
@@ -66,10 +67,21 @@ UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%-replay,$(FUZZ_SRC))
 
+# The options that change what a build folder's objects are (DNNL, NATIVE, the compiler,
+# CFLAGS or EXTRA_CFLAGS given by the user), kept in $(BUILD)/flags and rewritten only
+# when they change: every object and program depends on it, so flipping one of them in
+# an existing folder rebuilds all of it instead of linking objects made for the other
+# setting. SAN and MPI are not in it: they have folders of their own, and tests call
+# make on those folders without repeating SAN=1.
+BUILD_FLAGS := CC=$(CC) DNNL=$(DNNL) NATIVE=$(NATIVE) EXTRA_CFLAGS=$(EXTRA_CFLAGS) CFLAGS=$(USER_CFLAGS)
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/flags 2>/dev/null)" = '$(BUILD_FLAGS)' ] || printf '%s\n' '$(BUILD_FLAGS)' >$(BUILD)/flags; })
+endif
+
 .PHONY: all check unit pipeline deps deps-quiet install clean fuzz demo smoke repro ablation asan-test ubsan-test bench
 all: $(PROGS) $(if $(wildcard bin/lgp-tar-images.c),$(BUILD)/bin/tar-images)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -77,14 +89,14 @@ $(BUILD)/liblgp.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(BUILD)/liblgp.a
+$(BUILD)/bin/%: $(BUILD)/obj/bin/%.o $(BUILD)/liblgp.a $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/liblgp.a $(LDLIBS) -o $@
 
 $(BUILD)/bin/tar-images: $(BUILD)/bin/lgp-tar-images
 	ln -sf lgp-tar-images $@
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liblgp.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liblgp.a $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/liblgp.a $(LDLIBS) -o $@
 
@@ -93,7 +105,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/liblgp.a
 # bench/README.md).
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblgp.a
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblgp.a $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/liblgp.a $(LDLIBS) -o $@
 
@@ -103,7 +115,7 @@ bench: $(BENCHES)
 
 # Fuzz targets: the libFuzzer build (clang) for `make fuzz`, and a replay build (the
 # normal compiler, sanitizers when SAN=1) that runs each corpus as a regression test.
-$(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/liblgp.a
+$(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/liblgp.a $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay_main.c $(BUILD)/liblgp.a $(LDLIBS) -o $@
 
