@@ -101,7 +101,10 @@ VIEWS_CL = $(TARIMG) --epochs $(CL_EPOCHS) $(TRAIN) | $(DECODE) \
            lgp-augment --recipe moco --size $(SIZE) $(CL_AUG) --seed $(SEED)
 # N_TRAIN empty: the epoch length is the stream's records_per_epoch (IDX, indexed
 # archives, folders); a compressed archive without it stops the trainer with a message.
-TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED)$(if $(N_TRAIN), --samples-per-epoch $(N_TRAIN))
+# TRAIN_EXTRA: options for every trainer (lgp-mim-train, lgp-cl-train, lgp-finetune),
+# e.g. --bf16; a run made with them says so in its settings.
+TRAIN_EXTRA ?=
+TRAIN_FLAGS = --threads $(THREADS) --seed $(SEED)$(if $(N_TRAIN), --samples-per-epoch $(N_TRAIN))$(if $(TRAIN_EXTRA), $(TRAIN_EXTRA))
 HEADS = $(if $(MLP_DIM),--mlp-dim $(MLP_DIM)) $(if $(MOCO_DIM),--moco-dim $(MOCO_DIM))
 CL_FLAGS = $(TRAIN_FLAGS) --batch $(CL_BATCH) --epochs $(CL_EPOCHS) --warmup-epochs $(CL_WARMUP)
 
@@ -215,7 +218,7 @@ $(OUT)/test.lgps:
 # it resumes from $(2)/snapshots as RESUME does.
 FT_RUN = tar-images -q --shard $(EMBED_SHARD) --seed $(SEED) --shuffle $(SHUFFLE) --epochs $(1)$(if $(TI_FLAGS), $(TI_FLAGS)) $(TRAIN) | $(DECODE) \
 	  lgp-augment -q --recipe finetune --size $(SIZE) --seed $(SEED)$(3) | \
-	  lgp-finetune $$([ -e $(2)/snapshots/ft-latest.ckpt ] && echo --resume $(2)/snapshots/ft-latest.ckpt) $(FT_INIT_$*) $(FT_FLAGS) --threads $(THREADS) --seed $(SEED) --batch $(FT_BATCH) \
+	  lgp-finetune $$([ -e $(2)/snapshots/ft-latest.ckpt ] && echo --resume $(2)/snapshots/ft-latest.ckpt) $(FT_INIT_$*) $(FT_FLAGS)$(if $(TRAIN_EXTRA), $(TRAIN_EXTRA)) --threads $(THREADS) --seed $(SEED) --batch $(FT_BATCH) \
 	  --epochs $(1) --test $(OUT)/test.lgps --json $@ --log $(2)/finetune.jsonl \
 	  --checkpoint-dir $(2)/snapshots --save-every 200 -o $(2)/finetuned.ckpt
 $(OUT)/%/finetune-10pct.json: $(OUT)/subset-10pct.txt $(OUT)/test.lgps $$(DEP_$$*)
@@ -266,7 +269,7 @@ TUNED ?= 1pct 10pct
 PROBES := $(foreach r,$(RUNS),$(foreach p,1pct 1pct-gap 10pct knn $(foreach t,$(TUNED),$(t)-tuned),$(OUT)/$(r)/probe-$(p).json))
 ABLATION_PROBE_KINDS := 1pct 1pct-tuned knn
 ABLATION_PROBES := $(foreach r,grafted $(ABLATION_RUNS),$(foreach p,$(ABLATION_PROBE_KINDS),$(OUT)/$(r)/probe-$(p).json))
-SETTINGS = FT_EPOCHS=$(FT_EPOCHS) FT_FULL_EPOCHS=$(FT_FULL_EPOCHS) FT_BATCH=$(FT_BATCH) FT_FLAGS=$(FT_FLAGS) MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)
+SETTINGS = FT_EPOCHS=$(FT_EPOCHS) FT_FULL_EPOCHS=$(FT_FULL_EPOCHS) FT_BATCH=$(FT_BATCH) FT_FLAGS=$(FT_FLAGS) MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)$(if $(TRAIN_EXTRA), TRAIN_EXTRA=$(TRAIN_EXTRA))
 
 RESULTS_TABLE = $(PYTHON) $(HERE)results.py --out $(OUT) --profile $(PROFILE) --runs "$(RUNS)" --train-seed $(SEED) \
 	  --json $(OUT)/results.json --settings "$(SETTINGS)"$(if $(RESULTS_BASE), $(RESULTS_BASE)) >$(OUT)/results.md.tmp && mv $(OUT)/results.md.tmp $(OUT)/results.md
