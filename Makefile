@@ -77,6 +77,9 @@ BUILD_FLAGS := CC=$(CC) DNNL=$(DNNL) NATIVE=$(NATIVE) EXTRA_CFLAGS=$(EXTRA_CFLAG
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/flags 2>/dev/null)" = '$(BUILD_FLAGS)' ] || printf '%s\n' '$(BUILD_FLAGS)' >$(BUILD)/flags; })
 endif
+# (only if that could not write it, e.g. a quote in CFLAGS: an empty stamp, not a stop)
+$(BUILD)/flags:
+	@mkdir -p $(@D) && touch $@
 
 .PHONY: all check unit pipeline deps deps-quiet install clean fuzz demo smoke repro ablation asan-test ubsan-test bench
 all: $(PROGS) $(if $(wildcard bin/lgp-tar-images.c),$(BUILD)/bin/tar-images)

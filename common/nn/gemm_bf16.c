@@ -46,9 +46,11 @@ static void make_engine(void) {
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) lgp_die("oneDNN: no CPU engine");
 }
 
+/* oneDNN's ISA values are sets of feature bits (avx2_vnni is numerically above
+ * avx512_core_bf16 without containing it), so this is a subset test, not an order. */
 int lgp_gemm_bf16_supported(void) {
-    return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16 &&
-           dnnl_get_effective_cpu_isa() != dnnl_cpu_isa_all;
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), want = (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+    return (isa & want) == want;
 }
 
 typedef struct {
