@@ -11,6 +11,8 @@
 #ifndef LGP_GEMM_H
 #define LGP_GEMM_H
 
+#include <stddef.h>
+
 enum { LGP_GEMM_OPENBLAS = 0, LGP_GEMM_ONEDNN = 1 };
 
 /* C[M,N] = alpha op(A) op(B) + beta C; op = transpose where ta / tb. */
@@ -52,6 +54,9 @@ void lgp_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const floa
  * operand is rounded once. */
 void lgp_hgemm(int ta, int tb, int M, int N, int K, float alpha, const unsigned short *A, int lda,
                const unsigned short *B, int ldb, float beta, float *C, int ldc);
+/* *buf with room for n values (grown, contents lost, when *cap is less); dies when out of
+ * memory. */
+unsigned short *lgp_bf16_grow(unsigned short **buf, size_t *cap, size_t n);
 /* dst[rows x cols] (packed) = src[rows x cols] (row stride ld) rounded to bf16. */
 void lgp_bf16_round_rows(unsigned short *dst, const float *src, int rows, int cols, int ld);
 /* oneDNN's name for the kernel a bf16 product of that shape runs on (e.g.

@@ -26,6 +26,16 @@ unsigned short lgp_bf16_round(float f) {
     return (uint16_t)(u >> 16);
 }
 
+unsigned short *lgp_bf16_grow(unsigned short **buf, size_t *cap, size_t n) {
+    if (n > *cap) {
+        free(*buf);
+        *cap = 0;
+        if (!(*buf = malloc(n * sizeof **buf))) lgp_die("out of memory (%zu bf16 operand values)", n);
+        *cap = n;
+    }
+    return *buf;
+}
+
 /* rows x cols of src (row stride ld) into dst, packed */
 void lgp_bf16_round_rows(unsigned short *dst, const float *src, int rows, int cols, int ld) {
     for (int r = 0; r < rows; r++) {
@@ -64,7 +74,7 @@ typedef struct {
 static __thread prim cache[NPRIM];
 static __thread int ncache, next_evict;
 static __thread dnnl_stream_t stream;
-static __thread uint16_t *scratch;
+static __thread unsigned short *scratch;
 static __thread size_t scratch_n;
 
 #define CK(call, what)                                                                             \
@@ -124,17 +134,10 @@ static prim *get_prim(int ta, int tb, int M, int N, int K, int lda, int ldb, int
     return q;
 }
 
-
 void lgp_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc) {
     size_t na = (size_t)M * K, nb = (size_t)K * N;
-    if (na + nb > scratch_n) {
-        free(scratch);
-        scratch_n = na + nb;
-        scratch = malloc(scratch_n * sizeof *scratch);
-        if (!scratch) lgp_die("out of memory (bf16 operands %dx%dx%d)", M, N, K);
-    }
-    uint16_t *a = scratch, *b = scratch + na;
+    unsigned short *a = lgp_bf16_grow(&scratch, &scratch_n, na + nb), *b = a + na;
     lgp_bf16_round_rows(a, A, ta ? K : M, ta ? M : K, lda);
     lgp_bf16_round_rows(b, B, tb ? N : K, tb ? K : N, ldb);
     lgp_hgemm(ta, tb, M, N, K, alpha, a, ta ? M : K, b, tb ? K : N, beta, C, ldc);

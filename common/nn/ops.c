@@ -8,7 +8,6 @@
 
 #include "common/lgp.h"
 #include "common/nn/gemm.h"
-#include "common/util/log.h"
 #include "common/util/threads.h"
 
 /* glibc's libmvec (2.22+: expf, 2.35+: erff) has vector forms of these, within 1-2 ulp of
@@ -70,13 +69,7 @@ static void matmul_bf16(int ta, int tb, int M, int N, int K, float alpha, const 
                         int len, int chunk, int nt) {
     int ra = ta ? K : M, ca = ta ? M : K, rb = tb ? N : K, cb = tb ? K : N;
     size_t na = (size_t)ra * ca, nb = (size_t)rb * cb;
-    if (na + nb > bf16_ops_n) {
-        free(bf16_ops);
-        bf16_ops_n = na + nb;
-        bf16_ops = malloc(bf16_ops_n * sizeof *bf16_ops);
-        if (!bf16_ops) lgp_die("out of memory (bf16 operands of %dx%dx%d)", M, N, K);
-    }
-    unsigned short *a = bf16_ops, *b = bf16_ops + na;
+    unsigned short *a = lgp_bf16_grow(&bf16_ops, &bf16_ops_n, na + nb), *b = a + na;
     int prev = lgp_blas_serial_begin();
 #pragma omp parallel num_threads(nt)
     {
