@@ -6,9 +6,11 @@
  * a bf16 x bf16 -> f32 matmul primitive, which oneDNN's brgemm runs on AVX512_BF16's dot
  * products at twice the fp32 rate. alpha is the primitive's output scale and beta a sum
  * post-op, so C = alpha op(A) op(B) + beta C as in cblas_sgemm. A primitive depends on
- * the shape, the transposes, ldc, alpha and beta: a training step uses a few dozen such
- * keys, so each thread keeps the primitives it made (engine's slabs call products from
- * several OpenMP threads at once; oneDNN's streams and memories are per thread). */
+ * the shape, the transposes, the leading dimensions, alpha and beta: a training step uses
+ * a few dozen such keys, so each thread keeps the primitives it made (the engine's slabs
+ * call products from several OpenMP threads at once; oneDNN's streams and memories are
+ * per thread). A product the engine splits over its threads (ops.c) rounds its operands
+ * once, together, and calls lgp_hgemm per slab. */
 #include "common/nn/gemm.h"
 
 #include <stdint.h>
