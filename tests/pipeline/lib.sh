@@ -20,6 +20,21 @@ ok() { # ok COND_EXIT_STATUS DESCRIPTION
     tap_n=$((tap_n + 1))
     if [ "$1" -eq 0 ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; tap_fail=$((tap_fail + 1)); fi
 }
+# losses_close REF.jsonl OTHER.jsonl STEPS MIN MAX: both logs have STEPS "loss" lines and
+# the worst per-step |other - ref| / |ref| lies in [MIN, MAX) (MIN > 0: the runs must differ);
+# prints both series as a TAP comment. Its status goes to ok.
+losses_close() {
+    "$PYTHON" - "$@" <<'PY'
+import json, sys
+ref, oth = ([json.loads(l)["loss"] for l in open(f)] for f in sys.argv[1:3])
+n, lo, hi = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+assert len(ref) == len(oth) == n, (len(ref), len(oth))
+worst = max(abs(y - x) / abs(x) for x, y in zip(ref, oth))
+print("# losses, %s: %s; %s: %s; worst relative difference %.2g" % (sys.argv[1], " ".join("%.6f" % x for x in ref),
+      sys.argv[2], " ".join("%.6f" % y for y in oth), worst))
+sys.exit(0 if lo <= worst < hi else 1)
+PY
+}
 # expect_exit WANT DESC -- CMD...: runs CMD (stdout to out, stderr to err)
 expect_exit() {
     local want=$1 desc=$2; shift 3

@@ -22,15 +22,7 @@ done
 has_dnnl=0
 ldd "$LGP_BUILD/bin/lgp-mim-train" 2>/dev/null | grep -q libdnnl && has_dnnl=1
 if [ $has_dnnl -eq 1 ]; then
-"$PYTHON" - default1.jsonl openblas1.jsonl <<'PY'
-import json, sys
-a, b = ([json.loads(l)["loss"] for l in open(f)] for f in sys.argv[1:3])
-assert len(a) == len(b) == 6, (len(a), len(b))
-worst = max(abs(x - y) / abs(y) for x, y in zip(a, b))
-print("# losses, default backend: %s; openblas: %s; worst relative difference %.2g"
-      % (" ".join("%.6f" % x for x in a), " ".join("%.6f" % x for x in b), worst))
-sys.exit(0 if worst < 1e-3 else 1)
-PY
+losses_close openblas1.jsonl default1.jsonl 6 0 1e-3
 ok $? "default (onednn) and openblas backends: per-step losses within 1e-3 relative over 6 AdamW steps"
 else
     tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP built without oneDNN (DNNL=0): the default is OpenBLAS"

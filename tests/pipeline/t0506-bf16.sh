@@ -38,15 +38,7 @@ for r in 1 2; do
 done
 cmp -s bf1.ckpt bf2.ckpt; ok $? "--bf16: the same seed gives the same bytes"
 ! cmp -s bf1.ckpt fp32.ckpt; ok $? "--bf16 is not the fp32 run (the bf16 products ran)"
-"$PYTHON" - fp32.jsonl bf1.jsonl <<'PY'
-import json, sys
-a, b = ([json.loads(l)["loss"] for l in open(f)] for f in sys.argv[1:3])
-assert len(a) == len(b) == 6, (len(a), len(b))
-worst = max(abs(x - y) / abs(x) for x, y in zip(a, b))
-print("# losses, fp32: %s; bf16: %s; worst relative difference %.2g"
-      % (" ".join("%.6f" % x for x in a), " ".join("%.6f" % x for x in b), worst))
-sys.exit(0 if 1e-7 < worst < 1e-2 else 1)
-PY
+losses_close fp32.jsonl bf1.jsonl 6 1e-7 1e-2
 ok $? "--bf16 against fp32: per-step losses within 1e-2 relative over 6 AdamW steps"
 m=$(lgp-inspect --meta bf1.ckpt | grep -o '"gemm":"[^"]*"')
 case "$m" in *", bf16 products\"") true ;; *) false ;; esac; ok $? "the checkpoint records bf16 ($m)"
