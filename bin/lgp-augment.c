@@ -54,8 +54,10 @@ static const char help[] =
     "  --size S               output side (default 224; a source that announces a smaller\n"
     "                         fixed image shape, as IDX input does, keeps its size: 28 for\n"
     "                         Fashion-MNIST)\n"
-    "  --scale MIN,MAX        crop area fraction (mae 0.2,1; moco and finetune 0.08,1)\n"
-    "  --ratio MIN,MAX        crop aspect w/h, log-uniform (default 0.75,1.3333)\n"
+    "  --scale MIN,MAX        crop area fraction (mae 0.2,1; moco and finetune 0.08,1;\n"
+    "                         finetune at S <= 32: 1,1)\n"
+    "  --ratio MIN,MAX        crop aspect w/h, log-uniform (default 0.75,1.3333; finetune\n"
+    "                         at S <= 32: 1,1)\n"
     "  --interp NAME          bilinear, bicubic, lanczos, nearest, box (mae and finetune\n"
     "                         bicubic, else bilinear; RandAugment stays bicubic)\n"
     "  --hflip P              horizontal flip probability (default 0.5; eval 0)\n"
@@ -66,9 +68,10 @@ static const char help[] =
     "  --blur-sigma MIN,MAX   blur radius range (default 0.1,2)\n"
     "  --solarize P0[,P1]     per view (moco 0,0.2; mae 0)\n"
     "  --randaug N,M          finetune: RandAugment ops per image (0-10) and magnitude\n"
-    "                         (0-10) (default 2,9; 0,0 turns it off)\n"
+    "                         (0-10) (default 2,9, at S <= 32 0,0; 0,0 turns it off)\n"
     "  --randaug-mstd X       finetune: magnitude std (default 0.5; 0 = fixed M)\n"
-    "  --erase-p P            finetune: RandomErasing probability (default 0.25)\n"
+    "  --erase-p P            finetune: RandomErasing probability (default 0.25, at S <= 32\n"
+    "                         0)\n"
     "  --crop-ratio R         eval: centre crop fraction (default 0.875 = 224/256)\n"
     "  --seed N               (default 20240607)\n"
     "  --epoch N              (default 0)\n"
@@ -103,6 +106,7 @@ struct opts {
     lgp_recipe rc;
     uint64_t seed, epoch, start;
     int threads, flags, strict, size_given;
+    unsigned given; /* LGP_RECIPE_GIVEN_*: what the low-resolution form leaves alone */
     lgp_output_opts out;
     const char *input;
     const char *keep_list; /* --keep-list FILE */
@@ -196,6 +200,15 @@ static void default_size(struct opts *o, const char *in_meta) {
 static char *make_meta(void *ctx, const char *in_meta) {
     struct opts *o = ctx;
     if (!o->size_given) default_size(o, in_meta);
+    unsigned set = lgp_recipe_finetune_low_res(&o->rc, o->given);
+    if (set) {
+        char what[96] = "";
+        if (set & (LGP_RECIPE_GIVEN_SCALE | LGP_RECIPE_GIVEN_RATIO)) strcat(what, ", the whole image");
+        if (set & LGP_RECIPE_GIVEN_RANDAUG) strcat(what, ", no RandAugment");
+        if (set & LGP_RECIPE_GIVEN_ERASE) strcat(what, ", no erasing");
+        lgp_info("--recipe finetune at %d pixels: the low-resolution form (%s; --scale, --ratio, --randaug and "
+                 "--erase-p set them)", o->rc.size, what + 2);
+    }
     lgp_json *m = in_meta ? lgp_json_parse(in_meta, strlen(in_meta), NULL, 0) : NULL;
     if (!m || m->type != LGP_JSON_OBJ) {
         lgp_json_free(m);
@@ -310,8 +323,14 @@ int main(int argc, char **argv) {
         switch (c) {
         case O_RECIPE: break;
         case O_SIZE: rc->size = (int)lgp_opt_int("--size", optarg, 1, 8192), o.size_given = 1; break;
-        case O_SCALE: set_pair("--scale", optarg, 1e-6, 1, rc, offsetof(lgp_view_opts, scale)); break;
-        case O_RATIO: set_pair("--ratio", optarg, 1e-3, 1e3, rc, offsetof(lgp_view_opts, ratio)); break;
+        case O_SCALE:
+            set_pair("--scale", optarg, 1e-6, 1, rc, offsetof(lgp_view_opts, scale));
+            o.given |= LGP_RECIPE_GIVEN_SCALE;
+            break;
+        case O_RATIO:
+            set_pair("--ratio", optarg, 1e-3, 1e3, rc, offsetof(lgp_view_opts, ratio));
+            o.given |= LGP_RECIPE_GIVEN_RATIO;
+            break;
         case O_INTERP:
             if ((f = lgp_filter_from_name(optarg)) < 0)
                 lgp_usage_die("--interp: unknown filter '%s' (bilinear, bicubic, lanczos, nearest, box)", optarg);
@@ -327,7 +346,7 @@ int main(int argc, char **argv) {
         case O_BLUR: set_pv("--blur", optarg, rc, offsetof(lgp_view_opts, blur_p)); break;
         case O_SIGMA: set_pair("--blur-sigma", optarg, 0, 100, rc, offsetof(lgp_view_opts, sigma)); break;
         case O_SOLAR: set_pv("--solarize", optarg, rc, offsetof(lgp_view_opts, solarize_p)); break;
-        case O_RANDAUG: finetune_only("--randaug", rc), set_randaug(optarg, rc); break;
+        case O_RANDAUG: finetune_only("--randaug", rc), set_randaug(optarg, rc), o.given |= LGP_RECIPE_GIVEN_RANDAUG; break;
         case O_RA_MSTD:
             finetune_only("--randaug-mstd", rc);
             set_all(rc, offsetof(lgp_view_opts, ra_mstd), lgp_opt_double("--randaug-mstd", optarg, 0, 100));
@@ -335,6 +354,7 @@ int main(int argc, char **argv) {
         case O_ERASE_P:
             finetune_only("--erase-p", rc);
             set_pv("--erase-p", optarg, rc, offsetof(lgp_view_opts, erase_p));
+            o.given |= LGP_RECIPE_GIVEN_ERASE;
             break;
         case O_CROPR: rc->crop_ratio = lgp_opt_double("--crop-ratio", optarg, 1e-3, 1); break;
         case O_SEED: o.seed = lgp_opt_u64("--seed", optarg); break;

@@ -196,10 +196,17 @@ $(OUT)/%/probe-knn.json: $(OUT)/%/train.emb $(OUT)/%/test.emb
 # ---- fine-tuning: the paper's 10% protocol (make ... finetune) ----
 # Every pre-training row fine-tuned on the 10% subset the probes' first seed draws
 # (lgp-probe --write-subset on the pixel embeddings, lgp-augment --keep-list), so the
-# two protocols see the same labelled images; lgp-finetune's defaults are MAE's ViT-B
-# recipe, FT_FLAGS changes them. Not part of `table`: each row is a training run.
+# two protocols see the same labelled images. The views are lgp-augment --recipe
+# finetune's and the recipe lgp-finetune's defaults: MAE's ViT-B ones, or at <= 32 pixels
+# (the fmnist profiles) their low-resolution form (whole image + flip; blr 5e-3, no
+# mixup or cutmix). FT_AUG adds lgp-augment flags, FT_FLAGS lgp-finetune ones; the
+# ImageNet recipe at 28 pixels, as the results recorded before 2026-12-05 used it:
+#   FT_AUG="--scale 0.08,1 --ratio 0.75,1.3333333333333333 --randaug 2,9 --erase-p 0.25"
+#   FT_FLAGS="--blr 5e-4 --mixup 0.8 --cutmix 1.0"
+# Not part of `table`: each row is a training run.
 FT_EPOCHS ?= 10
 FT_BATCH ?= 64
+FT_AUG ?=
 FT_FLAGS ?=
 FT_RUNS := grafted mae mocov3 joint random
 FT_INIT_grafted = --init $(OUT)/grafted/stage2.ckpt
@@ -217,7 +224,7 @@ $(OUT)/test.lgps:
 # epochs, $(2) its folder (log, snapshots, checkpoint), $(3) lgp-augment's extra flags;
 # it resumes from $(2)/snapshots as RESUME does.
 FT_RUN = tar-images -q --shard $(EMBED_SHARD) --seed $(SEED) --shuffle $(SHUFFLE) --epochs $(1)$(if $(TI_FLAGS), $(TI_FLAGS)) $(TRAIN) | $(DECODE) \
-	  lgp-augment -q --recipe finetune --size $(SIZE) --seed $(SEED)$(3) | \
+	  lgp-augment -q --recipe finetune --size $(SIZE)$(if $(FT_AUG), $(FT_AUG)) --seed $(SEED)$(3) | \
 	  lgp-finetune $$([ -e $(2)/snapshots/ft-latest.ckpt ] && echo --resume $(2)/snapshots/ft-latest.ckpt) $(FT_INIT_$*) $(FT_FLAGS)$(if $(TRAIN_EXTRA), $(TRAIN_EXTRA)) --threads $(THREADS) --seed $(SEED) --batch $(FT_BATCH) \
 	  --epochs $(1) --test $(OUT)/test.lgps --json $@ --log $(2)/finetune.jsonl \
 	  --checkpoint-dir $(2)/snapshots --save-every 200 -o $(2)/finetuned.ckpt
@@ -269,7 +276,7 @@ TUNED ?= 1pct 10pct
 PROBES := $(foreach r,$(RUNS),$(foreach p,1pct 1pct-gap 10pct knn $(foreach t,$(TUNED),$(t)-tuned),$(OUT)/$(r)/probe-$(p).json))
 ABLATION_PROBE_KINDS := 1pct 1pct-tuned knn
 ABLATION_PROBES := $(foreach r,grafted $(ABLATION_RUNS),$(foreach p,$(ABLATION_PROBE_KINDS),$(OUT)/$(r)/probe-$(p).json))
-SETTINGS = FT_EPOCHS=$(FT_EPOCHS) FT_FULL_EPOCHS=$(FT_FULL_EPOCHS) FT_BATCH=$(FT_BATCH) FT_FLAGS=$(FT_FLAGS) MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)$(if $(TRAIN_EXTRA), TRAIN_EXTRA=$(TRAIN_EXTRA))
+SETTINGS = FT_EPOCHS=$(FT_EPOCHS) FT_FULL_EPOCHS=$(FT_FULL_EPOCHS) FT_BATCH=$(FT_BATCH)$(if $(FT_AUG), FT_AUG=$(FT_AUG)) FT_FLAGS=$(FT_FLAGS) MODEL=$(MODEL) PATCH=$(PATCH) $(MODEL_FLAGS) MAE_AUG=$(MAE_AUG) CL_AUG=$(CL_AUG) N_TRAIN=$(N_TRAIN) SHARD=$(TRAIN_SHARD) BATCH=$(BATCH) MIM_EPOCHS=$(MIM_EPOCHS) MIM_BLR=$(MIM_BLR) CL_EPOCHS=$(CL_EPOCHS) CL_BATCH=$(CL_BATCH) LR_LAYER_WISE=$(LR_LAYER_WISE) CL_BLR=$(CL_BLR) MLP_DIM=$(MLP_DIM) MOCO_DIM=$(MOCO_DIM) MIM_WEIGHT=$(MIM_WEIGHT) JOINT_FLAGS=$(JOINT_FLAGS) SEED=$(SEED) PROBE_SEEDS=$(PROBE_SEEDS)$(if $(TRAIN_EXTRA), TRAIN_EXTRA=$(TRAIN_EXTRA))
 
 RESULTS_TABLE = $(PYTHON) $(HERE)results.py --out $(OUT) --profile $(PROFILE) --runs "$(RUNS)" --train-seed $(SEED) \
 	  --json $(OUT)/results.json --settings "$(SETTINGS)"$(if $(RESULTS_BASE), $(RESULTS_BASE)) >$(OUT)/results.md.tmp && mv $(OUT)/results.md.tmp $(OUT)/results.md

@@ -83,6 +83,21 @@ int lgp_recipe_init(lgp_recipe *rc, const char *name, int size) {
     return LGP_OK;
 }
 
+unsigned lgp_recipe_finetune_low_res(lgp_recipe *rc, unsigned given) {
+    if (rc->kind != LGP_RECIPE_FINETUNE || rc->size > LGP_LOW_RES_MAX) return 0;
+    unsigned set = ~given & (LGP_RECIPE_GIVEN_SCALE | LGP_RECIPE_GIVEN_RATIO | LGP_RECIPE_GIVEN_RANDAUG |
+                             LGP_RECIPE_GIVEN_ERASE);
+    for (int v = 0; v < LGP_AUG_MAX_VIEWS; v++) {
+        lgp_view_opts *o = &rc->view[v];
+        if (set & LGP_RECIPE_GIVEN_SCALE) o->scale[0] = o->scale[1] = 1.0;
+        if (set & LGP_RECIPE_GIVEN_RATIO) o->ratio[0] = o->ratio[1] = 1.0;
+        if (set & LGP_RECIPE_GIVEN_RANDAUG) o->ra_n = 0;
+        if (set & LGP_RECIPE_GIVEN_ERASE) o->erase_p = 0.0;
+    }
+    rc->low_res = set != 0;
+    return set;
+}
+
 static lgp_json *pair(const double v[2]) {
     lgp_json *a = lgp_json_new_arr();
     lgp_json_push(a, lgp_json_new_num(v[0]));
@@ -115,6 +130,8 @@ lgp_json *lgp_recipe_to_json(const lgp_recipe *rc) {
     lgp_json *j = lgp_json_new_obj(), *views = lgp_json_new_arr();
     lgp_json_set_str(j, "recipe", lgp_recipe_name(rc->kind));
     lgp_json_set_num(j, "size", rc->size);
+    if (rc->low_res) /* only then, so other streams' metadata keeps its bytes */
+        lgp_json_set_str(j, "form", "low-res: size <= 32, defaults whole image + flip, no RandAugment or erasing");
     if (rc->kind == LGP_RECIPE_EVAL) {
         lgp_json_set_num(j, "crop_ratio", rc->crop_ratio);
         lgp_json_set_num(j, "resize", (int)(rc->size / rc->crop_ratio));

@@ -126,12 +126,31 @@ typedef struct {
     int size;          /* output side S */
     int n_views;       /* 1 or 2 */
     double crop_ratio; /* eval: Resize(int(size / crop_ratio)) then CenterCrop(size) */
+    int low_res;       /* finetune's low-resolution form is on (lgp_recipe_finetune_low_res) */
     lgp_view_opts view[LGP_AUG_MAX_VIEWS];
 } lgp_recipe;
 
 /* name: "mae", "moco", "eval" or "finetune". Returns LGP_OK or LGP_FATAL for an unknown name. */
 int lgp_recipe_init(lgp_recipe *rc, const char *name, int size);
 const char *lgp_recipe_name(lgp_recipe_kind k);
+
+/* finetune's low-resolution form, for outputs of at most LGP_LOW_RES_MAX pixels a side
+ * (Fashion-MNIST 28, CIFAR 32). The ImageNet views zoom in: a crop of 8-100 % of the
+ * area resized up, while the test images of such data are used as they are (no
+ * Resize + CenterCrop at this size), and RandAugment's grey fill and the erasing box
+ * cover much of a 28-pixel garment. The form keeps the whole image (scale 1,1, ratio
+ * 1,1: the view is the image resized to S) with the flip, RandAugment and erasing off;
+ * `given` (LGP_RECIPE_GIVEN_*) names the fields set by the user, which it leaves alone.
+ * Applied only to finetune at size <= LGP_LOW_RES_MAX; returns the fields it set (the
+ * same bits; 0: none, and rc->low_res stays 0). */
+#define LGP_LOW_RES_MAX 32
+enum {
+    LGP_RECIPE_GIVEN_SCALE = 1,
+    LGP_RECIPE_GIVEN_RATIO = 2,
+    LGP_RECIPE_GIVEN_RANDAUG = 4,
+    LGP_RECIPE_GIVEN_ERASE = 8,
+};
+unsigned lgp_recipe_finetune_low_res(lgp_recipe *rc, unsigned given);
 /* The recipe as a JSON object (caller frees), recorded in stream metadata. */
 lgp_json *lgp_recipe_to_json(const lgp_recipe *rc);
 

@@ -4,7 +4,8 @@
 # metadata records the RandAugment and erasing settings; turning RandAugment and
 # erasing off keeps every crop (their draws come after the crop's); another seed gives
 # other views; JPEG records give the decoded images' views; --help documents it all;
-# the new flags reject bad values and other recipes.
+# the new flags reject bad values and other recipes. Most checks run the ImageNet form
+# (given in full: at 28 pixels the default is the low-resolution form, checked at the end).
 . "$(dirname "$0")/lib.sh"
 PY="$PYTHON"
 [ -r "$FMNIST/train-images-idx3-ubyte.gz" ] || { echo "1..0 # SKIP no Fashion-MNIST"; exit 0; }
@@ -25,7 +26,8 @@ crop = sum(int((ta["crop0"] != tb["crop0"]).any()) for (_, ta), (_, tb) in zip(a
 print(len(a), lab, view, crop)
 PYEOF
 
-A="lgp-augment --recipe finetune --size 28 --uncompressed"
+IMAGENET="--scale 0.08,1 --ratio 0.75,1.3333 --randaug 2,9 --erase-p 0.25"
+A="lgp-augment --recipe finetune --size 28 $IMAGENET --uncompressed"
 expect_exit 0 "finetune run" -- $A in.lgps
 mv out r1.lgps
 tar-images --limit 64 "$FMNIST/train-images-idx3-ubyte.gz" 2>/dev/null | $A >r2.lgps 2>/dev/null
@@ -74,8 +76,8 @@ with tarfile.open("imgs.tar", "w") as tf:
 PYEOF
 tar-images imgs.tar 2>/dev/null | zstd -dqc >enc.lgps && lgp-decode --uncompressed enc.lgps >dec.lgps 2>/dev/null
 ok $? "JPEG fixture read and decoded"
-lgp-augment --recipe finetune --size 32 --erase-p 1 --uncompressed enc.lgps >je.lgps 2>/dev/null
-lgp-augment --recipe finetune --size 32 --erase-p 1 --uncompressed dec.lgps >jd.lgps 2>/dev/null
+lgp-augment --recipe finetune --size 40 --erase-p 1 --uncompressed enc.lgps >je.lgps 2>/dev/null
+lgp-augment --recipe finetune --size 40 --erase-p 1 --uncompressed dec.lgps >jd.lgps 2>/dev/null
 read -r n lab view crop <<<"$("$PY" cmp.py "$TESTS_DIR/ref" je.lgps jd.lgps)"
 [ "$n" = 3 ] && [ "$view" = 0 ] && [ "$crop" = 0 ]
 ok $? "JPEG records: the decoded images' RGB views ($view of $n differ)"
@@ -93,4 +95,45 @@ expect_exit 2 "--randaug 11,9" -- lgp-augment --recipe finetune --randaug 11,9
 expect_exit 2 "--randaug 2.5,9" -- lgp-augment --recipe finetune --randaug 2.5,9
 expect_exit 2 "--randaug 2" -- lgp-augment --recipe finetune --randaug 2
 expect_exit 2 "--erase-p 1.5" -- lgp-augment --recipe finetune --erase-p 1.5
+
+# The low-resolution form (S <= 32): the whole image, flipped or not, nothing else;
+# what is given is kept; 33 pixels and up get the ImageNet views.
+expect_exit 0 "finetune at 28 pixels, no view flags" -- lgp-augment --recipe finetune --size 28 --uncompressed in.lgps
+mv out low.lgps
+grep -q "low-resolution form" err; ok $? "... says it takes the low-resolution form"
+lgp-inspect --meta low.lgps >meta.txt 2>&1
+grep -q '"form":"low-res' meta.txt && grep -q '"scale":\[1,1\],"ratio":\[1,1\]' meta.txt &&
+    grep -q '"randaug":{"n":0,' meta.txt && grep -q '"erase":{"p":0,' meta.txt
+ok $? "... and records it: scale 1,1, ratio 1,1, RandAugment and erasing off"
+cat >same.py <<'PYEOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from lgpstream import read_stream
+a = [r for _, rs in read_stream(open(sys.argv[2], "rb").read()) for r in rs]
+b = [r for _, rs in read_stream(open(sys.argv[3], "rb").read()) for r in rs]
+same = flip = 0
+for (_, ta), (_, tb) in zip(a, b):
+    img, v, c = ta["image"].reshape(28, 28, 1), tb["view0"], tb["crop0"]
+    if list(c[:4]) != [0, 0, 28, 28]: continue
+    if c[4] == 0 and (v == img).all(): same += 1
+    if c[4] == 1 and (v == img[:, ::-1]).all(): same += 1; flip += 1
+print(len(b), same, flip)
+PYEOF
+read -r n same flip <<<"$("$PY" same.py "$TESTS_DIR/ref" in.lgps low.lgps)"
+[ "$n" = 64 ] && [ "$same" = 64 ] && [ "$flip" -ge 16 ] && [ "$flip" -le 48 ]
+ok $? "... every view is its image or its mirror ($same of $n; $flip mirrored)"
+lgp-augment --recipe finetune --size 28 --randaug 2,9 --uncompressed in.lgps >lowra.lgps 2>/dev/null
+lgp-inspect --meta lowra.lgps >meta.txt 2>&1
+grep -q '"form":"low-res' meta.txt && grep -q '"scale":\[1,1\]' meta.txt && grep -q '"randaug":{"n":2,"m":9,' meta.txt &&
+    grep -q '"erase":{"p":0,' meta.txt
+ok $? "--randaug given at 28 pixels: kept, the rest of the low-resolution form stays"
+lgp-augment --recipe finetune --size 33 --uncompressed in.lgps >big.lgps 2>err
+lgp-inspect --meta big.lgps >meta.txt 2>&1
+! grep -q '"form"' meta.txt && grep -q '"scale":\[0.08' meta.txt && grep -q '"randaug":{"n":2,"m":9,' meta.txt &&
+    ! grep -q "low-resolution" err
+ok $? "33 pixels: the ImageNet views, as recorded"
+lgp-augment --recipe mae --size 28 --uncompressed in.lgps >mae28.lgps 2>/dev/null
+lgp-inspect --meta mae28.lgps >meta.txt 2>&1
+! grep -q '"form"' meta.txt && grep -q '"scale":\[0.2' meta.txt; ok $? "other recipes keep their views at 28 pixels"
 done_testing

@@ -3,7 +3,8 @@
 # finetune views, evaluated on a test file; the checkpoint, the JSON, bit-exact resume
 # from snapshots and after SIGTERM, --eval-every, the class count from the input, and the loud ends
 # (records without labels, labels out of range, a missing test file, a warmup longer
-# than the run, options that differ on --resume).
+# than the run, options that differ on --resume), and the low-resolution defaults at
+# <= 32 pixels (blr 5e-3, no mixup or cutmix) against MAE's ViT-B values above.
 . "$(dirname "$0")/lib.sh"
 FM=/usr/share/datasets/fashion-mnist
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
@@ -126,4 +127,39 @@ tar-images -q --limit 300 "$FM/train-images-idx3-ubyte.gz" | lgp-augment -q --re
 
 lgp-finetune "${FT[@]}" --warmup-steps 40 -o w.ckpt views.lgps 2>warm.err
 grep -q "warmup" warm.err; ok $? "a warmup as long as the run is said"
+
+# meta FILE KEY...: the values of the checkpoint's numeric metadata KEYs, in order
+meta() {
+    local f=$1
+    shift
+    lgp-inspect --meta "$f" | "$PYTHON" -c '
+import json, sys, re
+t = sys.stdin.read()
+m = json.loads(t[t.index("{"):t.rindex("}") + 1])
+def find(o, k):
+    if isinstance(o, dict):
+        if k in o: return o[k]
+        for v in o.values():
+            r = find(v, k)
+            if r is not None: return r
+    return None
+print(" ".join("%g" % find(m, k) for k in sys.argv[1:]))' "$@"
+}
+[ "$(meta ft.ckpt blr lr mixup cutmix smoothing)" = "0.005 0.000625 0 0 0.1" ]
+ok $? "28 pixels, nothing given: blr 5e-3 (lr 6.25e-4 at 32), no mixup or cutmix, smoothing 0.1 ($(meta ft.ckpt blr lr mixup cutmix smoothing))"
+lgp-finetune --init stage1.ckpt --batch 32 --steps 2 --warmup-steps 1 --threads 2 -o d.ckpt views.lgps 2>d.err
+grep -q "28-pixel images: the low-resolution defaults" d.err; ok $? "... and says so"
+lgp-finetune --init stage1.ckpt --batch 32 --steps 2 --warmup-steps 1 --threads 2 -q --blr 5e-4 --mixup 0.8 \
+    -o g.ckpt views.lgps
+[ "$(meta g.ckpt blr mixup cutmix)" = "0.0005 0.8 0" ]; ok $? "--blr and --mixup given are kept, cutmix still 0"
+tar-images -q --limit 64 "$FM/train-images-idx3-ubyte.gz" | lgp-augment -q --recipe finetune --size 48 >v48.lgps
+lgp-finetune --model fmnist --img-size 48 --patch 8 "${SMALL[@]}" --batch 32 --steps 2 --warmup-steps 1 --threads 2 \
+    -o big.ckpt v48.lgps 2>big.err
+[ "$(meta big.ckpt blr mixup cutmix)" = "0.0005 0.8 1" ] && ! grep -q "low-resolution" big.err
+ok $? "48 pixels: MAE's ViT-B values ($(meta big.ckpt blr mixup cutmix))"
+lgp-finetune --resume full/ft-step00000010.ckpt "${FT[@]}" --smoothing 0.1 --mixup 0 -o rs.ckpt views.lgps
+[ "$(lgp-inspect --hash rs.ckpt | cut -d' ' -f1)" = "$want" ]
+ok $? "resume giving the run's own recipe (--smoothing 0.1 --mixup 0) is accepted and bit-identical"
+expect_exit 2 "resume giving MAE's --mixup 0.8 to a low-resolution run is a usage error" -- \
+    lgp-finetune --resume full/ft-step00000010.ckpt "${FT[@]}" --mixup 0.8 -o x.ckpt views.lgps
 done_testing

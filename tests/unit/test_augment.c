@@ -594,6 +594,41 @@ static void test_finetune_draw_order(void) {
     ok(mags > n, "another M and mstd give other magnitudes (%d of %d slots)", mags, 2 * n);
 }
 
+/* The low-resolution form: finetune at S <= 32 only, the given fields left alone,
+ * and its views are the whole image (flipped or not). */
+static void test_finetune_low_res(void) {
+    lgp_recipe a, b;
+    lgp_recipe_init(&a, "finetune", 33);
+    is_int((int)lgp_recipe_finetune_low_res(&a, 0), 0, "finetune at 33 pixels: the ImageNet views");
+    ok(a.view[0].scale[0] == 0.08 && a.view[0].ra_n == 2 && a.view[0].erase_p == 0.25 && !a.low_res, "... unchanged");
+    lgp_recipe_init(&a, "mae", 28);
+    is_int((int)lgp_recipe_finetune_low_res(&a, 0), 0, "mae at 28 pixels: untouched");
+    lgp_recipe_init(&a, "finetune", 32);
+    is_int((int)lgp_recipe_finetune_low_res(&a, 0), 15, "finetune at 32 pixels: all four fields set");
+    ok(a.low_res && a.view[0].scale[0] == 1 && a.view[0].scale[1] == 1 && a.view[0].ratio[0] == 1 &&
+           a.view[0].ratio[1] == 1 && a.view[0].ra_n == 0 && a.view[0].erase_p == 0 && a.view[0].flip_p == 0.5,
+       "... whole image, flip 0.5, RandAugment and erasing off");
+    lgp_recipe_init(&b, "finetune", 28);
+    b.view[0].ra_n = 3, b.view[0].erase_p = 0.5, b.view[0].scale[0] = 0.5;
+    is_int((int)lgp_recipe_finetune_low_res(&b, LGP_RECIPE_GIVEN_RANDAUG | LGP_RECIPE_GIVEN_ERASE |
+                                                       LGP_RECIPE_GIVEN_SCALE),
+           LGP_RECIPE_GIVEN_RATIO, "given fields kept: only the ratio set");
+    ok(b.view[0].ra_n == 3 && b.view[0].erase_p == 0.5 && b.view[0].scale[0] == 0.5 && b.view[0].ratio[0] == 1,
+       "... RandAugment, erasing and scale as given");
+    lgp_recipe_init(&b, "finetune", 28);
+    is_int((int)lgp_recipe_finetune_low_res(&b, 15), 0, "all given: nothing set, no low-res mark");
+    ok(!b.low_res, "... low_res stays 0");
+    int whole = 0, flips = 0, n = 400;
+    for (int i = 0; i < n; i++) {
+        lgp_view_params p[2];
+        lgp_augment_sample(p, &a, 32, 32, 4, 1, (uint64_t)i);
+        whole += p[0].x == 0 && p[0].y == 0 && p[0].w == 32 && p[0].h == 32;
+        flips += p[0].flip;
+    }
+    is_int(whole, n, "low-res views crop the whole image");
+    ok(flips > n / 2 - 60 && flips < n / 2 + 60, "... and flip about half of them (%d of %d)", flips, n);
+}
+
 static void test_finetune_rates(void) {
     enum { N = 8000 };
     lgp_recipe rc;
@@ -713,6 +748,7 @@ int main(void) {
     test_ra_golden();
     test_finetune_views_golden();
     test_finetune_draw_order();
+    test_finetune_low_res();
     test_finetune_rates();
     test_erase_fill();
     test_finetune_record();
