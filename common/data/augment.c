@@ -94,7 +94,7 @@ unsigned lgp_recipe_finetune_low_res(lgp_recipe *rc, unsigned given) {
         if (set & LGP_RECIPE_GIVEN_RANDAUG) o->ra_n = 0;
         if (set & LGP_RECIPE_GIVEN_ERASE) o->erase_p = 0.0;
     }
-    rc->low_res = set != 0;
+    rc->low_res = set;
     return set;
 }
 
@@ -130,8 +130,14 @@ lgp_json *lgp_recipe_to_json(const lgp_recipe *rc) {
     lgp_json *j = lgp_json_new_obj(), *views = lgp_json_new_arr();
     lgp_json_set_str(j, "recipe", lgp_recipe_name(rc->kind));
     lgp_json_set_num(j, "size", rc->size);
-    if (rc->low_res) /* only then, so other streams' metadata keeps its bytes */
-        lgp_json_set_str(j, "form", "low-res: size <= 32, defaults whole image + flip, no RandAugment or erasing");
+    if (rc->low_res) { /* only then, so other streams' metadata keeps its bytes */
+        static const char *field[] = {"scale", "ratio", "randaug", "erase"};
+        lgp_json *set = lgp_json_new_arr();
+        for (int k = 0; k < 4; k++)
+            if (rc->low_res & (1u << k)) lgp_json_push(set, lgp_json_new_str(field[k]));
+        lgp_json_set_str(j, "form", "low-res (size <= 32)");
+        lgp_json_set(j, "low_res_set", set);
+    }
     if (rc->kind == LGP_RECIPE_EVAL) {
         lgp_json_set_num(j, "crop_ratio", rc->crop_ratio);
         lgp_json_set_num(j, "resize", (int)(rc->size / rc->crop_ratio));

@@ -126,7 +126,7 @@ typedef struct {
     int size;          /* output side S */
     int n_views;       /* 1 or 2 */
     double crop_ratio; /* eval: Resize(int(size / crop_ratio)) then CenterCrop(size) */
-    int low_res;       /* finetune's low-resolution form is on (lgp_recipe_finetune_low_res) */
+    unsigned low_res;  /* LGP_RECIPE_GIVEN_* bits finetune's low-resolution form set (0: off) */
     lgp_view_opts view[LGP_AUG_MAX_VIEWS];
 } lgp_recipe;
 
@@ -142,7 +142,7 @@ const char *lgp_recipe_name(lgp_recipe_kind k);
  * 1,1: the view is the image resized to S) with the flip, RandAugment and erasing off;
  * `given` (LGP_RECIPE_GIVEN_*) names the fields set by the user, which it leaves alone.
  * Applied only to finetune at size <= LGP_LOW_RES_MAX; returns the fields it set (the
- * same bits; 0: none, and rc->low_res stays 0). */
+ * same bits, also kept in rc->low_res; 0: none). */
 #define LGP_LOW_RES_MAX 32
 enum {
     LGP_RECIPE_GIVEN_SCALE = 1,

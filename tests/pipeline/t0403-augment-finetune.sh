@@ -102,7 +102,8 @@ expect_exit 0 "finetune at 28 pixels, no view flags" -- lgp-augment --recipe fin
 mv out low.lgps
 grep -q "low-resolution form" err; ok $? "... says it takes the low-resolution form"
 lgp-inspect --meta low.lgps >meta.txt 2>&1
-grep -q '"form":"low-res' meta.txt && grep -q '"scale":\[1,1\],"ratio":\[1,1\]' meta.txt &&
+grep -q '"form":"low-res (size <= 32)","low_res_set":\["scale","ratio","randaug","erase"\]' meta.txt &&
+    grep -q '"scale":\[1,1\],"ratio":\[1,1\]' meta.txt &&
     grep -q '"randaug":{"n":0,' meta.txt && grep -q '"erase":{"p":0,' meta.txt
 ok $? "... and records it: scale 1,1, ratio 1,1, RandAugment and erasing off"
 cat >same.py <<'PYEOF'
@@ -125,7 +126,8 @@ read -r n same flip <<<"$("$PY" same.py "$TESTS_DIR/ref" in.lgps low.lgps)"
 ok $? "... every view is its image or its mirror ($same of $n; $flip mirrored)"
 lgp-augment --recipe finetune --size 28 --randaug 2,9 --uncompressed in.lgps >lowra.lgps 2>/dev/null
 lgp-inspect --meta lowra.lgps >meta.txt 2>&1
-grep -q '"form":"low-res' meta.txt && grep -q '"scale":\[1,1\]' meta.txt && grep -q '"randaug":{"n":2,"m":9,' meta.txt &&
+grep -q '"low_res_set":\["scale","ratio","erase"\]' meta.txt && grep -q '"scale":\[1,1\]' meta.txt &&
+    grep -q '"randaug":{"n":2,"m":9,' meta.txt &&
     grep -q '"erase":{"p":0,' meta.txt
 ok $? "--randaug given at 28 pixels: kept, the rest of the low-resolution form stays"
 lgp-augment --recipe finetune --size 33 --uncompressed in.lgps >big.lgps 2>err
