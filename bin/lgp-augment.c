@@ -45,6 +45,12 @@ static const char help[] =
     "        N(9, 0.5) clipped to 0-10, geometric ops bicubic with fill 124,116,104),\n"
     "        RandomErasing p 0.25 (one box, area 0.02-1/3, aspect 0.3-3.3, u8 noise\n"
     "        255 * (0.5 + 0.5 N(0, 1)), clamped)\n"
+    "        At S <= 32 (Fashion-MNIST, CIFAR) the low-resolution form: scale 1,1, ratio\n"
+    "        1,1 (the whole image when square, else its largest centred square) and hflip\n"
+    "        0.5, no RandAugment, no erasing; the ImageNet views zoom in while such test\n"
+    "        images are used as they are. --scale, --ratio, --randaug (or --randaug-mstd),\n"
+    "        --erase-p given are kept (--scale 0.08,1 --ratio 0.75,1.3333333333333333\n"
+    "        --randaug 2,9 --erase-p 0.25 is the ImageNet form at any size)\n"
     "  eval  view0: Resize(int(S / crop-ratio), shorter side) + CenterCrop(S), bilinear\n"
     "Single-channel images (Fashion-MNIST) skip saturation, hue, grayscale and RandAugment's\n"
     "Color, which need colour; the other ops still apply (geometric fill: the fill's luma).\n"
@@ -68,7 +74,7 @@ static const char help[] =
     "  --blur-sigma MIN,MAX   blur radius range (default 0.1,2)\n"
     "  --solarize P0[,P1]     per view (moco 0,0.2; mae 0)\n"
     "  --randaug N,M          finetune: RandAugment ops per image (0-10) and magnitude\n"
-    "                         (0-10) (default 2,9, at S <= 32 0,0; 0,0 turns it off)\n"
+    "                         (0-10) (default 2,9, at S <= 32 off; 0,0 turns it off)\n"
     "  --randaug-mstd X       finetune: magnitude std (default 0.5; 0 = fixed M)\n"
     "  --erase-p P            finetune: RandomErasing probability (default 0.25, at S <= 32\n"
     "                         0)\n"
@@ -203,11 +209,12 @@ static char *make_meta(void *ctx, const char *in_meta) {
     unsigned set = lgp_recipe_finetune_low_res(&o->rc, o->given);
     if (set) {
         char what[96] = "";
-        if (set & (LGP_RECIPE_GIVEN_SCALE | LGP_RECIPE_GIVEN_RATIO)) strcat(what, ", the whole image");
+        if (set & LGP_RECIPE_GIVEN_SCALE) strcat(what, ", scale 1,1");
+        if (set & LGP_RECIPE_GIVEN_RATIO) strcat(what, ", ratio 1,1");
         if (set & LGP_RECIPE_GIVEN_RANDAUG) strcat(what, ", no RandAugment");
         if (set & LGP_RECIPE_GIVEN_ERASE) strcat(what, ", no erasing");
-        lgp_info("--recipe finetune at %d pixels: the low-resolution form (%s; --scale, --ratio, --randaug and "
-                 "--erase-p set them)", o->rc.size, what + 2);
+        lgp_info("--recipe finetune at %d pixels: the low-resolution form (%s; --scale, --ratio, --randaug or "
+                 "--randaug-mstd, --erase-p set them)", o->rc.size, what + 2);
     }
     lgp_json *m = in_meta ? lgp_json_parse(in_meta, strlen(in_meta), NULL, 0) : NULL;
     if (!m || m->type != LGP_JSON_OBJ) {
@@ -350,6 +357,7 @@ int main(int argc, char **argv) {
         case O_RA_MSTD:
             finetune_only("--randaug-mstd", rc);
             set_all(rc, offsetof(lgp_view_opts, ra_mstd), lgp_opt_double("--randaug-mstd", optarg, 0, 100));
+            o.given |= LGP_RECIPE_GIVEN_RANDAUG; /* asks for RandAugment: the low-res form keeps it */
             break;
         case O_ERASE_P:
             finetune_only("--erase-p", rc);

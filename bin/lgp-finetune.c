@@ -5,6 +5,7 @@
  * (mixup, drop path, the head) and the test-set evaluation. */
 #include "formats/json.h"
 #include "formats/atomicfile.h"
+#include "common/data/augment.h"
 #include "common/data/batch.h"
 #include "common/data/mixup.h"
 #include "common/util/dist.h"
@@ -102,7 +103,22 @@ struct opts {
     lgp_ft_opts fo;
     const char *test, *json;
     double blr, lr, min_lr, eval_every;
-    int accum, given_recipe, given_mixup, given_cutmix;
+    int accum;
+    unsigned given_fo; /* GIVEN_*: the head and recipe options on the command line */
+};
+
+/* Head and recipe options given: --resume compares only these with the run's, and the
+ * low-resolution defaults leave them alone. */
+enum {
+    GIVEN_K = 1 << 0,
+    GIVEN_FIRSTFC = 1 << 1,
+    GIVEN_LD = 1 << 2,
+    GIVEN_DP = 1 << 3,
+    GIVEN_SM = 1 << 4,
+    GIVEN_MIX = 1 << 5,
+    GIVEN_CUT = 1 << 6,
+    GIVEN_MIXP = 1 << 7,
+    GIVEN_SWP = 1 << 8,
 };
 
 /* Low-resolution defaults, for images of at most 32 pixels a side (Fashion-MNIST,
@@ -112,14 +128,15 @@ struct opts {
  * cutmix and its blr of 5e-4 keep it at 14-42 % top-1 where 5e-3 without them reaches
  * 67 % (pipelines/results/finetune-short/grid.md, a validation split). Whatever is
  * given is kept. */
-#define LOW_RES_MAX 32
-#define LOW_RES_BLR 5e-3
-static int low_res_defaults(const struct opts *o, int img_size, lgp_ft_opts *fo, double *blr) {
-    if (img_size > LOW_RES_MAX) return 0;
-    if (!(o->t.given & LGP_GIVEN_LR)) *blr = LOW_RES_BLR;
-    if (!o->given_mixup) fo->mixup = 0;
-    if (!o->given_cutmix) fo->cutmix = 0;
-    return 1;
+enum { LOW_RES_BLR = 1, LOW_RES_MIX = 2, LOW_RES_CUT = 4 };
+/* Returns what it set (LOW_RES_*), 0 above LGP_LOW_RES_MAX pixels or when all was given. */
+static unsigned low_res_defaults(const struct opts *o, int img_size, lgp_ft_opts *fo, double *blr) {
+    if (img_size > LGP_LOW_RES_MAX) return 0;
+    unsigned set = 0;
+    if (!(o->t.given & LGP_GIVEN_LR)) *blr = 5e-3, set |= LOW_RES_BLR;
+    if (!(o->given_fo & GIVEN_MIX)) fo->mixup = 0, set |= LOW_RES_MIX;
+    if (!(o->given_fo & GIVEN_CUT)) fo->cutmix = 0, set |= LOW_RES_CUT;
+    return set;
 }
 
 static void parse(int argc, char **argv, struct opts *o) {
@@ -140,15 +157,17 @@ static void parse(int argc, char **argv, struct opts *o) {
         case O_BLR: o->blr = lgp_opt_double("--blr", optarg, 0, 1e3), o->t.given |= LGP_GIVEN_LR; break;
         case O_LR: o->lr = lgp_opt_double("--lr", optarg, 0, 1e3), o->t.given |= LGP_GIVEN_LR; break;
         case O_MINLR: o->min_lr = lgp_opt_double("--min-lr", optarg, 0, 1e3), o->t.given |= LGP_GIVEN_MIN_LR; break;
-        case O_K: o->fo.num_classes = (int)lgp_opt_int("--num-classes", optarg, 2, 1 << 20), o->given_recipe = 1; break;
-        case O_FIRSTFC: o->fo.first_fc = 1, o->given_recipe = 1; break;
-        case O_LD: o->fo.layer_decay = lgp_opt_double("--layer-decay", optarg, 0, 1), o->given_recipe = 1; break;
-        case O_DP: o->fo.drop_path = lgp_opt_double("--drop-path", optarg, 0, 0.99), o->given_recipe = 1; break;
-        case O_SM: o->fo.smoothing = lgp_opt_double("--smoothing", optarg, 0, 0.99), o->given_recipe = 1; break;
-        case O_MIX: o->fo.mixup = lgp_opt_double("--mixup", optarg, 0, 100), o->given_recipe = o->given_mixup = 1; break;
-        case O_CUT: o->fo.cutmix = lgp_opt_double("--cutmix", optarg, 0, 100), o->given_recipe = o->given_cutmix = 1; break;
-        case O_MIXP: o->fo.mix_prob = lgp_opt_double("--mixup-prob", optarg, 0, 1), o->given_recipe = 1; break;
-        case O_SWP: o->fo.switch_prob = lgp_opt_double("--mixup-switch-prob", optarg, 0, 1), o->given_recipe = 1; break;
+        case O_K: o->fo.num_classes = (int)lgp_opt_int("--num-classes", optarg, 2, 1 << 20), o->given_fo |= GIVEN_K; break;
+        case O_FIRSTFC: o->fo.first_fc = 1, o->given_fo |= GIVEN_FIRSTFC; break;
+        case O_LD: o->fo.layer_decay = lgp_opt_double("--layer-decay", optarg, 0, 1), o->given_fo |= GIVEN_LD; break;
+        case O_DP: o->fo.drop_path = lgp_opt_double("--drop-path", optarg, 0, 0.99), o->given_fo |= GIVEN_DP; break;
+        case O_SM: o->fo.smoothing = lgp_opt_double("--smoothing", optarg, 0, 0.99), o->given_fo |= GIVEN_SM; break;
+        case O_MIX: o->fo.mixup = lgp_opt_double("--mixup", optarg, 0, 100), o->given_fo |= GIVEN_MIX; break;
+        case O_CUT: o->fo.cutmix = lgp_opt_double("--cutmix", optarg, 0, 100), o->given_fo |= GIVEN_CUT; break;
+        case O_MIXP: o->fo.mix_prob = lgp_opt_double("--mixup-prob", optarg, 0, 1), o->given_fo |= GIVEN_MIXP; break;
+        case O_SWP:
+            o->fo.switch_prob = lgp_opt_double("--mixup-switch-prob", optarg, 0, 1), o->given_fo |= GIVEN_SWP;
+            break;
         case O_TEST: o->test = optarg; break;
         case O_EVERY: o->eval_every = lgp_opt_double("--eval-every", optarg, 0, 1e6); break;
         case O_JSON: o->json = optarg; break;
@@ -172,25 +191,38 @@ static int asked_schedule(const struct opts *o, double blr, lgp_reader *r, lgp_s
 
 static void check_resume(const lgp_ft_state *s, const struct opts *o, lgp_reader *r) {
     char err[1024];
-    lgp_ft_opts fo = o->fo;
-    double blr = o->blr;
-    low_res_defaults(o, s->m.cfg.img_size, &fo, &blr);
     if (o->t.given) {
         lgp_schedule asked;
-        if (asked_schedule(o, blr, r, &asked, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
+        if (asked_schedule(o, o->blr, r, &asked, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
         if (lgp_schedule_check_resume(&s->run.sched, &asked, o->t.given, err, sizeof err) != LGP_OK)
             lgp_usage_die("%s", err);
     }
     if (o->t.given_seed && o->t.seed != s->run.seed)
         lgp_usage_die("--resume: --seed %llu differs from the resumed run's %llu", (unsigned long long)o->t.seed,
                       (unsigned long long)s->run.seed);
-    const lgp_ft_opts *a = &fo, *b = &s->fo;
-    if (o->given_recipe && (a->first_fc != b->first_fc || (a->num_classes && a->num_classes != b->num_classes) ||
-                            a->layer_decay != b->layer_decay || a->drop_path != b->drop_path ||
-                            a->smoothing != b->smoothing || a->mixup != b->mixup || a->cutmix != b->cutmix ||
-                            a->mix_prob != b->mix_prob || a->switch_prob != b->switch_prob))
-        lgp_usage_die("--resume: the head or recipe options differ from the resumed run's (see its metadata: "
-                      "lgp-inspect %s)", o->t.resume);
+    /* Only what was given is compared: a default may differ from the run's (the
+     * low-resolution defaults, or a default changed since the run began). */
+    const lgp_ft_opts *a = &o->fo, *b = &s->fo;
+    unsigned g = o->given_fo;
+    struct {
+        unsigned bit;
+        const char *flag;
+        double want, have;
+    } c[] = {
+        {GIVEN_K, "--num-classes", a->num_classes, b->num_classes},
+        {GIVEN_FIRSTFC, "--tune-from-first-fc", a->first_fc, b->first_fc},
+        {GIVEN_LD, "--layer-decay", a->layer_decay, b->layer_decay},
+        {GIVEN_DP, "--drop-path", a->drop_path, b->drop_path},
+        {GIVEN_SM, "--smoothing", a->smoothing, b->smoothing},
+        {GIVEN_MIX, "--mixup", a->mixup, b->mixup},
+        {GIVEN_CUT, "--cutmix", a->cutmix, b->cutmix},
+        {GIVEN_MIXP, "--mixup-prob", a->mix_prob, b->mix_prob},
+        {GIVEN_SWP, "--mixup-switch-prob", a->switch_prob, b->switch_prob},
+    };
+    for (size_t i = 0; i < LGP_ARRAY_LEN(c); i++)
+        if ((g & c[i].bit) && c[i].want != c[i].have)
+            lgp_usage_die("--resume: %s %g differs from the resumed run's %g (see its metadata: lgp-inspect %s)",
+                          c[i].flag, c[i].want, c[i].have, o->t.resume);
 }
 
 static void setup(lgp_ft_state *s, const struct opts *o, lgp_reader *r) {
@@ -228,10 +260,15 @@ static void setup(lgp_ft_state *s, const struct opts *o, lgp_reader *r) {
         for (int c = 0; c < ch; c++) s->run.mean[c] = (float)t->mean[c], s->run.std[c] = (float)t->std[c];
     }
     double blr = o->blr;
-    if (low_res_defaults(o, s->m.cfg.img_size, &s->fo, &blr))
-        lgp_info("%d-pixel images: the low-resolution defaults (blr %g, mixup %g, cutmix %g; MAE's ViT-B values "
-                 "are for 224 pixels; --blr, --mixup, --cutmix set them)",
-                 s->m.cfg.img_size, blr, s->fo.mixup, s->fo.cutmix);
+    unsigned set = low_res_defaults(o, s->m.cfg.img_size, &s->fo, &blr);
+    if (set) {
+        char what[96] = "", *w = what;
+        if (set & LOW_RES_BLR) w += sprintf(w, ", blr %g", blr);
+        if (set & LOW_RES_MIX) w += sprintf(w, ", mixup 0");
+        if (set & LOW_RES_CUT) sprintf(w, ", cutmix 0");
+        lgp_info("%d-pixel images: the low-resolution defaults (%s; MAE's ViT-B values are for 224 pixels; "
+                 "--blr or --lr, --mixup, --cutmix set them)", s->m.cfg.img_size, what + 2);
+    }
     if (asked_schedule(o, blr, r, &s->run.sched, err, sizeof err) != LGP_OK) lgp_usage_die("%s", err);
     s->run.clip = t->clip;
     /* The head's classes are the input's when it names them (the start's may differ). */

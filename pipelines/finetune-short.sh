@@ -7,7 +7,8 @@
 # The arms chose the low-resolution defaults of lgp-augment --recipe finetune and
 # lgp-finetune (images of <= 32 pixels a side); the ImageNet views and MAE's ViT-B
 # values are given in full where an arm uses them. The table goes to OUT/grid.md.
-# Resumable: an arm whose JSON exists is not run again. About 1.5 min an arm on 2 idle
+# Resumable: an arm whose JSON exists is not run again (so give a fresh OUT after
+# changing an arm or the programs: the files are reused by name). About 1.5 min an arm on 2 idle
 # cores (AMD EPYC). Uses the lgp programs on PATH; LGP_THREADS (default 2).
 set -euo pipefail
 out=${1:?usage: finetune-short.sh OUT}
@@ -36,8 +37,8 @@ views() {
 views imagenet --recipe finetune $IMAGENET
 views lowres --recipe finetune
 views lowres1 --recipe finetune --seed 1
-views s64 --recipe finetune --scale 0.64,1 --randaug 0,0 --erase-p 0
-views s35 --recipe finetune --scale 0.35,1 --randaug 0,0 --erase-p 0
+views s64 --recipe finetune --scale 0.64,1 --ratio 0.75,1.3333333333333333 --randaug 0,0 --erase-p 0
+views s35 --recipe finetune --scale 0.35,1 --ratio 0.75,1.3333333333333333 --randaug 0,0 --erase-p 0
 views eval --recipe eval
 printf '\n| views | lgp-finetune flags | validation top-1 |\n' >>grid.md
 echo "|---|---|---|" >>grid.md

@@ -135,7 +135,9 @@ lgp_json *lgp_recipe_to_json(const lgp_recipe *rc) {
         lgp_json *set = lgp_json_new_arr();
         for (int k = 0; k < 4; k++)
             if (rc->low_res & (1u << k)) lgp_json_push(set, lgp_json_new_str(field[k]));
-        lgp_json_set_str(j, "form", "low-res (size <= 32)");
+        char form[32];
+        snprintf(form, sizeof form, "low-res (size <= %d)", LGP_LOW_RES_MAX);
+        lgp_json_set_str(j, "form", form);
         lgp_json_set(j, "low_res_set", set);
     }
     if (rc->kind == LGP_RECIPE_EVAL) {

@@ -139,7 +139,8 @@ const char *lgp_recipe_name(lgp_recipe_kind k);
  * area resized up, while the test images of such data are used as they are (no
  * Resize + CenterCrop at this size), and RandAugment's grey fill and the erasing box
  * cover much of a 28-pixel garment. The form keeps the whole image (scale 1,1, ratio
- * 1,1: the view is the image resized to S) with the flip, RandAugment and erasing off;
+ * 1,1: the image resized to S; of a non-square image, RandomResizedCrop's fallback, its
+ * largest centred square) with the flip, RandAugment and erasing off;
  * `given` (LGP_RECIPE_GIVEN_*) names the fields set by the user, which it leaves alone.
  * Applied only to finetune at size <= LGP_LOW_RES_MAX; returns the fields it set (the
  * same bits, also kept in rc->low_res; 0: none). */

@@ -26,7 +26,7 @@ crop = sum(int((ta["crop0"] != tb["crop0"]).any()) for (_, ta), (_, tb) in zip(a
 print(len(a), lab, view, crop)
 PYEOF
 
-IMAGENET="--scale 0.08,1 --ratio 0.75,1.3333 --randaug 2,9 --erase-p 0.25"
+IMAGENET="--scale 0.08,1 --ratio 0.75,1.3333333333333333 --randaug 2,9 --erase-p 0.25"
 A="lgp-augment --recipe finetune --size 28 $IMAGENET --uncompressed"
 expect_exit 0 "finetune run" -- $A in.lgps
 mv out r1.lgps
@@ -130,6 +130,10 @@ grep -q '"low_res_set":\["scale","ratio","erase"\]' meta.txt && grep -q '"scale"
     grep -q '"randaug":{"n":2,"m":9,' meta.txt &&
     grep -q '"erase":{"p":0,' meta.txt
 ok $? "--randaug given at 28 pixels: kept, the rest of the low-resolution form stays"
+lgp-augment --recipe finetune --size 28 --randaug-mstd 0.3 --uncompressed in.lgps >lowms.lgps 2>/dev/null
+lgp-inspect --meta lowms.lgps >meta.txt 2>&1
+grep -q '"low_res_set":\["scale","ratio","erase"\]' meta.txt && grep -q '"randaug":{"n":2,"m":9,"mstd":0.29' meta.txt
+ok $? "--randaug-mstd alone at 28 pixels asks for RandAugment: kept on"
 lgp-augment --recipe finetune --size 33 --uncompressed in.lgps >big.lgps 2>err
 lgp-inspect --meta big.lgps >meta.txt 2>&1
 ! grep -q '"form"' meta.txt && grep -q '"scale":\[0.08' meta.txt && grep -q '"randaug":{"n":2,"m":9,' meta.txt &&

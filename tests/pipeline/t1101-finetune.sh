@@ -16,7 +16,9 @@ tar-images -q --limit 200 "$FM/t10k-images-idx3-ubyte.gz" >test.lgps
 tar-images -q --limit 640 "$FM/train-images-idx3-ubyte.gz" | lgp-augment -q --recipe finetune --size 28 >views.lgps
 ok $? "finetune views"
 
-FT=(--init stage1.ckpt --batch 32 --steps 20 --warmup-steps 2 --threads 2 -q)
+# mixup and cutmix given (at 28 pixels the defaults turn them off): the resumes below
+# must reproduce their draws too
+FT=(--init stage1.ckpt --batch 32 --steps 20 --warmup-steps 2 --threads 2 -q --mixup 0.8 --cutmix 1.0)
 lgp-finetune "${FT[@]}" --test test.lgps --json ft.json --log ft.jsonl --checkpoint-dir full --save-every 1 --keep 100 \
     -o ft.ckpt views.lgps
 ok $? "fine-tunes 20 steps"
@@ -133,7 +135,7 @@ meta() {
     local f=$1
     shift
     lgp-inspect --meta "$f" | "$PYTHON" -c '
-import json, sys, re
+import json, sys
 t = sys.stdin.read()
 m = json.loads(t[t.index("{"):t.rindex("}") + 1])
 def find(o, k):
@@ -145,10 +147,11 @@ def find(o, k):
     return None
 print(" ".join("%g" % find(m, k) for k in sys.argv[1:]))' "$@"
 }
-[ "$(meta ft.ckpt blr lr mixup cutmix smoothing)" = "0.005 0.000625 0 0 0.1" ]
-ok $? "28 pixels, nothing given: blr 5e-3 (lr 6.25e-4 at 32), no mixup or cutmix, smoothing 0.1 ($(meta ft.ckpt blr lr mixup cutmix smoothing))"
-lgp-finetune --init stage1.ckpt --batch 32 --steps 2 --warmup-steps 1 --threads 2 -o d.ckpt views.lgps 2>d.err
-grep -q "28-pixel images: the low-resolution defaults" d.err; ok $? "... and says so"
+lgp-finetune --init stage1.ckpt --batch 32 --steps 4 --warmup-steps 1 --threads 2 --checkpoint-dir low --save-every 1 \
+    -o d.ckpt views.lgps 2>d.err
+[ "$(meta d.ckpt blr lr mixup cutmix smoothing)" = "0.005 0.000625 0 0 0.1" ]
+ok $? "28 pixels, nothing given: blr 5e-3 (lr 6.25e-4 at 32), no mixup or cutmix, smoothing 0.1 ($(meta d.ckpt blr lr mixup cutmix smoothing))"
+grep -q "28-pixel images: the low-resolution defaults (blr 0.005, mixup 0, cutmix 0" d.err; ok $? "... and says so"
 lgp-finetune --init stage1.ckpt --batch 32 --steps 2 --warmup-steps 1 --threads 2 -q --blr 5e-4 --mixup 0.8 \
     -o g.ckpt views.lgps
 [ "$(meta g.ckpt blr mixup cutmix)" = "0.0005 0.8 0" ]; ok $? "--blr and --mixup given are kept, cutmix still 0"
@@ -157,9 +160,17 @@ lgp-finetune --model fmnist --img-size 48 --patch 8 "${SMALL[@]}" --batch 32 --s
     -o big.ckpt v48.lgps 2>big.err
 [ "$(meta big.ckpt blr mixup cutmix)" = "0.0005 0.8 1" ] && ! grep -q "low-resolution" big.err
 ok $? "48 pixels: MAE's ViT-B values ($(meta big.ckpt blr mixup cutmix))"
-lgp-finetune --resume full/ft-step00000010.ckpt "${FT[@]}" --smoothing 0.1 --mixup 0 -o rs.ckpt views.lgps
-[ "$(lgp-inspect --hash rs.ckpt | cut -d' ' -f1)" = "$want" ]
-ok $? "resume giving the run's own recipe (--smoothing 0.1 --mixup 0) is accepted and bit-identical"
-expect_exit 2 "resume giving MAE's --mixup 0.8 to a low-resolution run is a usage error" -- \
-    lgp-finetune --resume full/ft-step00000010.ckpt "${FT[@]}" --mixup 0.8 -o x.ckpt views.lgps
+LOW=(--init stage1.ckpt --batch 32 --steps 4 --warmup-steps 1 --threads 2 -q)
+lgp-finetune --resume low/ft-step00000002.ckpt "${LOW[@]}" --smoothing 0.1 --mixup 0 -o rs.ckpt views.lgps
+[ "$(lgp-inspect --hash rs.ckpt | cut -d' ' -f1)" = "$(lgp-inspect --hash d.ckpt | cut -d' ' -f1)" ]
+ok $? "resume of a low-resolution run giving its own recipe (--smoothing 0.1 --mixup 0): accepted, bit-identical"
+expect_exit 2 "... giving MAE's --mixup 0.8 instead is a usage error" -- \
+    lgp-finetune --resume low/ft-step00000002.ckpt "${LOW[@]}" --mixup 0.8 -o x.ckpt views.lgps
+lgp-finetune --resume full/ft-step00000010.ckpt "${FT[@]}" --smoothing 0.1 -o rs2.ckpt views.lgps
+[ "$(lgp-inspect --hash rs2.ckpt | cut -d' ' -f1)" = "$want" ]
+ok $? "resume of a run with --mixup 0.8 --cutmix 1.0 given, now also --smoothing 0.1: accepted, bit-identical"
+lgp-finetune --resume full/ft-step00000010.ckpt --init stage1.ckpt --batch 32 --steps 20 --warmup-steps 2 --threads 2 -q \
+    --smoothing 0.1 -o rs3.ckpt views.lgps
+[ "$(lgp-inspect --hash rs3.ckpt | cut -d' ' -f1)" = "$want" ]
+ok $? "... and with only --smoothing 0.1 given (its mixup and cutmix are not compared when not given)"
 done_testing
