@@ -79,7 +79,8 @@ static const char help[] =
     "  --test FILE           labelled stream file at the model's size (re-read per\n"
     "                        evaluation; e.g. lgp-augment --recipe eval output)\n"
     "  --eval-every E        also evaluate every E epochs (default 0: at the end only)\n"
-    "  --json FILE           top1, top5, every evaluation (atomic)\n"
+    "  --json FILE           top1, top5, every evaluation, the recipe in force and the\n"
+    "                        input's views (atomic)\n"
     "state and output:\n"
     LGP_TRAINOPTS_STATE_HELP("ft", "weights, head, optimizer, schedule, data position")
     "  --log FILE.jsonl      one JSON object per logged step (and test_top1 when evaluated)\n"
@@ -432,6 +433,23 @@ static void write_json(const ft *x) {
     lgp_json_set_i64(j, "num_classes", x->s.fo.num_classes);
     lgp_json_set_num(j, "seconds", lgp_now() - x->t0); /* this process, a resumed run's last part only */
     lgp_json_set_str(j, "head", x->s.fo.first_fc ? "first-fc" : "linear");
+    /* What was trained with, so a results table can tell recipes apart: the values in
+     * force (defaults included) and the input's views as lgp-augment recorded them. */
+    lgp_json *rc = lgp_json_new_obj();
+    lgp_json_set_num(rc, "blr", x->s.run.sched.blr);
+    lgp_json_set_num(rc, "lr", x->s.run.sched.lr);
+    lgp_json_set_num(rc, "layer_decay", x->s.fo.layer_decay);
+    lgp_json_set_num(rc, "drop_path", x->s.fo.drop_path);
+    lgp_json_set_num(rc, "smoothing", x->s.fo.smoothing);
+    lgp_json_set_num(rc, "mixup", x->s.fo.mixup);
+    lgp_json_set_num(rc, "cutmix", x->s.fo.cutmix);
+    lgp_json_set(j, "recipe", rc);
+    const char *meta = lgp_reader_meta(x->io.r);
+    lgp_json *m = meta ? lgp_json_parse(meta, strlen(meta), NULL, 0) : NULL;
+    char *views = lgp_json_get(m, "augment") ? lgp_json_dump(lgp_json_get(m, "augment")) : NULL;
+    lgp_json_set(j, "views", views ? lgp_json_parse(views, strlen(views), NULL, 0) : lgp_json_new_null());
+    free(views);
+    lgp_json_free(m);
     for (int i = 0; i < x->nevals; i++) {
         lgp_json *e = lgp_json_new_obj();
         lgp_json_set_i64(e, "step", x->evals[i].step);

@@ -152,6 +152,16 @@ lgp-finetune --init stage1.ckpt --batch 32 --steps 4 --warmup-steps 1 --threads 
 [ "$(meta d.ckpt blr lr mixup cutmix smoothing)" = "0.005 0.000625 0 0 0.1" ]
 ok $? "28 pixels, nothing given: blr 5e-3 (lr 6.25e-4 at 32), no mixup or cutmix, smoothing 0.1 ($(meta d.ckpt blr lr mixup cutmix smoothing))"
 grep -q "28-pixel images: the low-resolution defaults (blr 0.005, mixup 0, cutmix 0" d.err; ok $? "... and says so"
+lgp-finetune --init stage1.ckpt --batch 32 --steps 2 --warmup-steps 1 --threads 2 -q --test test.lgps --json dj.json \
+    -o /dev/null views.lgps
+"$PYTHON" - dj.json <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+r, v = j["recipe"], j["views"]
+assert (r["blr"], r["mixup"], r["cutmix"], r["layer_decay"]) == (0.005, 0, 0, 0.75), r
+assert v["recipe"] == "finetune" and v["form"].startswith("low-res") and v["views"][0]["scale"] == [1, 1], v
+PY
+ok $? "--json records the recipe in force and the input's views (lgp-augment's metadata)"
 lgp-finetune --init stage1.ckpt --batch 32 --steps 2 --warmup-steps 1 --threads 2 -q --blr 5e-4 --mixup 0.8 \
     -o g.ckpt views.lgps
 [ "$(meta g.ckpt blr mixup cutmix)" = "0.0005 0.8 0" ]; ok $? "--blr and --mixup given are kept, cutmix still 0"
