@@ -41,10 +41,15 @@ endif
 
 # Portable by default: the x86-64-v2 baseline (SSE4.2) runs on every node of a cluster,
 # and the hot loops (LGP_HOT in common/lgp.h) carry AVX2 and AVX-512 versions picked at
-# load time; sgemm is OpenBLAS's own dispatch. NATIVE=1 builds for this CPU only.
+# load time; sgemm is OpenBLAS's own dispatch. NATIVE=1 builds for this CPU only;
+# NATIVE=x86-64-v3 (or -v4) for that level only, no run-time choice (the AVX2 stand-in
+# of bench/: BENCH_ISA=avx2 with a build of NATIVE=x86-64-v3 keeps lgp's own loops off
+# AVX-512 too).
 NATIVE ?= 0
 ifeq ($(NATIVE),1)
 ARCHFLAGS := -march=native -DLGP_NATIVE
+else ifneq ($(filter x86-64-v3 x86-64-v4,$(NATIVE)),)
+ARCHFLAGS := -march=$(NATIVE) -DLGP_NATIVE
 else ifeq ($(shell uname -m),x86_64)
 ARCHFLAGS := -march=x86-64-v2 -mtune=generic
 else

@@ -23,14 +23,19 @@ threads=${BENCH_THREADS:-2}
 rounds=${BENCH_ROUNDS:-2}
 cases=${BENCH_CASES:-"fmnist:256:4:1 vit-base:64:1:1:1"}
 out=${BENCH_OUT:-/dev/null}
-bin=$build/bench/bench_mae
-[ -x "$bin" ] || { echo "bench_mae.sh: $bin: not built (make $bin)" >&2; exit 1; }
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=passive
 # BENCH_ISA=avx2 on an AVX-512 machine stands in for an AVX2-only one: oneDNN, OpenBLAS
-# and torch's own kernels are held to AVX2 (lgp's few hand-vectorised loops are not).
+# and torch's own kernels are held to AVX2, and lgp's own loops too when its build is
+# one for x86-64-v3 (`make NATIVE=x86-64-v3 BUILD=build-avx2 all build-avx2/bench/bench_mae`,
+# taken by default when it exists; the portable build would pick their AVX-512 versions).
 if [ "${BENCH_ISA:-}" = avx2 ]; then
     export DNNL_MAX_CPU_ISA=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2
+    if [ -z "${LGP_BUILD:-}" ] && [ -d "$here/../build-avx2" ]; then build=$here/../build-avx2; fi
+    grep -q 'NATIVE=x86-64-v3' "$build/flags" 2>/dev/null ||
+        echo "${0##*/}: note: $build is not an x86-64-v3 build: lgp's own loops may run AVX-512" >&2
 fi
+bin=$build/bench/bench_mae
+[ -x "$bin" ] || { echo "bench_mae.sh: $bin: not built (make $bin)" >&2; exit 1; }
 
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT

@@ -155,7 +155,13 @@ n=$(grep -c "stopped by SIGTERM at step" term.err)
 [ "$n" -eq 2 ]; ok $? "both ranks stopped at the same step: $(grep -o 'step [0-9]* of' term.err | sort -u | tr '\n' ' ')"
 # on stderr too: prove shows a test's stderr but hides its comments, and this check has
 # failed once in a CI sanitizer run (2026-12-05) with nothing to go on
-[ "$n" -eq 2 ] || { echo "# signalled $victim: $victim_cmd"; sed 's/^/#   /' term.err | tail -n 8; } | tee /dev/stderr
+# (not `tee /dev/stderr`: reopening a log file that stderr points to truncates it)
+if [ "$n" -ne 2 ]; then
+    diag=$(echo "# signalled $victim: $victim_cmd"; grep -v -e '^-*$' -e '^ *$' term.err | grep -v mpirun | sed 's/^/#   /' | head -n 12)
+    printf '%s\n' "$diag"
+    printf '%s\n' "$diag" >&2
+    [ -z "${LGP_TEST_KEEP:-}" ] || cp term.err "$LGP_TEST_KEEP"
+fi
 lgp-inspect --verify term/cl-latest.ckpt >/dev/null; ok $? "the SIGTERM snapshot verifies"
 expect_exit 1 "a 2-rank snapshot does not resume on 1 rank" -- "$MB/lgp-cl-train" --resume term/cl-latest.ckpt -q -o x.ckpt views.lgps
 grep -q "written by 2 ranks; resume with the same number" err; ok $? "and says why"
