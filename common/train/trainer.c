@@ -39,6 +39,7 @@ static void trainer_input(lgp_reader *r, int world) {
 void lgp_trainer_init(int *argc, char ***argv) {
     /* OpenMP threads that sleep instead of spinning leave the cores to OpenBLAS. */
     lgp_threads_passive_reexec(*argv);
+    lgp_signals_hold(); /* before any thread starts: see lgp_signals_hold */
     lgp_proginit(*argc, *argv);
     lgp_dist_init(argc, argv);
 }
@@ -83,6 +84,7 @@ static _Noreturn void stop_early(const lgp_trainer *t, const lgp_trainopts *o, c
     char err[1024], where[4096] = "", msg[9000];
     const lgp_run *run = t->run;
     long long step = (long long)run->step, total = (long long)run->sched.total_steps;
+    lgp_signals_release(); /* no more computing: a second signal may kill now */
     lgp_dist_check_same(t->hash(t->state), "the parameters");
     if (lgp_dist_rank() == 0) {
         const char *slow = getenv("LGP_TEST_SLOW_STOP"); /* test hook (t0960): a slow save on rank 0 */
@@ -193,7 +195,10 @@ void lgp_trainer_stop_agreed(double summed) {
 
 int lgp_trainer_fill(lgp_trainer_io *io) {
     char err[1024];
-    if (lgp_batch_fill(&io->b, &io->bc, io->r, &io->scratch, err, sizeof err) == LGP_FATAL) {
+    lgp_signals_release(); /* a stop request lands here, between the steps' computations */
+    int rc = lgp_batch_fill(&io->b, &io->bc, io->r, &io->scratch, err, sizeof err);
+    lgp_signals_hold();
+    if (rc == LGP_FATAL) {
         /* only one process reads with the stop flag (trainer_input), so no rank returns alone */
         if (lgp_reader_interrupted(io->r)) return -1;
         lgp_die("%s", err);
@@ -225,7 +230,10 @@ void lgp_trainer_run(const lgp_trainer *t, const lgp_trainopts *o, lgp_trainer_i
     lgp_run *run = t->run;
     lgp_record scratch;
     lgp_record_init(&scratch);
-    if (run->consumed && lgp_batch_skip(b, r, &scratch, run->consumed, err, sizeof err) != LGP_OK)
+    lgp_signals_release();
+    int skip = run->consumed ? lgp_batch_skip(b, r, &scratch, run->consumed, err, sizeof err) : LGP_OK;
+    lgp_signals_hold();
+    if (skip != LGP_OK)
         lgp_die("%s: cannot skip to record %lld to resume%s%s", lgp_reader_name(r), (long long)run->consumed,
                 err[0] ? ": " : " (input too short)", err);
     lgp_record_free(&scratch);

@@ -26,6 +26,17 @@ void lgp_signals_install(void) {
     sigaction(SIGINT, &sa, NULL);
 }
 
+static void stop_mask(int how) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGINT);
+    pthread_sigmask(how, &s, NULL);
+}
+
+void lgp_signals_hold(void) { stop_mask(SIG_BLOCK); }
+void lgp_signals_release(void) { stop_mask(SIG_UNBLOCK); }
+
 const char *lgp_signal_name(int sig) {
     return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
 }
