@@ -25,7 +25,7 @@ look() {
 
 lgp-cl-train "${NET[@]}" --steps 24 --log c.jsonl -q -o c.ckpt m.lgps 2>c.err &
 pid=$!
-for _ in $(seq 300); do [ -s c.jsonl ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s c.jsonl ] && break; sleep 0.05; done
 looks=0 all_w=0 main_n=0
 for _ in $(seq 10); do
     kill -0 $pid 2>/dev/null || break
@@ -43,7 +43,7 @@ ok $? "an OpenMP thread holds SIGTERM and SIGINT in every look, the main thread 
 for i in 1 2 3; do
     lgp-cl-train "${NET[@]}" --steps 24 --log t$i.jsonl --checkpoint-dir t$i -q -o never.ckpt m.lgps 2>t$i.err &
     pid=$!
-    for _ in $(seq 300); do [ "$(grep -c '"step"' t$i.jsonl 2>/dev/null)" -ge $i ] && break; sleep 0.02; done
+    for _ in $(seq 1500); do [ "$(cat t$i.jsonl 2>/dev/null | grep -c '"step"')" -ge $i ] && break; sleep 0.02; done
     kill -TERM $pid
     wait $pid; rc=$?
     [ $rc -eq 1 ] && grep -q "stopped by SIGTERM at step" t$i.err && lgp-inspect --verify t$i/cl-latest.ckpt >/dev/null
