@@ -446,9 +446,8 @@ static void write_json(const ft *x) {
     lgp_json_set(j, "recipe", rc);
     const char *meta = lgp_reader_meta(x->io.r);
     lgp_json *m = meta ? lgp_json_parse(meta, strlen(meta), NULL, 0) : NULL;
-    char *views = lgp_json_get(m, "augment") ? lgp_json_dump(lgp_json_get(m, "augment")) : NULL;
-    lgp_json_set(j, "views", views ? lgp_json_parse(views, strlen(views), NULL, 0) : lgp_json_new_null());
-    free(views);
+    const lgp_json *aug = lgp_json_get(m, "augment");
+    lgp_json_set(j, "views", aug ? lgp_json_clone(aug) : lgp_json_new_null());
     lgp_json_free(m);
     for (int i = 0; i < x->nevals; i++) {
         lgp_json *e = lgp_json_new_obj();

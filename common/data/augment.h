@@ -140,7 +140,7 @@ const char *lgp_recipe_name(lgp_recipe_kind k);
  * Resize + CenterCrop at this size), and RandAugment's grey fill and the erasing box
  * cover much of a 28-pixel garment. The form keeps the whole image (scale 1,1, ratio
  * 1,1: the image resized to S; of a non-square image, RandomResizedCrop's fallback, its
- * largest centred square) with the flip, RandAugment and erasing off;
+ * largest centred square) and the flip, with RandAugment and erasing off;
  * `given` (LGP_RECIPE_GIVEN_*) names the fields set by the user, which it leaves alone.
  * Applied only to finetune at size <= LGP_LOW_RES_MAX; returns the fields it set (the
  * same bits, also kept in rc->low_res; 0: none). */
