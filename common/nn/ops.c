@@ -42,11 +42,18 @@ const lgp_op_stat *lgp_prof_stats(void) { return prof; }
 const char *lgp_prof_name(int op) { return op >= 0 && op < LGP_OP_COUNT ? prof_names[op] : "?"; }
 
 static inline double prof_begin(void) { return prof_on ? omp_get_wtime() : 0.0; }
+/* Inside a batch split (vit.c) every thread times its own share of an op: each adds its
+ * time over the team's size, so the table still sums to the step's wall time. */
 static inline void prof_end(int op, double t0, double flops) {
     if (!prof_on) return;
-    prof[op].seconds += omp_get_wtime() - t0;
+    double dt = (omp_get_wtime() - t0) / omp_get_num_threads();
+#pragma omp atomic
+    prof[op].seconds += dt;
+#pragma omp atomic
     prof[op].flops += flops;
-    prof[op].calls++;
+    if (omp_get_thread_num() == 0)
+#pragma omp atomic
+        prof[op].calls++;
 }
 
 /* Below this many multiply-adds a product runs on one thread. */
@@ -101,8 +108,8 @@ static void matmul_bf16(int ta, int tb, int M, int N, int K, float alpha, const 
 static void matmul_bias(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                         int lda, const float *B, int ldb, float beta, float *C, int ldc,
                         const float *bias) {
-    LGP_ASSERT(!omp_in_parallel());
-    int nt = omp_get_max_threads();
+    int nt = omp_get_max_threads(); /* 1 inside a batch split's thread (vit.c) */
+    LGP_ASSERT(nt == 1 || !omp_in_parallel());
     if (matmul_mode < 0) {
         const char *e = getenv("LGP_MATMUL_SPLIT");
         matmul_mode = e ? atoi(e) : 1;

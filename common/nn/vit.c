@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "common/lgp.h"
 #include "common/nn/ops.h"
 #include "common/util/rng.h"
+#include "common/util/threads.h" /* lgp_blas_serial_begin */
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
     if (err && errlen) {
@@ -346,6 +349,23 @@ static void bind_acts(lgp_block_acts *x, lgp_arena *a, size_t BT, int C, int H, 
     x->gelu = lgp_arena_take(a, BT * F);
 }
 
+/* The threads a stack bound now splits its batch over (see lgp_vit_stack.replicas). */
+static int batch_split_threads(void) {
+    const char *e = getenv("LGP_BATCH_SPLIT");
+    int nt = omp_get_max_threads();
+    if ((e && atoi(e) == 0) || nt < 2) return 1;
+    return nt < LGP_VIT_MAX_THREADS ? nt : LGP_VIT_MAX_THREADS;
+}
+
+/* The 12 tensors of a block, their addresses and sizes, in the table's order. */
+static void block_list(float **t[12], size_t n[12], lgp_block_tensors *b, int C, int F) {
+    float **p[12] = {&b->norm1_w, &b->norm1_b, &b->qkv_w, &b->qkv_b, &b->proj_w, &b->proj_b,
+                     &b->norm2_w, &b->norm2_b, &b->fc1_w, &b->fc1_b, &b->fc2_w, &b->fc2_b};
+    size_t c = (size_t)C, f = (size_t)F;
+    size_t m[12] = {c, c, 3 * c * c, 3 * c, c * c, c, c, c, f * c, f, c * f, c};
+    for (int k = 0; k < 12; k++) t[k] = p[k], n[k] = m[k];
+}
+
 void lgp_vit_stack_bind(lgp_vit_stack *s, lgp_arena *a, int maxB, int maxT, int C, int H, int F,
                         int L, int keep_acts) {
     size_t BT = (size_t)maxB * maxT;
@@ -356,6 +376,7 @@ void lgp_vit_stack_bind(lgp_vit_stack *s, lgp_arena *a, int maxB, int maxT, int 
     for (int l = 0; l < (keep_acts ? L : 1); l++) bind_acts(&s->acts[l], a, BT, C, H, maxT, F);
     for (int l = 1; !keep_acts && l < L; l++) s->acts[l] = s->acts[0];
     s->tmp = lgp_arena_take(a, BT * C);
+    s->replicas = batch_split_threads();
     if (!keep_acts) return;
     s->dres = lgp_arena_take(a, BT * C);
     s->dmid = lgp_arena_take(a, BT * C);
@@ -365,6 +386,12 @@ void lgp_vit_stack_bind(lgp_vit_stack *s, lgp_arena *a, int maxB, int maxT, int 
     s->dgelu = lgp_arena_take(a, BT * F);
     s->dfc1 = s->dgelu; /* the GELU backward runs in place */
     s->att_scratch = lgp_arena_take(a, lgp_attention_scratch(maxT));
+    for (int r = 0; r + 1 < s->replicas; r++) {
+        float **t[12];
+        size_t n[12];
+        block_list(t, n, &s->grad_part[r], C, F);
+        for (int k = 0; k < 12; k++) *t[k] = lgp_arena_take(a, n[k]);
+    }
 }
 
 /* tmp [B, T, C] *= per-sample scale[b] (drop path); scale NULL: nothing. */
@@ -377,10 +404,10 @@ static void scale_rows(float *tmp, const float *scale, int B, size_t per) {
     }
 }
 
-/* drop [2 * B] (may be NULL): the attention and MLP branch scales of this block. */
+/* drop_a, drop_m [B] (NULL: none): the attention and MLP branch scales of this block. */
 static void block_forward(float *out, lgp_block_acts *a, float *tmp, const float *inp,
                           const lgp_block_tensors *w, int B, int T, int C, int H, int F,
-                          const float *drop) {
+                          const float *drop_a, const float *drop_m) {
     int M = B * T;
     size_t n = (size_t)M * C;
     lgp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, w->norm1_w, w->norm1_b, M, C,
@@ -388,38 +415,39 @@ static void block_forward(float *out, lgp_block_acts *a, float *tmp, const float
     lgp_linear_forward(a->qkv, a->ln1, w->qkv_w, w->qkv_b, M, C, 3 * C);
     lgp_attention_forward(a->atty, a->att, a->qkv, B, T, C, H);
     lgp_linear_forward(tmp, a->atty, w->proj_w, w->proj_b, M, C, C);
-    scale_rows(tmp, drop, B, (size_t)T * C);
+    scale_rows(tmp, drop_a, B, (size_t)T * C);
     lgp_residual_forward(a->res_mid, inp, tmp, n);
     lgp_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res_mid, w->norm2_w, w->norm2_b, M,
                           C, LGP_VIT_LN_EPS);
     lgp_linear_forward(a->fc1, a->ln2, w->fc1_w, w->fc1_b, M, C, F);
     lgp_gelu_forward(a->gelu, a->fc1, (size_t)M * F);
     lgp_linear_forward(tmp, a->gelu, w->fc2_w, w->fc2_b, M, F, C);
-    scale_rows(tmp, drop ? drop + B : NULL, B, (size_t)T * C);
+    scale_rows(tmp, drop_m, B, (size_t)T * C);
     lgp_residual_forward(out, a->res_mid, tmp, n);
 }
 
 void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const float *inp,
                            const lgp_block_tensors *w, int B, int T, int C, int H, int F) {
-    block_forward(out, a, tmp, inp, w, B, T, C, H, F, NULL);
+    block_forward(out, a, tmp, inp, w, B, T, C, H, F, NULL, NULL);
 }
 
 /* set: dinp = d(block input), and dinp may be dout itself (dout is dead once the MLP
  * branch's norm has been back-propagated); otherwise dinp += d(block input). Every
  * scratch buffer is overwritten by the op that fills it (the _set ops), never zeroed.
- * drop [2 * B] (may be NULL): the forward's branch scales; a branch's gradient is the
- * residual's times its scale, made in a scratch buffer that is free at that point
+ * drop_a, drop_m [B] (NULL: none): the forward's branch scales; a branch's gradient is
+ * the residual's times its scale, made in a scratch buffer that is free at that point
  * (datty before the attention backward fills it, dln once the norm2 backward used it). */
 static void block_backward(float *dinp, int set, lgp_block_tensors *g, const float *dout,
                            const float *inp, const lgp_block_tensors *w, const lgp_block_acts *a,
-                           lgp_vit_stack *s, int B, int T, const float *drop) {
+                           lgp_vit_stack *s, int B, int T, const float *drop_a,
+                           const float *drop_m) {
     int C = s->C, H = s->H, F = s->F, M = B * T;
     size_t n = (size_t)M * C, per = (size_t)T * C;
     /* MLP branch: out = res_mid + fc2(gelu(fc1(ln2(res_mid)))); dgelu turns into d(fc1) in place */
     const float *dbr = dout;
-    if (drop) {
+    if (drop_m) {
         memcpy(s->datty, dout, sizeof(float) * n);
-        scale_rows(s->datty, drop + B, B, per);
+        scale_rows(s->datty, drop_m, B, per);
         dbr = s->datty;
     }
     lgp_linear_backward_set(s->dgelu, g->fc2_w, g->fc2_b, dbr, a->gelu, w->fc2_w, M, F, C);
@@ -429,9 +457,9 @@ static void block_backward(float *dinp, int set, lgp_block_tensors *g, const flo
                                w->norm2_w, a->ln2_mean, a->ln2_rstd, M, C);
     /* attention branch: res_mid = inp + proj(attn(qkv(ln1(inp)))) */
     dbr = s->dmid;
-    if (drop) {
+    if (drop_a) {
         memcpy(s->dln, s->dmid, sizeof(float) * n);
-        scale_rows(s->dln, drop, B, per);
+        scale_rows(s->dln, drop_a, B, per);
         dbr = s->dln;
     }
     lgp_linear_backward_set(s->datty, g->proj_w, g->proj_b, dbr, a->atty, w->proj_w, M, C, C);
@@ -450,21 +478,108 @@ static void block_backward(float *dinp, int set, lgp_block_tensors *g, const flo
 void lgp_vit_block_backward(float *dinp, lgp_block_tensors *g, const float *dout,
                             const float *inp, const lgp_block_tensors *w, const lgp_block_acts *a,
                             lgp_vit_stack *s, int B, int T) {
-    block_backward(dinp, 0, g, dout, inp, w, a, s, B, T, NULL);
+    block_backward(dinp, 0, g, dout, inp, w, a, s, B, T, NULL, NULL);
+}
+
+/* v = s seen from sample b0 on, for sequences of T tokens: every per-sample buffer
+ * advanced by b0 samples, and the attention scratch to slot r (each thread of a batch
+ * split is thread 0 of its own ops). */
+static void stack_slice(lgp_vit_stack *v, const lgp_vit_stack *s, int b0, int T, int r) {
+    *v = *s;
+    size_t bt = (size_t)b0 * T, C = s->C, F = s->F, H = s->H;
+#define ADV(p, k) ((p) ? (p) + (k) : NULL)
+    for (int l = 0; l <= s->L; l++) v->res[l] = ADV(s->res[l], bt * C);
+    for (int l = 0; l < s->L; l++) {
+        const lgp_block_acts *a = &s->acts[l];
+        lgp_block_acts *x = &v->acts[l];
+        x->ln1 = ADV(a->ln1, bt * C), x->ln1_mean = ADV(a->ln1_mean, bt), x->ln1_rstd = ADV(a->ln1_rstd, bt);
+        x->qkv = ADV(a->qkv, bt * 3 * C), x->att = ADV(a->att, bt * H * T);
+        x->atty = ADV(a->atty, bt * C), x->res_mid = ADV(a->res_mid, bt * C);
+        x->ln2 = ADV(a->ln2, bt * C), x->ln2_mean = ADV(a->ln2_mean, bt), x->ln2_rstd = ADV(a->ln2_rstd, bt);
+        x->fc1 = ADV(a->fc1, bt * F), x->gelu = ADV(a->gelu, bt * F);
+    }
+    v->tmp = ADV(s->tmp, bt * C);
+    v->dres = ADV(s->dres, bt * C), v->dmid = ADV(s->dmid, bt * C);
+    v->dln = ADV(s->dln, bt * C), v->datty = ADV(s->datty, bt * C);
+    v->dqkv = ADV(s->dqkv, bt * 3 * C), v->dgelu = ADV(s->dgelu, bt * F), v->dfc1 = v->dgelu;
+    v->att_scratch = ADV(s->att_scratch, (size_t)r * T * T);
+#undef ADV
+    v->grads_done = NULL;
+}
+
+/* Threads for a batch of B: the bound replicas, at most one per sample; 1 = per-op split. */
+static int split_threads(const lgp_vit_stack *s, int B) {
+    if (s->replicas < 2 || B < 2 || omp_in_parallel()) return 1;
+    return B < s->replicas ? B : s->replicas;
+}
+
+/* Branch scales of block l for samples [b0, b0 + n) of B: *a attention, *m MLP. */
+static void drop_slices(const float **a, const float **m, const lgp_vit_stack *s, int l, int B,
+                        int b0) {
+    const float *d = s->drop_scale ? s->drop_scale + (size_t)2 * l * B : NULL;
+    *a = d ? d + b0 : NULL;
+    *m = d ? d + B + b0 : NULL;
 }
 
 float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int nblocks, int B,
                              int T) {
     LGP_ASSERT(B <= s->maxB && T <= s->maxT && nblocks <= s->L);
-    int keep = s->dres != NULL;
+    int keep = s->dres != NULL, R = split_threads(s, B);
     float *x = s->res[0];
+    if (R > 1) {
+        int prev = lgp_blas_serial_begin();
+#pragma omp parallel num_threads(R)
+        {
+            int r = omp_get_thread_num(), b0 = (int)((int64_t)B * r / R);
+            int n = (int)((int64_t)B * (r + 1) / R) - b0;
+            lgp_vit_stack v;
+            stack_slice(&v, s, b0, T, r);
+            omp_set_num_threads(1); /* this thread's ops run on it alone */
+            const float *xin = v.res[0];
+            for (int l = 0; l < nblocks; l++) {
+                float *out = keep ? v.res[l + 1] : v.res[(l + 1) & 1];
+                const float *da, *dm;
+                drop_slices(&da, &dm, s, l, B, b0);
+                block_forward(out, &v.acts[l], v.tmp, xin, &w[l], n, T, s->C, s->H, s->F, da, dm);
+                xin = out;
+            }
+        }
+        lgp_blas_serial_end(prev);
+        return keep ? s->res[nblocks] : s->res[nblocks & 1];
+    }
     for (int l = 0; l < nblocks; l++) {
         float *out = keep ? s->res[l + 1] : s->res[(l + 1) & 1];
-        const float *drop = s->drop_scale ? s->drop_scale + (size_t)2 * l * B : NULL;
-        block_forward(out, &s->acts[l], s->tmp, x, &w[l], B, T, s->C, s->H, s->F, drop);
+        const float *da, *dm;
+        drop_slices(&da, &dm, s, l, B, 0);
+        block_forward(out, &s->acts[l], s->tmp, x, &w[l], B, T, s->C, s->H, s->F, da, dm);
         x = out;
     }
     return x;
+}
+
+/* g += the other threads' parts (in thread order), thread r of R doing its share of each
+ * tensor; run by every thread of the split after all have finished the block. */
+static void add_grad_parts(lgp_block_tensors *g, lgp_vit_stack *s, int r, int R) {
+    float **dst[12], **src[LGP_VIT_MAX_THREADS - 1][12];
+    size_t n[12];
+    block_list(dst, n, g, s->C, s->F);
+    for (int q = 0; q + 1 < R; q++) block_list(src[q], n, &s->grad_part[q], s->C, s->F);
+    for (int k = 0; k < 12; k++) {
+        size_t i0 = n[k] * r / R, i1 = n[k] * (r + 1) / R;
+        float *d = *dst[k];
+        for (int q = 0; q + 1 < R; q++) {
+            const float *p = *src[q][k];
+#pragma omp simd
+            for (size_t i = i0; i < i1; i++) d[i] += p[i];
+        }
+    }
+}
+
+static void zero_block(lgp_block_tensors *b, int C, int F) {
+    float **t[12];
+    size_t n[12];
+    block_list(t, n, b, C, F);
+    for (int k = 0; k < 12; k++) memset(*t[k], 0, sizeof(float) * n[k]);
 }
 
 void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_block_tensors *g,
@@ -473,9 +588,35 @@ void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_bl
     size_t n = (size_t)B * T * s->C;
     /* dres carries d(res[l+1]) in and d(res[l]) out, overwritten in place per block */
     if (dout != s->dres) memcpy(s->dres, dout, sizeof(float) * n);
+    int R = split_threads(s, B);
+    if (R > 1) {
+        int prev = lgp_blas_serial_begin();
+#pragma omp parallel num_threads(R)
+        {
+            int r = omp_get_thread_num(), b0 = (int)((int64_t)B * r / R);
+            int nb = (int)((int64_t)B * (r + 1) / R) - b0;
+            lgp_vit_stack v;
+            stack_slice(&v, s, b0, T, r);
+            omp_set_num_threads(1);
+            for (int l = s->L - 1; l >= 0; l--) {
+                lgp_block_tensors *gl = r == 0 ? &g[l] : &s->grad_part[r - 1];
+                if (r > 0) zero_block(gl, s->C, s->F);
+                const float *da, *dm;
+                drop_slices(&da, &dm, s, l, B, b0);
+                block_backward(v.dres, 1, gl, v.dres, v.res[l], &w[l], &v.acts[l], &v, nb, T, da, dm);
+#pragma omp barrier
+                add_grad_parts(&g[l], s, r, R);
+#pragma omp barrier
+                if (r == 0 && s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
+            }
+        }
+        lgp_blas_serial_end(prev);
+        return;
+    }
     for (int l = s->L - 1; l >= 0; l--) {
-        const float *drop = s->drop_scale ? s->drop_scale + (size_t)2 * l * B : NULL;
-        block_backward(s->dres, 1, &g[l], s->dres, s->res[l], &w[l], &s->acts[l], s, B, T, drop);
+        const float *da, *dm;
+        drop_slices(&da, &dm, s, l, B, 0);
+        block_backward(s->dres, 1, &g[l], s->dres, s->res[l], &w[l], &s->acts[l], s, B, T, da, dm);
         if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
     }
 }

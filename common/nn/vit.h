@@ -23,6 +23,7 @@
 #include "common/lgp.h"
 
 #define LGP_VIT_MAX_DEPTH 48
+#define LGP_VIT_MAX_THREADS 64 /* the most threads a stack splits its batch over */
 #define LGP_VIT_LN_EPS 1e-6f
 #define LGP_PARAM_NAME 64
 
@@ -187,6 +188,15 @@ typedef struct {
      * the branch, 1/keep rescales it (timm DropPath). Set by the caller per step for the
      * B of that step's forward, read again by its backward; NULL: no drop path. */
     const float *drop_scale;
+    /* Batch split: with R = replicas > 1 the blocks run as R single-threaded copies, thread
+     * r on samples [B r/R, B (r+1)/R) of every buffer (all are batch-major), instead of
+     * splitting each op over the threads: one fork per stack instead of one per op, and
+     * each product whole on one core. Thread r > 0 accumulates a block's weight gradients
+     * into grad_part[r-1] (zero between blocks), added into g in a fixed order after the
+     * block, so a result depends on the thread count only, as before. R is the thread
+     * count at bind time (1 with LGP_BATCH_SPLIT=0 in the environment, for A/B runs). */
+    int replicas;
+    lgp_block_tensors grad_part[LGP_VIT_MAX_THREADS - 1];
 } lgp_vit_stack;
 
 /* keep_acts = 0 binds one set of activations shared by all blocks (inference). */

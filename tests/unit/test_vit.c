@@ -3,11 +3,16 @@
  * (sin-cos values from the formula, xavier bounds, LN 1/0, seeded and reproducible,
  * encoder identical with or without decoder), patch embedding = a naive strided
  * convolution, patchify/unpatchify round trip, and the embedding path (lgp_vit_embed)
- * against the MAE encoder run on all patches in shuffled order. */
+ * against the MAE encoder run on all patches in shuffled order, and the batch split of a
+ * block stack (lgp_vit_stack.replicas) against the per-op split: same outputs and
+ * gradients to float rounding, with drop path, an uneven split and the per-block
+ * gradient callback, and the same bytes on a rerun. */
 #include "common/nn/mae.h"
 #include "common/nn/ops.h"
 #include "common/util/rng.h"
 #include "tap.h"
+
+#include <omp.h>
 
 static void test_table(void) {
     lgp_vit_config c;
@@ -156,10 +161,130 @@ static void test_embed(void) {
     lgp_vit_model_free(&m);
 }
 
+/* ---- batch split (vit.c: lgp_vit_stack.replicas) ---- */
+typedef struct {
+    int calls, order_ok, next;
+    const lgp_block_tensors *g;
+    double sums[4];
+} split_cb;
+
+static double tensor_sum(const float *p, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += p[i];
+    return s;
+}
+
+/* grads_done: blocks arrive last to first, each with its summed gradients. */
+static void split_done(void *ctx, const lgp_block_tensors *g) {
+    split_cb *cb = ctx;
+    int l = (int)(g - cb->g);
+    cb->order_ok &= l == cb->next;
+    cb->next--;
+    if (l >= 0 && l < 4) cb->sums[l] = tensor_sum(g->fc1_w, 64 * 16);
+    cb->calls++;
+}
+
+static double rel(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) num += pow((double)a[i] - b[i], 2), den += (double)b[i] * b[i];
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* One forward + backward of the stack on x [B,T,C] with dout: out, dx and the block
+ * gradients (zeroed first) land in the given buffers. */
+static void split_run(lgp_vit_stack *s, lgp_vit_model *m, const float *x, const float *dout, int B, int T,
+                      float *out, float *dx, float *grads) {
+    size_t n = (size_t)B * T * 16;
+    lgp_vit_zero_grad(m);
+    memcpy(s->res[0], x, sizeof(float) * n);
+    const float *y = lgp_vit_stack_forward(s, m->w.blocks, m->cfg.depth, B, T);
+    memcpy(out, y, sizeof(float) * n);
+    lgp_vit_stack_backward(s, m->w.blocks, m->g.blocks, dout, B, T);
+    memcpy(dx, s->dres, sizeof(float) * n);
+    memcpy(grads, m->grads, sizeof(float) * m->params.total);
+}
+
+static void test_batch_split(void) {
+    /* C 16, 2 heads, F 64, 3 blocks, 16 patches + cls */
+    lgp_vit_config c = {8, 2, 1, 16, 3, 2, 4, 8, 1, 2, 1, 0.0f};
+    lgp_vit_model m;
+    char err[128];
+    int B = 7, T = 17, C = 16, F = 64, L = 3, prev = omp_get_max_threads();
+    is_int(lgp_vit_model_init(&m, &c, LGP_VIT_WITH_GRADS, 3, err, sizeof err), LGP_OK, "split: model");
+    omp_set_num_threads(3); /* 7 samples over 3 threads: 2, 2, 3 */
+    lgp_arena a = {NULL, 0, 0};
+    lgp_vit_stack s, si;
+    lgp_vit_stack_bind(&s, &a, B, T, C, 2, F, L, 1);
+    lgp_vit_stack_bind(&si, &a, B, T, C, 2, F, L, 0);
+    float *arena = lgp_floats_alloc(a.used);
+    a = (lgp_arena){arena, a.used, 0};
+    lgp_vit_stack_bind(&s, &a, B, T, C, 2, F, L, 1);
+    lgp_vit_stack_bind(&si, &a, B, T, C, 2, F, L, 0);
+    is_int(s.replicas, 3, "a stack bound with 3 threads splits its batch 3 ways");
+    size_t n = (size_t)B * T * C, P = m.params.total;
+    float *x = malloc(sizeof(float) * n), *dout = malloc(sizeof(float) * n);
+    float *o[3], *d[3], *g[3];
+    for (int k = 0; k < 3; k++) o[k] = malloc(sizeof(float) * n), d[k] = malloc(sizeof(float) * n), g[k] = malloc(sizeof(float) * P);
+    lgp_rng r;
+    lgp_rng_init(&r, 5, 0, 0, 0);
+    for (size_t i = 0; i < n; i++) x[i] = (float)lgp_rng_normal(&r), dout[i] = (float)lgp_rng_normal(&r);
+    /* biases and LayerNorm weights away from their 0/1 init, so every gradient path counts */
+    for (size_t i = 0; i < P; i++) m.params.data[i] += 0.05f * (float)lgp_rng_normal(&r);
+
+    split_cb cb = {0, 1, L - 1, m.g.blocks, {0}};
+    s.grads_done = split_done, s.grads_done_ctx = &cb;
+    split_run(&s, &m, x, dout, B, T, o[0], d[0], g[0]);
+    is_int(cb.calls, L, "split: the gradient callback runs once per block");
+    ok(cb.order_ok, "split: blocks reported last to first");
+    double worst = 0;
+    for (int l = 0; l < L; l++) {
+        double want = tensor_sum(m.g.blocks[l].fc1_w, (size_t)F * C);
+        worst = fmax(worst, fabs(cb.sums[l] - want) / (fabs(want) + 1e-12));
+    }
+    ok(worst == 0, "split: each block's gradients are complete when its callback runs");
+    s.grads_done = NULL;
+    split_run(&s, &m, x, dout, B, T, o[1], d[1], g[1]);
+    ok(!memcmp(o[0], o[1], sizeof(float) * n) && !memcmp(d[0], d[1], sizeof(float) * n) &&
+           !memcmp(g[0], g[1], sizeof(float) * P),
+       "split: a rerun gives the same bytes");
+    s.replicas = 1;
+    split_run(&s, &m, x, dout, B, T, o[2], d[2], g[2]);
+    ok(rel(o[0], o[2], n) < 1e-5, "split: output = per-op split's (rel %.2g)", rel(o[0], o[2], n));
+    ok(rel(d[0], d[2], n) < 1e-5, "split: input gradient = per-op split's (rel %.2g)", rel(d[0], d[2], n));
+    ok(rel(g[0], g[2], P) < 1e-5, "split: weight gradients = per-op split's (rel %.2g)", rel(g[0], g[2], P));
+
+    /* drop path: per-sample branch scales, some branches dropped */
+    float drop[2 * 3 * 7];
+    for (int i = 0; i < 2 * L * B; i++) drop[i] = lgp_rng_uniform(&r) < 0.3 ? 0.0f : 1.25f;
+    s.drop_scale = drop;
+    s.replicas = 3;
+    split_run(&s, &m, x, dout, B, T, o[0], d[0], g[0]);
+    s.replicas = 1;
+    split_run(&s, &m, x, dout, B, T, o[2], d[2], g[2]);
+    ok(rel(o[0], o[2], n) < 1e-5 && rel(d[0], d[2], n) < 1e-5 && rel(g[0], g[2], P) < 1e-5,
+       "split with drop path = per-op split (rel %.2g, %.2g, %.2g)", rel(o[0], o[2], n), rel(d[0], d[2], n), rel(g[0], g[2], P));
+    ok(rel(o[0], o[1], n) > 1e-3, "drop path changes the output");
+    s.drop_scale = NULL;
+
+    /* inference stack (one set of activations shared by the blocks) */
+    memcpy(si.res[0], x, sizeof(float) * n);
+    const float *y = lgp_vit_stack_forward(&si, m.w.blocks, L, B, T);
+    memcpy(o[0], y, sizeof(float) * n);
+    si.replicas = 1;
+    memcpy(si.res[0], x, sizeof(float) * n);
+    y = lgp_vit_stack_forward(&si, m.w.blocks, L, B, T);
+    ok(rel(o[0], y, n) < 1e-5 && rel(o[0], o[1], n) < 1e-5, "split inference stack = per-op split = training stack (rel %.2g)", rel(o[0], y, n));
+    omp_set_num_threads(prev);
+    for (int k = 0; k < 3; k++) free(o[k]), free(d[k]), free(g[k]);
+    free(x), free(dout), free(arena);
+    lgp_vit_model_free(&m);
+}
+
 int main(void) {
     test_table();
     test_init();
     test_patches();
     test_embed();
+    test_batch_split();
     return done_testing();
 }
