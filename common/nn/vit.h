@@ -194,7 +194,8 @@ typedef struct {
      * each product whole on one core. Thread r > 0 accumulates a block's weight gradients
      * into grad_part[r-1] (zero between blocks), added into g in a fixed order after the
      * block, so a result depends on the thread count only, as before. R is the thread
-     * count at bind time (1 with LGP_BATCH_SPLIT=0 in the environment, for A/B runs). */
+     * count at bind time (1 with LGP_BATCH_SPLIT=0 in the environment, for A/B runs);
+     * products in bf16 (gemm.h) always take the per-op split. */
     int replicas;
     lgp_block_tensors grad_part[LGP_VIT_MAX_THREADS - 1];
 } lgp_vit_stack;
