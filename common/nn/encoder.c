@@ -65,7 +65,7 @@ void lgp_encoder_backward(lgp_encoder *e, const float *dfeat) {
     /* Only the cls rows reach the loss: every other token's gradient starts at 0. */
     memset(e->s.dres, 0, sizeof(float) * (size_t)B * T * C);
     for (int b = 0; b < B; b++) memcpy(e->s.dres + (size_t)b * T * C, e->dcls + (size_t)b * C, sizeof(float) * C);
-    lgp_vit_stack_backward(&e->s, w->blocks, g->blocks, e->s.dres, B, T);
+    lgp_vit_stack_backward(&e->s, w->blocks, g->blocks, e->s.dres, c->depth, B, T);
     /* s.dres [B, T, C]: gradient of the block input; tmp is free scratch by now */
     lgp_vit_patch_embed_backward(g, e->patch_grad ? e->s.tmp : NULL, e->s.dres, e->patches, e->m, B, N);
 }

@@ -43,6 +43,9 @@ static void bind(lgp_mae *st, lgp_arena *a) {
     st->pred_full = lgp_arena_take(a, B * Td * Q);
     st->dpred_full = lgp_arena_take(a, B * Td * Q);
     st->ddec_normed = lgp_arena_take(a, B * Td * Cd);
+    st->dec_tail = lgp_arena_take(a, B * N * Cd);
+    st->ddec_tail = lgp_arena_take(a, B * N * Cd);
+    st->dtail_mid = lgp_arena_take(a, B * N * Cd);
     st->ddec_emb = lgp_arena_take(a, B * Te * Cd);
     st->denc_normed = lgp_arena_take(a, B * Te * C);
     st->loss_bn = lgp_arena_take(a, B * N);
@@ -65,7 +68,8 @@ int lgp_mae_init(lgp_mae *st, lgp_vit_model *m, int maxB, char *err, size_t errl
     st->arena = lgp_floats_alloc(a.used);
     st->ids_keep = malloc(sizeof(int) * (size_t)maxB * st->N);
     st->slot = malloc(sizeof(int) * (size_t)maxB * st->N);
-    if (!st->arena || !st->ids_keep || !st->slot) {
+    st->order = malloc(sizeof(int) * (size_t)maxB * st->N);
+    if (!st->arena || !st->ids_keep || !st->slot || !st->order) {
         size_t used = a.used;
         lgp_mae_free(st);
         return fail(err, errlen, LGP_FATAL, "out of memory for %zu activations", used);
@@ -79,6 +83,7 @@ void lgp_mae_free(lgp_mae *st) {
     free(st->arena);
     free(st->ids_keep);
     free(st->slot);
+    free(st->order);
     memset(st, 0, sizeof *st);
 }
 
@@ -134,6 +139,10 @@ static int make_masks(lgp_mae *st, int B, const uint8_t *masks, uint64_t seed, u
         K = kb;
         for (int n = 0; n < N; n++) slot[n] = -1;
         for (int j = 0; j < kb; j++) slot[ids[j]] = j;
+        int *ord = st->order + (size_t)b * N, m = kb;
+        for (int j = 0; j < kb; j++) ord[j] = ids[j];
+        for (int n = 0; n < N; n++)
+            if (slot[n] < 0) ord[m++] = n;
     }
     st->K = K;
     return LGP_OK;
@@ -159,19 +168,20 @@ LGP_HOT static void make_target(lgp_mae *st, const float *images, int B) {
     }
 }
 
-/* dec.res[0][B,N+1,Cd]: cls row, then per patch its visible token or the mask token. */
+/* dec.res[0][B,N+1,Cd]: the cls row, the K visible tokens, then a mask token per masked
+ * patch (st->order), each plus its patch's position embedding. */
 LGP_HOT static void decoder_input(lgp_mae *st, int B) {
     const lgp_vit_tensors *w = &st->m->w;
-    int N = st->N, T = st->K + 1, Cd = st->m->cfg.dec_width;
+    int N = st->N, K = st->K, T = K + 1, Cd = st->m->cfg.dec_width;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
         float *xb = st->dec.res[0] + (size_t)b * (N + 1) * Cd;
         const float *eb = st->dec_emb + (size_t)b * T * Cd;
-        for (int n = -1; n < N; n++) {
-            int s = n < 0 ? -2 : st->slot[(size_t)b * N + n];
-            const float *src = s == -2 ? eb : s >= 0 ? eb + (size_t)(1 + s) * Cd : w->mask_token;
-            const float *pos = w->dec_pos_embed + (size_t)(n + 1) * Cd;
-            float *o = xb + (size_t)(n + 1) * Cd;
+        const int *ord = st->order + (size_t)b * N;
+        for (int i = -1; i < N; i++) {
+            const float *src = i < K ? eb + (size_t)(1 + i) * Cd : w->mask_token;
+            const float *pos = w->dec_pos_embed + (size_t)(i < 0 ? 0 : 1 + ord[i]) * Cd;
+            float *o = xb + (size_t)(i + 1) * Cd;
             for (int k = 0; k < Cd; k++) o[k] = src[k] + pos[k];
         }
     }
@@ -212,53 +222,56 @@ int lgp_mae_forward(lgp_mae *st, const float *images, int B, const uint8_t *mask
     lgp_layernorm_forward(st->enc_normed, st->enc_mean, st->enc_rstd, x, w->norm_w, w->norm_b,
                           B * Te, C, LGP_VIT_LN_EPS);
     lgp_linear_forward(st->dec_emb, st->enc_normed, w->dec_embed_w, w->dec_embed_b, B * Te, C, Cd);
+    int Nm = N - st->K; /* masked rows, the decoder's last Nm */
+    memset(st->pred, 0, sizeof(float) * (size_t)B * N * Q);
+    if (Nm == 0) { /* mask ratio 0: nothing to predict, loss 0 */
+        *loss = loss_forward(st, B);
+        return LGP_OK;
+    }
     decoder_input(st, B);
-    float *y = lgp_vit_stack_forward(&st->dec, w->dec_blocks, c->dec_depth, B, Td);
+    lgp_vit_stack_forward(&st->dec, w->dec_blocks, c->dec_depth - 1, B, Td);
+    float *y = lgp_vit_stack_forward_tail(&st->dec, w->dec_blocks, B, Td, Te, st->dec_tail);
     lgp_layernorm_forward(st->dec_normed, st->dec_mean, st->dec_rstd, y, w->dec_norm_w,
-                          w->dec_norm_b, B * Td, Cd, LGP_VIT_LN_EPS);
-    lgp_linear_forward(st->pred_full, st->dec_normed, w->dec_pred_w, w->dec_pred_b, B * Td, Cd, Q);
-    for (int b = 0; b < B; b++) /* drop the cls row */
-        memcpy(st->pred + (size_t)b * N * Q, st->pred_full + ((size_t)b * Td + 1) * Q,
-               sizeof(float) * N * Q);
+                          w->dec_norm_b, B * Nm, Cd, LGP_VIT_LN_EPS);
+    lgp_linear_forward(st->pred_full, st->dec_normed, w->dec_pred_w, w->dec_pred_b, B * Nm, Cd, Q);
+    for (int b = 0; b < B; b++) /* back to patch order */
+        for (int i = 0; i < Nm; i++)
+            memcpy(st->pred + ((size_t)b * N + st->order[(size_t)b * N + st->K + i]) * Q,
+                   st->pred_full + ((size_t)b * Nm + i) * Q, sizeof(float) * Q);
     *loss = loss_forward(st, B);
     return LGP_OK;
 }
 
 /* ---- backward ---- */
 
+/* dpred_full [B, N-K, Q]: the loss's gradient for the masked rows, decoder order. */
 LGP_HOT static void loss_backward(lgp_mae *st, int B) {
-    int N = st->N, Q = st->Q, Td = N + 1;
+    int N = st->N, Q = st->Q, K = st->K, Nm = N - K;
     double den = 0.0;
     for (int bn = 0; bn < B * N; bn++) den += st->mask[bn];
     float k = den > 0.0 ? (float)(2.0 * st->loss_scale / (den * Q)) : 0.0f;
-    memset(st->dpred_full, 0, sizeof(float) * (size_t)B * Td * Q);
 #pragma omp parallel for schedule(static)
-    for (int bn = 0; bn < B * N; bn++) {
-        int b = bn / N, n = bn % N;
-        const float *p = st->pred + (size_t)bn * Q, *t = st->target + (size_t)bn * Q;
-        float *d = st->dpred_full + ((size_t)b * Td + 1 + n) * Q;
-        float s = k * st->mask[bn];
-        if (s != 0.0f)
-            for (int q = 0; q < Q; q++) d[q] = s * (p[q] - t[q]);
+    for (int bi = 0; bi < B * Nm; bi++) {
+        int b = bi / Nm, i = bi % Nm;
+        size_t bn = (size_t)b * N + st->order[(size_t)b * N + K + i];
+        const float *p = st->pred + bn * Q, *t = st->target + bn * Q;
+        float *d = st->dpred_full + (size_t)bi * Q, s = k * st->mask[bn];
+        for (int q = 0; q < Q; q++) d[q] = s * (p[q] - t[q]);
     }
 }
 
 LGP_HOT static void decoder_input_backward(lgp_mae *st, int B) {
     lgp_vit_tensors *g = &st->m->g;
-    int N = st->N, T = st->K + 1, Cd = st->m->cfg.dec_width;
-    const float *dx = st->dec.dres; /* [B, N+1, Cd] */
-    memset(st->ddec_emb, 0, sizeof(float) * (size_t)B * T * Cd);
-    for (int b = 0; b < B; b++) { /* sequential: mask-token sum in a fixed order */
-        const float *xb = dx + (size_t)b * (N + 1) * Cd;
-        float *eb = st->ddec_emb + (size_t)b * T * Cd;
-        for (int k = 0; k < Cd; k++) eb[k] += xb[k];
-        for (int n = 0; n < N; n++) {
-            int s = st->slot[(size_t)b * N + n];
-            float *dst = s >= 0 ? eb + (size_t)(1 + s) * Cd : g->mask_token;
-            const float *src = xb + (size_t)(n + 1) * Cd;
-            for (int k = 0; k < Cd; k++) dst[k] += src[k];
+    int N = st->N, K = st->K, T = K + 1, Cd = st->m->cfg.dec_width;
+    const float *dx = st->dec.dres; /* [B, N+1, Cd] in decoder order */
+    /* the cls and visible rows are ddec_emb's rows as they stand */
+    for (int b = 0; b < B; b++)
+        memcpy(st->ddec_emb + (size_t)b * T * Cd, dx + (size_t)b * (N + 1) * Cd, sizeof(float) * (size_t)T * Cd);
+    for (int b = 0; b < B; b++) /* sequential: mask-token sum in a fixed order */
+        for (int i = K; i < N; i++) {
+            const float *src = dx + ((size_t)b * (N + 1) + 1 + i) * Cd;
+            for (int k = 0; k < Cd; k++) g->mask_token[k] += src[k];
         }
-    }
 }
 
 void lgp_mae_backward(lgp_mae *st) {
@@ -266,21 +279,26 @@ void lgp_mae_backward(lgp_mae *st) {
     const lgp_vit_tensors *w = &st->m->w;
     lgp_vit_tensors *g = &st->m->g;
     int B = st->B, N = st->N, Q = st->Q, Te = st->K + 1, Td = N + 1, C = c->width, Cd = c->dec_width;
+    int Nm = N - st->K;
+    if (Nm == 0) return; /* a loss of 0 whatever the weights: no gradient */
     loss_backward(st, B);
     /* the _set ops overwrite their input gradients: no buffer needs zeroing first */
     lgp_linear_backward_set(st->ddec_normed, g->dec_pred_w, g->dec_pred_b, st->dpred_full,
-                            st->dec_normed, w->dec_pred_w, B * Td, Cd, Q);
-    lgp_layernorm_backward_set(st->dec.dres, NULL, g->dec_norm_w, g->dec_norm_b, st->ddec_normed,
+                            st->dec_normed, w->dec_pred_w, B * Nm, Cd, Q);
+    lgp_layernorm_backward_set(st->ddec_tail, NULL, g->dec_norm_w, g->dec_norm_b, st->ddec_normed,
                                st->dec.res[c->dec_depth], w->dec_norm_w, st->dec_mean,
-                               st->dec_rstd, B * Td, Cd);
-    lgp_vit_stack_backward(&st->dec, w->dec_blocks, g->dec_blocks, st->dec.dres, B, Td);
+                               st->dec_rstd, B * Nm, Cd);
+    lgp_vit_stack_backward_tail(&st->dec, w->dec_blocks, g->dec_blocks, st->ddec_tail, B, Td, Te,
+                                st->dec_tail, st->dtail_mid);
+    lgp_vit_stack_backward(&st->dec, w->dec_blocks, g->dec_blocks, st->dec.dres, c->dec_depth - 1,
+                           B, Td);
     decoder_input_backward(st, B);
     lgp_linear_backward_set(st->denc_normed, g->dec_embed_w, g->dec_embed_b, st->ddec_emb,
                             st->enc_normed, w->dec_embed_w, B * Te, C, Cd);
     lgp_layernorm_backward_set(st->enc.dres, NULL, g->norm_w, g->norm_b, st->denc_normed,
                                st->enc.res[c->depth], w->norm_w, st->enc_mean, st->enc_rstd,
                                B * Te, C);
-    lgp_vit_stack_backward(&st->enc, w->blocks, g->blocks, st->enc.dres, B, Te);
+    lgp_vit_stack_backward(&st->enc, w->blocks, g->blocks, st->enc.dres, c->depth, B, Te);
     lgp_vit_patch_embed_backward(g, st->enc.tmp, st->enc.dres, st->patches, st->m, B, st->K);
 }
 

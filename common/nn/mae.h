@@ -8,6 +8,12 @@
  * no malloc. Gradients ACCUMULATE into model->grads (the caller zeroes them, and can
  * accumulate micro-batches; loss_scale multiplies the gradient, e.g. 1/micro_batches).
  *
+ * Decoder: its tokens run in the order cls, visible (encoder order), masked (ascending),
+ * each with the position embedding of its patch: attention does not depend on the order,
+ * so every token's output is the one MAE computes in patch order, up to float rounding.
+ * The last block, the decoder norm and decoder_pred run on the masked rows alone (the
+ * loss reads nothing else; lgp_vit_stack_forward_tail), ~4 % of the fmnist step's FLOPs.
+ *
  * Masking: with masks == NULL, sample b draws N uniforms from
  * lgp_rng(seed, epoch, sample_ids[b], LGP_RNG_MASK); a stable ascending argsort gives
  * ids_shuffle, the first len_keep = int(N * (1 - mask_ratio)) are kept (in that order).
@@ -29,16 +35,20 @@ typedef struct {
     float *arena;     /* owned */
     int *ids_keep;    /* [maxB, N] patch index of visible token j (first K used), owned */
     int *slot;        /* [maxB, N] visible-token index of patch n, -1 if masked, owned */
+    int *order;       /* [maxB, N] patch of decoder row 1+i: the K visible ones in encoder
+                       * order, then the N-K masked ones ascending (owned) */
     float *mask;      /* [B, N] 1 = masked (float, as MAE returns it) */
     float *target;    /* [B, N, Q] patchified image, per-patch normalised if norm_pix */
-    float *pred;      /* [B, N, Q] decoder_pred output without the cls row */
+    float *pred;      /* [B, N, Q] decoder_pred output for the masked patches; 0 for the
+                       * visible ones, which the loss never reads (not computed) */
     float *patches;   /* [B, K, c*P*P] visible patches, conv order */
     lgp_vit_stack enc, dec;
     float *enc_normed, *enc_mean, *enc_rstd; /* [B,1+K,C], [B,1+K], [B,1+K] */
     float *dec_emb;                          /* [B,1+K,Cd] */
-    float *dec_normed, *dec_mean, *dec_rstd; /* [B,N+1,Cd], [B,N+1], [B,N+1] */
-    float *pred_full, *dpred_full;           /* [B,N+1,Q] */
-    float *ddec_normed;                      /* [B,N+1,Cd] */
+    float *dec_normed, *dec_mean, *dec_rstd; /* [B,N-K,Cd], [B,N-K], [B,N-K] masked rows */
+    float *pred_full, *dpred_full;           /* [B,N-K,Q] masked rows, decoder order */
+    float *ddec_normed;                      /* [B,N-K,Cd] */
+    float *dec_tail, *ddec_tail, *dtail_mid; /* [B,N-K,Cd]: last block's tail (vit.h) */
     float *ddec_emb;                         /* [B,1+K,Cd] */
     float *denc_normed;                      /* [B,1+K,C] */
     float *loss_bn;                          /* [B,N] per-patch MSE */

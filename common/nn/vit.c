@@ -405,26 +405,39 @@ static void scale_rows(float *tmp, const float *scale, int B, size_t per) {
     }
 }
 
-/* drop_a, drop_m [B] (NULL: none): the attention and MLP branch scales of this block. */
-static void block_forward(float *out, lgp_block_acts *a, float *tmp, const float *inp,
-                          const lgp_block_tensors *w, int B, int T, int C, int H, int F,
-                          const float *drop_a, const float *drop_m) {
+/* The attention half of a block: a->res_mid = inp + proj(attn(qkv(ln1(inp)))), the
+ * branch times drop_a [B] (NULL: none). */
+static void attn_forward(lgp_block_acts *a, float *tmp, const float *inp, const lgp_block_tensors *w,
+                         int B, int T, int C, int H, const float *drop_a) {
     int M = B * T;
-    size_t n = (size_t)M * C;
     lgp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, w->norm1_w, w->norm1_b, M, C,
                           LGP_VIT_LN_EPS);
     lgp_linear_forward(a->qkv, a->ln1, w->qkv_w, w->qkv_b, M, C, 3 * C);
     lgp_attention_forward(a->atty, a->att, a->qkv, B, T, C, H);
     lgp_linear_forward(tmp, a->atty, w->proj_w, w->proj_b, M, C, C);
     scale_rows(tmp, drop_a, B, (size_t)T * C);
-    lgp_residual_forward(a->res_mid, inp, tmp, n);
-    lgp_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res_mid, w->norm2_w, w->norm2_b, M,
-                          C, LGP_VIT_LN_EPS);
+    lgp_residual_forward(a->res_mid, inp, tmp, (size_t)M * C);
+}
+
+/* The MLP half over M = B x rows tokens: out = x + fc2(gelu(fc1(ln2(x)))), the branch
+ * times drop_m [B] (NULL: none); a's ln2, fc1 and gelu hold M rows. */
+static void mlp_forward(float *out, lgp_block_acts *a, float *tmp, const float *x,
+                        const lgp_block_tensors *w, int B, int M, int C, int F, const float *drop_m) {
+    lgp_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, x, w->norm2_w, w->norm2_b, M, C,
+                          LGP_VIT_LN_EPS);
     lgp_linear_forward(a->fc1, a->ln2, w->fc1_w, w->fc1_b, M, C, F);
     lgp_gelu_forward(a->gelu, a->fc1, (size_t)M * F);
     lgp_linear_forward(tmp, a->gelu, w->fc2_w, w->fc2_b, M, F, C);
-    scale_rows(tmp, drop_m, B, (size_t)T * C);
-    lgp_residual_forward(out, a->res_mid, tmp, n);
+    scale_rows(tmp, drop_m, B, (size_t)M / B * C);
+    lgp_residual_forward(out, x, tmp, (size_t)M * C);
+}
+
+/* drop_a, drop_m [B] (NULL: none): the attention and MLP branch scales of this block. */
+static void block_forward(float *out, lgp_block_acts *a, float *tmp, const float *inp,
+                          const lgp_block_tensors *w, int B, int T, int C, int H, int F,
+                          const float *drop_a, const float *drop_m) {
+    attn_forward(a, tmp, inp, w, B, T, C, H, drop_a);
+    mlp_forward(out, a, tmp, a->res_mid, w, B, B * T, C, F, drop_m);
 }
 
 void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const float *inp,
@@ -432,35 +445,38 @@ void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const floa
     block_forward(out, a, tmp, inp, w, B, T, C, H, F, NULL, NULL);
 }
 
-/* set: dinp = d(block input), and dinp may be dout itself (dout is dead once the MLP
- * branch's norm has been back-propagated); otherwise dinp += d(block input). Every
- * scratch buffer is overwritten by the op that fills it (the _set ops), never zeroed.
- * drop_a, drop_m [B] (NULL: none): the forward's branch scales; a branch's gradient is
- * the residual's times its scale, made in a scratch buffer that is free at that point
- * (datty before the attention backward fills it, dln once the norm2 backward used it). */
-static void block_backward(float *dinp, int set, lgp_block_tensors *g, const float *dout,
-                           const float *inp, const lgp_block_tensors *w, const lgp_block_acts *a,
-                           lgp_vit_stack *s, int B, int T, const float *drop_a,
-                           const float *drop_m) {
-    int C = s->C, H = s->H, F = s->F, M = B * T;
-    size_t n = (size_t)M * C, per = (size_t)T * C;
-    /* MLP branch: out = res_mid + fc2(gelu(fc1(ln2(res_mid)))); dgelu turns into d(fc1) in place */
+/* Backward of mlp_forward: dx = dout + d(x) through the branch (dx may be dout itself);
+ * s->dgelu and s->dln are scratch, s->datty too with drop_m. */
+static void mlp_backward(float *dx, lgp_block_tensors *g, const float *dout, const float *x,
+                         const lgp_block_tensors *w, const lgp_block_acts *a, lgp_vit_stack *s, int B,
+                         int M, const float *drop_m) {
+    int C = s->C, F = s->F;
+    /* dgelu turns into d(fc1) in place */
     const float *dbr = dout;
     if (drop_m) {
-        memcpy(s->datty, dout, sizeof(float) * n);
-        scale_rows(s->datty, drop_m, B, per);
+        memcpy(s->datty, dout, sizeof(float) * (size_t)M * C);
+        scale_rows(s->datty, drop_m, B, (size_t)M / B * C);
         dbr = s->datty;
     }
     lgp_linear_backward_set(s->dgelu, g->fc2_w, g->fc2_b, dbr, a->gelu, w->fc2_w, M, F, C);
     lgp_gelu_backward_set(s->dgelu, s->dgelu, a->fc1, (size_t)M * F);
     lgp_linear_backward_set(s->dln, g->fc1_w, g->fc1_b, s->dgelu, a->ln2, w->fc1_w, M, C, F);
-    lgp_layernorm_backward_set(s->dmid, dout, g->norm2_w, g->norm2_b, s->dln, a->res_mid,
-                               w->norm2_w, a->ln2_mean, a->ln2_rstd, M, C);
-    /* attention branch: res_mid = inp + proj(attn(qkv(ln1(inp)))) */
-    dbr = s->dmid;
+    lgp_layernorm_backward_set(dx, dout, g->norm2_w, g->norm2_b, s->dln, x, w->norm2_w,
+                               a->ln2_mean, a->ln2_rstd, M, C);
+}
+
+/* Backward of attn_forward from s->dmid = d(res_mid): set: dinp = d(inp) (dinp may be
+ * s->dres); otherwise dinp += d(inp). With drop_a the scaled branch gradient is made in
+ * s->dln, free at that point. */
+static void attn_backward(float *dinp, int set, lgp_block_tensors *g, const float *inp,
+                          const lgp_block_tensors *w, const lgp_block_acts *a, lgp_vit_stack *s, int B,
+                          int T, const float *drop_a) {
+    int C = s->C, H = s->H, M = B * T;
+    size_t n = (size_t)M * C;
+    const float *dbr = s->dmid;
     if (drop_a) {
         memcpy(s->dln, s->dmid, sizeof(float) * n);
-        scale_rows(s->dln, drop_a, B, per);
+        scale_rows(s->dln, drop_a, B, (size_t)T * C);
         dbr = s->dln;
     }
     lgp_linear_backward_set(s->datty, g->proj_w, g->proj_b, dbr, a->atty, w->proj_w, M, C, C);
@@ -474,6 +490,20 @@ static void block_backward(float *dinp, int set, lgp_block_tensors *g, const flo
     lgp_add_inplace(dinp, s->dmid, n);
     lgp_layernorm_backward(dinp, g->norm1_w, g->norm1_b, s->dln, inp, w->norm1_w, a->ln1_mean,
                            a->ln1_rstd, M, C);
+}
+
+/* set: dinp = d(block input), and dinp may be dout itself (dout is dead once the MLP
+ * branch's norm has been back-propagated); otherwise dinp += d(block input). Every
+ * scratch buffer is overwritten by the op that fills it (the _set ops), never zeroed.
+ * drop_a, drop_m [B] (NULL: none): the forward's branch scales; a branch's gradient is
+ * the residual's times its scale, made in a scratch buffer that is free at that point
+ * (datty before the attention backward fills it, dln once the norm2 backward used it). */
+static void block_backward(float *dinp, int set, lgp_block_tensors *g, const float *dout,
+                           const float *inp, const lgp_block_tensors *w, const lgp_block_acts *a,
+                           lgp_vit_stack *s, int B, int T, const float *drop_a,
+                           const float *drop_m) {
+    mlp_backward(s->dmid, g, dout, a->res_mid, w, a, s, B, B * T, drop_m);
+    attn_backward(dinp, set, g, inp, w, a, s, B, T, drop_a);
 }
 
 void lgp_vit_block_backward(float *dinp, lgp_block_tensors *g, const float *dout,
@@ -587,8 +617,8 @@ static void zero_block(lgp_block_tensors *b, int C, int F) {
 }
 
 void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_block_tensors *g,
-                            const float *dout, int B, int T) {
-    LGP_ASSERT(s->dres && B <= s->maxB && T <= s->maxT);
+                            const float *dout, int nblocks, int B, int T) {
+    LGP_ASSERT(s->dres && B <= s->maxB && T <= s->maxT && nblocks <= s->L);
     size_t n = (size_t)B * T * s->C;
     /* dres carries d(res[l+1]) in and d(res[l]) out, overwritten in place per block */
     if (dout != s->dres) memcpy(s->dres, dout, sizeof(float) * n);
@@ -602,7 +632,7 @@ void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_bl
             lgp_vit_stack v;
             stack_slice(&v, s, b0, T, r);
             omp_set_num_threads(1);
-            for (int l = s->L - 1; l >= 0; l--) {
+            for (int l = nblocks - 1; l >= 0; l--) {
                 lgp_block_tensors *gl = r == 0 ? &g[l] : &s->grad_part[r - 1];
                 if (r > 0) zero_block(gl, s->C, s->F);
                 const float *da, *dm;
@@ -617,12 +647,94 @@ void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_bl
         lgp_blas_serial_end(prev);
         return;
     }
-    for (int l = s->L - 1; l >= 0; l--) {
+    for (int l = nblocks - 1; l >= 0; l--) {
         const float *da, *dm;
         drop_slices(&da, &dm, s, l, B, 0);
         block_backward(s->dres, 1, &g[l], s->dres, s->res[l], &w[l], &s->acts[l], s, B, T, da, dm);
         if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
     }
+}
+
+/* The last block for the tail rows (vit.h), samples of one view: v sliced by sequences of
+ * T (the attention half's buffers), vq by sequences of Tq (the MLP half's, compact). The
+ * two halves use the same scratch at different offsets, so a batch split's threads meet
+ * at a barrier between them (outside a parallel region it does nothing). */
+static void tail_forward(lgp_vit_stack *v, lgp_vit_stack *vq, const lgp_block_tensors *wl, int n, int T,
+                         int q0, float *xt) {
+    int l = v->L - 1, Tq = T - q0, C = v->C;
+    lgp_block_acts *a = &v->acts[l];
+    attn_forward(a, v->tmp, v->res[l], wl, n, T, C, v->H, NULL);
+    for (int b = 0; b < n; b++)
+        memcpy(xt + (size_t)b * Tq * C, a->res_mid + ((size_t)b * T + q0) * C, sizeof(float) * (size_t)Tq * C);
+#pragma omp barrier
+    mlp_forward(vq->res[l + 1], &vq->acts[l], vq->tmp, xt, wl, n, n * Tq, C, v->F, NULL);
+}
+
+static void tail_backward(lgp_vit_stack *v, lgp_vit_stack *vq, const lgp_block_tensors *wl,
+                          lgp_block_tensors *gl, const float *dout, int n, int T, int q0, const float *xt,
+                          float *dxt) {
+    int l = v->L - 1, Tq = T - q0, C = v->C;
+    mlp_backward(dxt, gl, dout, xt, wl, &vq->acts[l], vq, n, n * Tq, NULL);
+    /* d(res_mid): the tail rows' from the MLP half, none for the rows nothing reads */
+    for (int b = 0; b < n; b++) {
+        float *d = v->dmid + (size_t)b * T * C;
+        memset(d, 0, sizeof(float) * (size_t)q0 * C);
+        memcpy(d + (size_t)q0 * C, dxt + (size_t)b * Tq * C, sizeof(float) * (size_t)Tq * C);
+    }
+#pragma omp barrier
+    attn_backward(v->dres, 1, gl, v->res[l], wl, &v->acts[l], v, n, T, NULL);
+}
+
+float *lgp_vit_stack_forward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, int B, int T, int q0,
+                                  float *x_tail) {
+    int l = s->L - 1, Tq = T - q0, C = s->C, R = split_threads(s, B);
+    LGP_ASSERT(l >= 0 && s->dres && B <= s->maxB && T <= s->maxT && q0 >= 0 && Tq >= 1);
+    if (R == 1) {
+        tail_forward(s, s, &w[l], B, T, q0, x_tail);
+        return s->res[l + 1];
+    }
+    int prev = lgp_blas_serial_begin();
+#pragma omp parallel num_threads(R)
+    {
+        int r = omp_get_thread_num(), b0 = (int)((int64_t)B * r / R);
+        int n = (int)((int64_t)B * (r + 1) / R) - b0;
+        lgp_vit_stack v, vq;
+        stack_slice(&v, s, b0, T, r);
+        stack_slice(&vq, s, b0, Tq, r);
+        omp_set_num_threads(1);
+        tail_forward(&v, &vq, &w[l], n, T, q0, x_tail + (size_t)b0 * Tq * C);
+    }
+    lgp_blas_serial_end(prev);
+    return s->res[l + 1];
+}
+
+void lgp_vit_stack_backward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_block_tensors *g,
+                                 const float *dout, int B, int T, int q0, const float *x_tail,
+                                 float *dx_tail) {
+    int l = s->L - 1, Tq = T - q0, C = s->C, R = split_threads(s, B);
+    LGP_ASSERT(l >= 0 && s->dres && B <= s->maxB && T <= s->maxT && q0 >= 0 && Tq >= 1);
+    if (R == 1) {
+        tail_backward(s, s, &w[l], &g[l], dout, B, T, q0, x_tail, dx_tail);
+    } else {
+        int prev = lgp_blas_serial_begin();
+#pragma omp parallel num_threads(R)
+        {
+            int r = omp_get_thread_num(), b0 = (int)((int64_t)B * r / R);
+            int n = (int)((int64_t)B * (r + 1) / R) - b0;
+            size_t off = (size_t)b0 * Tq * C;
+            lgp_vit_stack v, vq;
+            stack_slice(&v, s, b0, T, r);
+            stack_slice(&vq, s, b0, Tq, r);
+            omp_set_num_threads(1);
+            lgp_block_tensors *gl = r == 0 ? &g[l] : &s->grad_part[r - 1];
+            if (r > 0) zero_block(gl, C, s->F);
+            tail_backward(&v, &vq, &w[l], gl, dout + off, n, T, q0, x_tail + off, dx_tail + off);
+#pragma omp barrier
+            add_grad_parts(&g[l], s, r, R);
+        }
+        lgp_blas_serial_end(prev);
+    }
+    if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
 }
 
 /* ---- patches ---- */

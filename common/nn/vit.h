@@ -207,10 +207,25 @@ void lgp_vit_stack_bind(lgp_vit_stack *s, lgp_arena *a, int maxB, int maxT, int 
  * returns the output buffer ([B,T,C], s->res[nblocks], or res[0/1] without keep_acts). */
 float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int nblocks, int B,
                              int T);
-/* dout [B,T,C] is the gradient of res[L] (may be s->dres itself); on return s->dres holds
- * the gradient of res[0]. Weight gradients accumulate into g. */
+/* Backward of the forward's first nblocks blocks: dout [B,T,C] is the gradient of
+ * res[nblocks] (may be s->dres itself); on return s->dres holds the gradient of res[0].
+ * Weight gradients accumulate into g. */
 void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_block_tensors *g,
-                            const float *dout, int B, int T);
+                            const float *dout, int nblocks, int B, int T);
+/* The last block (l = L - 1, after lgp_vit_stack_forward ran blocks 0..L-2) for rows
+ * [q0, T) of each sequence only, when nothing reads the others' outputs (the MAE
+ * decoder's cls and visible tokens): attention over all T tokens (every one is a key and
+ * a value), the MLP half over the Tq = T - q0 tail rows alone. Returns res[L] holding
+ * [B, Tq, C]; x_tail [B, Tq, C] is the caller's, kept for the backward (the tail rows
+ * of res_mid). No drop path. */
+float *lgp_vit_stack_forward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, int B, int T, int q0,
+                                  float *x_tail);
+/* Its backward: dout [B, Tq, C] is the gradient of the returned rows; s->dres gets the
+ * gradient of res[L-1] [B,T,C], ready for lgp_vit_stack_backward(..., s->dres, L - 1,
+ * ...); dx_tail [B, Tq, C] is scratch. Calls grads_done for block L-1. */
+void lgp_vit_stack_backward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_block_tensors *g,
+                                 const float *dout, int B, int T, int q0, const float *x_tail,
+                                 float *dx_tail);
 
 /* One pre-norm block: out = y + mlp(ln2(y)), y = x + attn(ln1(x)). tmp [B,T,C] scratch. */
 void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const float *inp,

@@ -6,7 +6,8 @@
  * against the MAE encoder run on all patches in shuffled order, and the batch split of a
  * block stack (lgp_vit_stack.replicas) against the per-op split: same outputs and
  * gradients to float rounding, with drop path, an uneven split and the per-block
- * gradient callback, and the same bytes on a rerun. */
+ * gradient callback, and the same bytes on a rerun; and the last block run for the tail
+ * rows alone (MAE's decoder) against the whole stack. */
 #include "common/nn/mae.h"
 #include "common/nn/ops.h"
 #include "common/util/rng.h"
@@ -199,7 +200,7 @@ static void split_run(lgp_vit_stack *s, lgp_vit_model *m, const float *x, const 
     memcpy(s->res[0], x, sizeof(float) * n);
     const float *y = lgp_vit_stack_forward(s, m->w.blocks, m->cfg.depth, B, T);
     memcpy(out, y, sizeof(float) * n);
-    lgp_vit_stack_backward(s, m->w.blocks, m->g.blocks, dout, B, T);
+    lgp_vit_stack_backward(s, m->w.blocks, m->g.blocks, dout, m->cfg.depth, B, T);
     memcpy(dx, s->dres, sizeof(float) * n);
     memcpy(grads, m->grads, sizeof(float) * m->params.total);
 }
@@ -280,11 +281,70 @@ static void test_batch_split(void) {
     lgp_vit_model_free(&m);
 }
 
+/* lgp_vit_stack_forward_tail / _backward_tail: the last block for the tail rows equals
+ * the whole stack's output rows there, and its gradients those of the whole stack with
+ * a gradient of 0 on the other rows. */
+static void test_tail(void) {
+    lgp_vit_config c = {8, 2, 1, 16, 3, 2, 4, 8, 1, 2, 1, 0.0f};
+    lgp_vit_model m;
+    char err[128];
+    int B = 5, T = 17, q0 = 6, Tq = T - q0, C = 16, F = 64, L = 3, prev = omp_get_max_threads();
+    lgp_vit_model_init(&m, &c, LGP_VIT_WITH_GRADS, 4, err, sizeof err);
+    omp_set_num_threads(2);
+    lgp_arena a = {NULL, 0, 0};
+    lgp_vit_stack s;
+    lgp_vit_stack_bind(&s, &a, B, T, C, 2, F, L, 1);
+    float *arena = lgp_floats_alloc(a.used);
+    a = (lgp_arena){arena, a.used, 0};
+    lgp_vit_stack_bind(&s, &a, B, T, C, 2, F, L, 1);
+    size_t n = (size_t)B * T * C, nt = (size_t)B * Tq * C, P = m.params.total;
+    float *x = malloc(sizeof(float) * n), *dout = calloc(n, sizeof(float)), *dt = malloc(sizeof(float) * nt);
+    float *y0 = malloc(sizeof(float) * n), *dx0 = malloc(sizeof(float) * n), *g0 = malloc(sizeof(float) * P);
+    float *xt = malloc(sizeof(float) * nt), *dxt = malloc(sizeof(float) * nt), *yt = malloc(sizeof(float) * nt);
+    lgp_rng r;
+    lgp_rng_init(&r, 6, 0, 0, 0);
+    for (size_t i = 0; i < n; i++) x[i] = (float)lgp_rng_normal(&r);
+    for (size_t i = 0; i < P; i++) m.params.data[i] += 0.05f * (float)lgp_rng_normal(&r);
+    for (int b = 0; b < B; b++)
+        for (size_t i = 0; i < (size_t)Tq * C; i++)
+            dt[(size_t)b * Tq * C + i] = dout[((size_t)b * T + q0) * C + i] = (float)lgp_rng_normal(&r);
+    int R = s.replicas;
+    is_int(R, 2, "tail: the stack splits its batch over 2 threads");
+    for (int mode = 0; mode < 2; mode++) {
+    s.replicas = mode ? 1 : R;
+    const char *how = mode ? "per-op split" : "batch split";
+    split_run(&s, &m, x, dout, B, T, y0, dx0, g0);
+    lgp_vit_zero_grad(&m);
+    memcpy(s.res[0], x, sizeof(float) * n);
+    lgp_vit_stack_forward(&s, m.w.blocks, L - 1, B, T);
+    const float *y = lgp_vit_stack_forward_tail(&s, m.w.blocks, B, T, q0, xt);
+    memcpy(yt, y, sizeof(float) * nt);
+    double num = 0, den = 0;
+    for (int b = 0; b < B; b++)
+        for (size_t i = 0; i < (size_t)Tq * C; i++) {
+            double want = y0[((size_t)b * T + q0) * C + i];
+            num += pow(yt[(size_t)b * Tq * C + i] - want, 2), den += want * want;
+        }
+    ok(sqrt(num / den) < 1e-6, "tail, %s: output rows = the whole stack's (rel %.2g)", how, sqrt(num / den));
+    lgp_vit_stack_backward_tail(&s, m.w.blocks, m.g.blocks, dt, B, T, q0, xt, dxt);
+    lgp_vit_stack_backward(&s, m.w.blocks, m.g.blocks, s.dres, L - 1, B, T);
+    ok(rel(s.dres, dx0, n) < 1e-5, "tail, %s: input gradient = the whole stack's (rel %.2g)", how, rel(s.dres, dx0, n));
+    ok(rel(m.grads, g0, P) < 1e-5, "tail, %s: weight gradients = the whole stack's (rel %.2g)", how, rel(m.grads, g0, P));
+    double last = 0;
+    for (size_t i = 0; i < (size_t)F * C; i++) last += fabs(m.g.blocks[L - 1].fc1_w[i]);
+    ok(last > 0, "tail, %s: the last block's MLP has a gradient", how);
+    }
+    omp_set_num_threads(prev);
+    free(x), free(dout), free(dt), free(y0), free(dx0), free(g0), free(xt), free(dxt), free(yt), free(arena);
+    lgp_vit_model_free(&m);
+}
+
 int main(void) {
     test_table();
     test_init();
     test_patches();
     test_embed();
     test_batch_split();
+    test_tail();
     return done_testing();
 }
