@@ -547,6 +547,15 @@ static int split_threads(const lgp_vit_stack *s, int B) {
     return B < s->replicas ? B : s->replicas;
 }
 
+/* Inside a batch split of R threads: this thread's first sample *b0 and sample count
+ * (returned); from here its ops run on it alone. */
+static int split_share(int B, int R, int *b0) {
+    int r = omp_get_thread_num();
+    *b0 = (int)((int64_t)B * r / R);
+    omp_set_num_threads(1);
+    return (int)((int64_t)B * (r + 1) / R) - *b0;
+}
+
 /* Branch scales of block l for samples [b0, b0 + n) of B: *a attention, *m MLP. */
 static void drop_slices(const float **a, const float **m, const lgp_vit_stack *s, int l, int B,
                         int b0) {
@@ -564,11 +573,9 @@ float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int n
         int prev = lgp_blas_serial_begin();
 #pragma omp parallel num_threads(R)
         {
-            int r = omp_get_thread_num(), b0 = (int)((int64_t)B * r / R);
-            int n = (int)((int64_t)B * (r + 1) / R) - b0;
+            int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
             lgp_vit_stack v;
             stack_slice(&v, s, b0, T, r);
-            omp_set_num_threads(1); /* this thread's ops run on it alone */
             const float *xin = v.res[0];
             for (int l = 0; l < nblocks; l++) {
                 float *out = keep ? v.res[l + 1] : v.res[(l + 1) & 1];
@@ -627,11 +634,9 @@ void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_bl
         int prev = lgp_blas_serial_begin();
 #pragma omp parallel num_threads(R)
         {
-            int r = omp_get_thread_num(), b0 = (int)((int64_t)B * r / R);
-            int nb = (int)((int64_t)B * (r + 1) / R) - b0;
+            int r = omp_get_thread_num(), b0, nb = split_share(B, R, &b0);
             lgp_vit_stack v;
             stack_slice(&v, s, b0, T, r);
-            omp_set_num_threads(1);
             for (int l = nblocks - 1; l >= 0; l--) {
                 lgp_block_tensors *gl = r == 0 ? &g[l] : &s->grad_part[r - 1];
                 if (r > 0) zero_block(gl, s->C, s->F);
@@ -696,12 +701,10 @@ float *lgp_vit_stack_forward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, 
     int prev = lgp_blas_serial_begin();
 #pragma omp parallel num_threads(R)
     {
-        int r = omp_get_thread_num(), b0 = (int)((int64_t)B * r / R);
-        int n = (int)((int64_t)B * (r + 1) / R) - b0;
+        int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
         lgp_vit_stack v, vq;
         stack_slice(&v, s, b0, T, r);
         stack_slice(&vq, s, b0, Tq, r);
-        omp_set_num_threads(1);
         tail_forward(&v, &vq, &w[l], n, T, q0, x_tail + (size_t)b0 * Tq * C);
     }
     lgp_blas_serial_end(prev);
@@ -719,13 +722,11 @@ void lgp_vit_stack_backward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, l
         int prev = lgp_blas_serial_begin();
 #pragma omp parallel num_threads(R)
         {
-            int r = omp_get_thread_num(), b0 = (int)((int64_t)B * r / R);
-            int n = (int)((int64_t)B * (r + 1) / R) - b0;
+            int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
             size_t off = (size_t)b0 * Tq * C;
             lgp_vit_stack v, vq;
             stack_slice(&v, s, b0, T, r);
             stack_slice(&vq, s, b0, Tq, r);
-            omp_set_num_threads(1);
             lgp_block_tensors *gl = r == 0 ? &g[l] : &s->grad_part[r - 1];
             if (r > 0) zero_block(gl, C, s->F);
             tail_backward(&v, &vq, &w[l], gl, dout + off, n, T, q0, x_tail + off, dx_tail + off);
