@@ -564,38 +564,37 @@ static void drop_slices(const float **a, const float **m, const lgp_vit_stack *s
     *m = d ? d + B + b0 : NULL;
 }
 
-float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int nblocks, int B,
-                             int T) {
-    LGP_ASSERT(B <= s->maxB && T <= s->maxT && nblocks <= s->L);
-    int keep = s->dres != NULL, R = split_threads(s, B);
-    float *x = s->res[0];
-    if (R > 1) {
-        int prev = lgp_blas_serial_begin();
-#pragma omp parallel num_threads(R)
-        {
-            int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
-            lgp_vit_stack v;
-            stack_slice(&v, s, b0, T, r);
-            const float *xin = v.res[0];
-            for (int l = 0; l < nblocks; l++) {
-                float *out = keep ? v.res[l + 1] : v.res[(l + 1) & 1];
-                const float *da, *dm;
-                drop_slices(&da, &dm, s, l, B, b0);
-                block_forward(out, &v.acts[l], v.tmp, xin, &w[l], n, T, s->C, s->H, s->F, da, dm);
-                xin = out;
-            }
-        }
-        lgp_blas_serial_end(prev);
-        return keep ? s->res[nblocks] : s->res[nblocks & 1];
-    }
+/* Blocks 0..nblocks-1 on view v of s: its n samples start at sample b0 of the batch of B
+ * (v = s, b0 = 0, n = B without a batch split). Returns the view's output. */
+static float *forward_blocks(lgp_vit_stack *v, const lgp_vit_stack *s, const lgp_block_tensors *w,
+                             int nblocks, int n, int B, int b0, int T) {
+    int keep = s->dres != NULL;
+    float *x = v->res[0];
     for (int l = 0; l < nblocks; l++) {
-        float *out = keep ? s->res[l + 1] : s->res[(l + 1) & 1];
+        float *out = keep ? v->res[l + 1] : v->res[(l + 1) & 1];
         const float *da, *dm;
-        drop_slices(&da, &dm, s, l, B, 0);
-        block_forward(out, &s->acts[l], s->tmp, x, &w[l], B, T, s->C, s->H, s->F, da, dm);
+        drop_slices(&da, &dm, s, l, B, b0);
+        block_forward(out, &v->acts[l], v->tmp, x, &w[l], n, T, s->C, s->H, s->F, da, dm);
         x = out;
     }
     return x;
+}
+
+float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int nblocks, int B,
+                             int T) {
+    LGP_ASSERT(B <= s->maxB && T <= s->maxT && nblocks <= s->L);
+    int R = split_threads(s, B);
+    if (R == 1) return forward_blocks(s, s, w, nblocks, B, B, 0, T);
+    int prev = lgp_blas_serial_begin();
+#pragma omp parallel num_threads(R)
+    {
+        int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
+        lgp_vit_stack v;
+        stack_slice(&v, s, b0, T, r);
+        forward_blocks(&v, s, w, nblocks, n, B, b0, T);
+    }
+    lgp_blas_serial_end(prev);
+    return s->dres ? s->res[nblocks] : s->res[nblocks & 1];
 }
 
 /* g += the other threads' parts (in thread order), thread r of R doing its share of each
@@ -623,41 +622,47 @@ static void zero_block(lgp_block_tensors *b, int C, int F) {
     for (int k = 0; k < 12; k++) memset(*t[k], 0, sizeof(float) * n[k]);
 }
 
+/* Blocks nblocks-1..0 backward on view v of s (as forward_blocks), thread r of a batch
+ * split of R (0 of 1 without one): thread r > 0 accumulates into grad_part[r-1], added
+ * into g once every thread has finished the block (the barriers do nothing outside a
+ * parallel region), then thread 0 reports the block. */
+static void backward_blocks(lgp_vit_stack *v, lgp_vit_stack *s, const lgp_block_tensors *w,
+                            lgp_block_tensors *g, int nblocks, int n, int B, int b0, int T, int r,
+                            int R) {
+    for (int l = nblocks - 1; l >= 0; l--) {
+        lgp_block_tensors *gl = r == 0 ? &g[l] : &s->grad_part[r - 1];
+        if (r > 0) zero_block(gl, s->C, s->F);
+        const float *da, *dm;
+        drop_slices(&da, &dm, s, l, B, b0);
+        block_backward(v->dres, 1, gl, v->dres, v->res[l], &w[l], &v->acts[l], v, n, T, da, dm);
+        if (R > 1) {
+#pragma omp barrier
+            add_grad_parts(&g[l], s, r, R);
+#pragma omp barrier
+        }
+        if (r == 0 && s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
+    }
+}
+
 void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_block_tensors *g,
                             const float *dout, int nblocks, int B, int T) {
     LGP_ASSERT(s->dres && B <= s->maxB && T <= s->maxT && nblocks <= s->L);
-    size_t n = (size_t)B * T * s->C;
     /* dres carries d(res[l+1]) in and d(res[l]) out, overwritten in place per block */
-    if (dout != s->dres) memcpy(s->dres, dout, sizeof(float) * n);
+    if (dout != s->dres) memcpy(s->dres, dout, sizeof(float) * (size_t)B * T * s->C);
     int R = split_threads(s, B);
-    if (R > 1) {
-        int prev = lgp_blas_serial_begin();
-#pragma omp parallel num_threads(R)
-        {
-            int r = omp_get_thread_num(), b0, nb = split_share(B, R, &b0);
-            lgp_vit_stack v;
-            stack_slice(&v, s, b0, T, r);
-            for (int l = nblocks - 1; l >= 0; l--) {
-                lgp_block_tensors *gl = r == 0 ? &g[l] : &s->grad_part[r - 1];
-                if (r > 0) zero_block(gl, s->C, s->F);
-                const float *da, *dm;
-                drop_slices(&da, &dm, s, l, B, b0);
-                block_backward(v.dres, 1, gl, v.dres, v.res[l], &w[l], &v.acts[l], &v, nb, T, da, dm);
-#pragma omp barrier
-                add_grad_parts(&g[l], s, r, R);
-#pragma omp barrier
-                if (r == 0 && s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
-            }
-        }
-        lgp_blas_serial_end(prev);
+    if (R == 1) {
+        backward_blocks(s, s, w, g, nblocks, B, B, 0, T, 0, 1);
         return;
     }
-    for (int l = nblocks - 1; l >= 0; l--) {
-        const float *da, *dm;
-        drop_slices(&da, &dm, s, l, B, 0);
-        block_backward(s->dres, 1, &g[l], s->dres, s->res[l], &w[l], &s->acts[l], s, B, T, da, dm);
-        if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
+    int prev = lgp_blas_serial_begin();
+#pragma omp parallel num_threads(R)
+    {
+        int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
+        lgp_vit_stack v;
+        stack_slice(&v, s, b0, T, r);
+        backward_blocks(&v, s, w, g, nblocks, n, B, b0, T, r, R);
     }
+    lgp_blas_serial_end(prev);
 }
 
 /* The last block for the tail rows (vit.h), samples of one view: v sliced by sequences of
