@@ -155,20 +155,23 @@ void lgp_matmul(int ta, int tb, int M, int N, int K, float alpha, const float *A
     prof_end(LGP_OP_MATMUL_OTHER, t0, 2.0 * M * N * K);
 }
 
+/* acc[c] += sum_m x[m * ld + c] for c in [c0, c1): one column block, rows in order. */
+LGP_HOT static void colsum_block(float *acc, const float *x, size_t ld, int M, int c0, int c1) {
+    float s[COLBLK] = {0};
+    for (int m = 0; m < M; m++) {
+        const float *row = x + (size_t)m * ld;
+#pragma omp simd
+        for (int c = c0; c < c1; c++) s[c - c0] += row[c];
+    }
+    for (int c = c0; c < c1; c++) acc[c] += s[c - c0];
+}
+
 /* acc[c] += sum_m x[m, c] for c in [0, C): parallel over column blocks, rows in order. */
-LGP_HOT static void colsum_accumulate(float *acc, const float *x, int M, int C) {
+static void colsum_accumulate(float *acc, const float *x, int M, int C) {
     int nblk = (C + COLBLK - 1) / COLBLK;
 #pragma omp parallel for schedule(static) if ((size_t)M * C > PAR_MIN)
-    for (int blk = 0; blk < nblk; blk++) {
-        int c0 = blk * COLBLK, c1 = c0 + COLBLK < C ? c0 + COLBLK : C;
-        float s[COLBLK] = {0};
-        for (int m = 0; m < M; m++) {
-            const float *row = x + (size_t)m * C;
-#pragma omp simd
-            for (int c = c0; c < c1; c++) s[c - c0] += row[c];
-        }
-        for (int c = c0; c < c1; c++) acc[c] += s[c - c0];
-    }
+    for (int blk = 0; blk < nblk; blk++)
+        colsum_block(acc, x, (size_t)C, M, blk * COLBLK, blk * COLBLK + COLBLK < C ? blk * COLBLK + COLBLK : C);
 }
 
 void lgp_linear_forward(float *out, const float *inp, const float *w, const float *b, int M,
@@ -182,9 +185,18 @@ static void linear_backward(float *dinp, float *dw, float *db, const float *dout
                             const float *inp, const float *w, int M, int In, int Out, float beta) {
     double t0 = prof_begin();
     if (dinp) matmul(0, 0, M, In, Out, 1.0f, dout, Out, w, In, beta, dinp, In);
-    matmul(1, 0, Out, In, M, 1.0f, dout, Out, inp, In, 1.0f, dw, In);
+    if (dw) matmul(1, 0, Out, In, M, 1.0f, dout, Out, inp, In, 1.0f, dw, In);
     if (db) colsum_accumulate(db, dout, M, Out);
-    prof_end(LGP_OP_LINEAR_BWD, t0, (dinp ? 4.0 : 2.0) * M * In * Out);
+    prof_end(LGP_OP_LINEAR_BWD, t0, ((dinp ? 2.0 : 0.0) + (dw ? 2.0 : 0.0)) * M * In * Out);
+}
+
+void lgp_linear_backward_weights(float *dw, float *db, const float *dout, const float *inp, int M,
+                                 int In, int Out, int o0, int o1) {
+    double t0 = prof_begin();
+    matmul(1, 0, o1 - o0, In, M, 1.0f, dout + o0, Out, inp, In, 1.0f, dw + (size_t)o0 * In, In);
+    for (int c = o0; db && c < o1; c += COLBLK)
+        colsum_block(db, dout, (size_t)Out, M, c, c + COLBLK < o1 ? c + COLBLK : o1);
+    prof_end(LGP_OP_LINEAR_BWD, t0, 2.0 * M * In * (o1 - o0));
 }
 
 void lgp_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -219,6 +231,27 @@ LGP_HOT static void layernorm_forward_impl(float *out, float *mean, float *rstd,
     }
 }
 
+/* dw[c] += sum_m dout * xhat, db[c] += sum_m dout for c in [c0, c1) (one column block
+ * of at most COLBLK), rows in order. */
+LGP_HOT static void ln_weights_block(float *dw, float *db, const float *dout, const float *inp,
+                                     const float *mean, const float *rstd, int M, int C, int c0,
+                                     int c1) {
+    float sw[COLBLK] = {0}, sb[COLBLK] = {0};
+    for (int m = 0; m < M; m++) {
+        const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
+        float mu = mean[m], rs = rstd[m];
+#pragma omp simd
+        for (int c = c0; c < c1; c++) {
+            sw[c - c0] += dy[c] * (x[c] - mu) * rs;
+            sb[c - c0] += dy[c];
+        }
+    }
+    for (int c = c0; c < c1; c++) {
+        dw[c] += sw[c - c0];
+        db[c] += sb[c - c0];
+    }
+}
+
 /* set: dinp = (dres or 0) + grad; otherwise dinp += grad (dres unused). */
 LGP_HOT static void layernorm_backward_impl(float *dinp, float *dw, float *db, const float *dout,
                                     const float *inp, const float *w, const float *mean,
@@ -250,25 +283,12 @@ LGP_HOT static void layernorm_backward_impl(float *dinp, float *dw, float *db, c
 #pragma omp simd
             for (int c = 0; c < C; c++) dx[c] = rs * (dy[c] * w[c] - gm - (x[c] - mu) * rs * gxm);
     }
+    if (!dw) return;
     int nblk = (C + COLBLK - 1) / COLBLK;
 #pragma omp parallel for schedule(static) if ((size_t)M * C > PAR_MIN)
-    for (int blk = 0; blk < nblk; blk++) {
-        int c0 = blk * COLBLK, c1 = c0 + COLBLK < C ? c0 + COLBLK : C;
-        float sw[COLBLK] = {0}, sb[COLBLK] = {0};
-        for (int m = 0; m < M; m++) {
-            const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
-            float mu = mean[m], rs = rstd[m];
-#pragma omp simd
-            for (int c = c0; c < c1; c++) {
-                sw[c - c0] += dy[c] * (x[c] - mu) * rs;
-                sb[c - c0] += dy[c];
-            }
-        }
-        for (int c = c0; c < c1; c++) {
-            dw[c] += sw[c - c0];
-            db[c] += sb[c - c0];
-        }
-    }
+    for (int blk = 0; blk < nblk; blk++)
+        ln_weights_block(dw, db, dout, inp, mean, rstd, M, C, blk * COLBLK,
+                         blk * COLBLK + COLBLK < C ? blk * COLBLK + COLBLK : C);
 }
 
 LGP_HOT static void gelu_forward_impl(float *out, const float *inp, size_t n) {
@@ -416,6 +436,15 @@ void lgp_layernorm_backward_set(float *dinp, const float *dres, float *dw, float
                                 const float *mean, const float *rstd, int M, int C) {
     double t0 = prof_begin();
     layernorm_backward_impl(dinp, dw, db, dout, inp, w, mean, rstd, M, C, 1, dres);
+    prof_end(LGP_OP_LN_BWD, t0, 0.0);
+}
+
+void lgp_layernorm_backward_weights(float *dw, float *db, const float *dout, const float *inp,
+                                    const float *mean, const float *rstd, int M, int C, int c0,
+                                    int c1) {
+    double t0 = prof_begin();
+    for (int c = c0; c < c1; c += COLBLK)
+        ln_weights_block(dw, db, dout, inp, mean, rstd, M, C, c, c + COLBLK < c1 ? c + COLBLK : c1);
     prof_end(LGP_OP_LN_BWD, t0, 0.0);
 }
 

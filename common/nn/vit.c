@@ -358,15 +358,6 @@ static int batch_split_threads(void) {
     return nt < LGP_VIT_MAX_THREADS ? nt : LGP_VIT_MAX_THREADS;
 }
 
-/* The 12 tensors of a block, their addresses and sizes, in the table's order. */
-static void block_list(float **t[12], size_t n[12], lgp_block_tensors *b, int C, int F) {
-    float **p[12] = {&b->norm1_w, &b->norm1_b, &b->qkv_w, &b->qkv_b, &b->proj_w, &b->proj_b,
-                     &b->norm2_w, &b->norm2_b, &b->fc1_w, &b->fc1_b, &b->fc2_w, &b->fc2_b};
-    size_t c = (size_t)C, f = (size_t)F;
-    size_t m[12] = {c, c, 3 * c * c, 3 * c, c * c, c, c, c, f * c, f, c * f, c};
-    for (int k = 0; k < 12; k++) t[k] = p[k], n[k] = m[k];
-}
-
 void lgp_vit_stack_bind(lgp_vit_stack *s, lgp_arena *a, int maxB, int maxT, int C, int H, int F,
                         int L, int keep_acts) {
     size_t BT = (size_t)maxB * maxT;
@@ -387,12 +378,11 @@ void lgp_vit_stack_bind(lgp_vit_stack *s, lgp_arena *a, int maxB, int maxT, int 
     s->dgelu = lgp_arena_take(a, BT * F);
     s->dfc1 = s->dgelu; /* the GELU backward runs in place */
     s->att_scratch = lgp_arena_take(a, lgp_attention_scratch(maxT));
-    for (int r = 0; r + 1 < s->replicas; r++) {
-        float **t[12];
-        size_t n[12];
-        block_list(t, n, &s->grad_part[r], C, F);
-        for (int k = 0; k < 12; k++) *t[k] = lgp_arena_take(a, n[k]);
-    }
+    if (s->replicas < 2) return;
+    s->dres2 = lgp_arena_take(a, BT * C);
+    s->dln1 = lgp_arena_take(a, BT * C);
+    s->dbr_m = s->tmp; /* the forward's scratch; no backward uses it */
+    s->dbr_a = lgp_arena_take(a, BT * C);
 }
 
 /* tmp [B, T, C] *= per-sample scale[b] (drop path); scale NULL: nothing. */
@@ -445,8 +435,13 @@ void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const floa
     block_forward(out, a, tmp, inp, w, B, T, C, H, F, NULL, NULL);
 }
 
+/* A gradient tensor of g, NULL when g is (input gradients only, batch split). */
+#define GRAD(g, t) ((g) ? (g)->t : NULL)
+
 /* Backward of mlp_forward: dx = dout + d(x) through the branch (dx may be dout itself);
- * s->dgelu and s->dln are scratch, s->datty too with drop_m. */
+ * s->dgelu and s->dln are scratch, and with drop_m s->dbr_m (or s->datty where no dbr_m
+ * is bound). g NULL: input gradient only, leaving what the weight gradients need in
+ * dgelu (fc1's output gradient), dln (norm2's) and the branch gradient. */
 static void mlp_backward(float *dx, lgp_block_tensors *g, const float *dout, const float *x,
                          const lgp_block_tensors *w, const lgp_block_acts *a, lgp_vit_stack *s, int B,
                          int M, const float *drop_m) {
@@ -454,41 +449,45 @@ static void mlp_backward(float *dx, lgp_block_tensors *g, const float *dout, con
     /* dgelu turns into d(fc1) in place */
     const float *dbr = dout;
     if (drop_m) {
-        memcpy(s->datty, dout, sizeof(float) * (size_t)M * C);
-        scale_rows(s->datty, drop_m, B, (size_t)M / B * C);
-        dbr = s->datty;
+        float *d = s->dbr_m ? s->dbr_m : s->datty;
+        memcpy(d, dout, sizeof(float) * (size_t)M * C);
+        scale_rows(d, drop_m, B, (size_t)M / B * C);
+        dbr = d;
     }
-    lgp_linear_backward_set(s->dgelu, g->fc2_w, g->fc2_b, dbr, a->gelu, w->fc2_w, M, F, C);
+    lgp_linear_backward_set(s->dgelu, GRAD(g, fc2_w), GRAD(g, fc2_b), dbr, a->gelu, w->fc2_w, M, F, C);
     lgp_gelu_backward_set(s->dgelu, s->dgelu, a->fc1, (size_t)M * F);
-    lgp_linear_backward_set(s->dln, g->fc1_w, g->fc1_b, s->dgelu, a->ln2, w->fc1_w, M, C, F);
-    lgp_layernorm_backward_set(dx, dout, g->norm2_w, g->norm2_b, s->dln, x, w->norm2_w,
+    lgp_linear_backward_set(s->dln, GRAD(g, fc1_w), GRAD(g, fc1_b), s->dgelu, a->ln2, w->fc1_w, M, C, F);
+    lgp_layernorm_backward_set(dx, dout, GRAD(g, norm2_w), GRAD(g, norm2_b), s->dln, x, w->norm2_w,
                                a->ln2_mean, a->ln2_rstd, M, C);
 }
 
 /* Backward of attn_forward from s->dmid = d(res_mid): set: dinp = d(inp) (dinp may be
  * s->dres); otherwise dinp += d(inp). With drop_a the scaled branch gradient is made in
- * s->dln, free at that point. */
+ * s->dbr_a (or s->dln, free at that point, where no dbr_a is bound); the qkv product's
+ * input gradient goes to s->dln1 (or s->dln). g NULL: input gradient only. */
 static void attn_backward(float *dinp, int set, lgp_block_tensors *g, const float *inp,
                           const lgp_block_tensors *w, const lgp_block_acts *a, lgp_vit_stack *s, int B,
                           int T, const float *drop_a) {
     int C = s->C, H = s->H, M = B * T;
     size_t n = (size_t)M * C;
     const float *dbr = s->dmid;
+    float *dln = s->dln1 ? s->dln1 : s->dln;
     if (drop_a) {
-        memcpy(s->dln, s->dmid, sizeof(float) * n);
-        scale_rows(s->dln, drop_a, B, (size_t)T * C);
-        dbr = s->dln;
+        float *d = s->dbr_a ? s->dbr_a : s->dln;
+        memcpy(d, s->dmid, sizeof(float) * n);
+        scale_rows(d, drop_a, B, (size_t)T * C);
+        dbr = d;
     }
-    lgp_linear_backward_set(s->datty, g->proj_w, g->proj_b, dbr, a->atty, w->proj_w, M, C, C);
+    lgp_linear_backward_set(s->datty, GRAD(g, proj_w), GRAD(g, proj_b), dbr, a->atty, w->proj_w, M, C, C);
     lgp_attention_backward_set(s->dqkv, s->datty, a->qkv, a->att, s->att_scratch, B, T, C, H);
-    lgp_linear_backward_set(s->dln, g->qkv_w, g->qkv_b, s->dqkv, a->ln1, w->qkv_w, M, C, 3 * C);
+    lgp_linear_backward_set(dln, GRAD(g, qkv_w), GRAD(g, qkv_b), s->dqkv, a->ln1, w->qkv_w, M, C, 3 * C);
     if (set) {
-        lgp_layernorm_backward_set(dinp, s->dmid, g->norm1_w, g->norm1_b, s->dln, inp,
+        lgp_layernorm_backward_set(dinp, s->dmid, GRAD(g, norm1_w), GRAD(g, norm1_b), dln, inp,
                                    w->norm1_w, a->ln1_mean, a->ln1_rstd, M, C);
         return;
     }
     lgp_add_inplace(dinp, s->dmid, n);
-    lgp_layernorm_backward(dinp, g->norm1_w, g->norm1_b, s->dln, inp, w->norm1_w, a->ln1_mean,
+    lgp_layernorm_backward(dinp, GRAD(g, norm1_w), GRAD(g, norm1_b), dln, inp, w->norm1_w, a->ln1_mean,
                            a->ln1_rstd, M, C);
 }
 
@@ -496,8 +495,10 @@ static void attn_backward(float *dinp, int set, lgp_block_tensors *g, const floa
  * branch's norm has been back-propagated); otherwise dinp += d(block input). Every
  * scratch buffer is overwritten by the op that fills it (the _set ops), never zeroed.
  * drop_a, drop_m [B] (NULL: none): the forward's branch scales; a branch's gradient is
- * the residual's times its scale, made in a scratch buffer that is free at that point
- * (datty before the attention backward fills it, dln once the norm2 backward used it). */
+ * the residual's times its scale, made in dbr_m / dbr_a where bound (a batch split's
+ * weight-gradient tiles read them afterwards), or else in a scratch buffer that is free
+ * at that point (datty before the attention backward fills it, dln once the norm2
+ * backward used it). g NULL: input gradients only (batch split). */
 static void block_backward(float *dinp, int set, lgp_block_tensors *g, const float *dout,
                            const float *inp, const lgp_block_tensors *w, const lgp_block_acts *a,
                            lgp_vit_stack *s, int B, int T, const float *drop_a,
@@ -533,6 +534,8 @@ static void stack_slice(lgp_vit_stack *v, const lgp_vit_stack *s, int b0, int T,
     v->dres = ADV(s->dres, bt * C), v->dmid = ADV(s->dmid, bt * C);
     v->dln = ADV(s->dln, bt * C), v->datty = ADV(s->datty, bt * C);
     v->dqkv = ADV(s->dqkv, bt * 3 * C), v->dgelu = ADV(s->dgelu, bt * F), v->dfc1 = v->dgelu;
+    v->dres2 = ADV(s->dres2, bt * C), v->dln1 = ADV(s->dln1, bt * C);
+    v->dbr_m = ADV(s->dbr_m, bt * C), v->dbr_a = ADV(s->dbr_a, bt * C);
     v->att_scratch = ADV(s->att_scratch, (size_t)r * T * T);
 #undef ADV
     v->grads_done = NULL;
@@ -547,13 +550,18 @@ static int split_threads(const lgp_vit_stack *s, int B) {
     return B < s->replicas ? B : s->replicas;
 }
 
-/* Inside a batch split of R threads: this thread's first sample *b0 and sample count
- * (returned); from here its ops run on it alone. */
-static int split_share(int B, int R, int *b0) {
-    int r = omp_get_thread_num();
-    *b0 = (int)((int64_t)B * r / R);
-    omp_set_num_threads(1);
-    return (int)((int64_t)B * (r + 1) / R) - *b0;
+/* Samples per chunk of a batch split over R threads: s->chunk, or about 8 chunks per
+ * thread, so that a thread running slower than the others ends at most one small chunk
+ * behind them. */
+static int split_chunk(const lgp_vit_stack *s, int B, int R) {
+    int c = s->chunk > 0 ? s->chunk : B / (8 * R);
+    return c < 1 ? 1 : c;
+}
+
+/* Chunk c of the batch of B in chunks of cs: its first sample *b0, its sample count. */
+static int chunk_at(int c, int cs, int B, int *b0) {
+    *b0 = c * cs;
+    return B - *b0 < cs ? B - *b0 : cs;
 }
 
 /* Branch scales of block l for samples [b0, b0 + n) of B: *a attention, *m MLP. */
@@ -585,113 +593,169 @@ float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int n
     LGP_ASSERT(B <= s->maxB && T <= s->maxT && nblocks <= s->L);
     int R = split_threads(s, B);
     if (R == 1) return forward_blocks(s, s, w, nblocks, B, B, 0, T);
-    int prev = lgp_blas_serial_begin();
+    int cs = split_chunk(s, B, R), nc = (B + cs - 1) / cs, prev = lgp_blas_serial_begin();
 #pragma omp parallel num_threads(R)
     {
-        int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
+        omp_set_num_threads(1); /* each op of a chunk on this thread alone */
         lgp_vit_stack v;
-        stack_slice(&v, s, b0, T, r);
-        forward_blocks(&v, s, w, nblocks, n, B, b0, T);
+#pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < nc; c++) {
+            int b0, n = chunk_at(c, cs, B, &b0);
+            stack_slice(&v, s, b0, T, omp_get_thread_num());
+            forward_blocks(&v, s, w, nblocks, n, B, b0, T);
+        }
     }
     lgp_blas_serial_end(prev);
     return s->dres ? s->res[nblocks] : s->res[nblocks & 1];
 }
 
-/* g += the other threads' parts (in thread order), thread r of R doing its share of each
- * tensor; run by every thread of the split after all have finished the block. */
-static void add_grad_parts(lgp_block_tensors *g, lgp_vit_stack *s, int r, int R) {
-    float **dst[12], **src[LGP_VIT_MAX_THREADS - 1][12];
-    size_t n[12];
-    block_list(dst, n, g, s->C, s->F);
-    for (int q = 0; q + 1 < R; q++) block_list(src[q], n, &s->grad_part[q], s->C, s->F);
-    for (int k = 0; k < 12; k++) {
-        size_t i0 = n[k] * r / R, i1 = n[k] * (r + 1) / R;
-        float *d = *dst[k];
-        for (int q = 0; q + 1 < R; q++) {
-            const float *p = *src[q][k];
-#pragma omp simd
-            for (size_t i = i0; i < i1; i++) d[i] += p[i];
+/* What a block's weight gradients are made of once its input-gradient pass has run for
+ * every chunk (batch split): the MLP half's over Mm rows, the attention half's over Ma
+ * (they differ in the tail). a: the block's activations (rows as the halves count them). */
+typedef struct {
+    const lgp_block_acts *a;
+    const float *x_mid, *dbr_m, *dfc1, *dln2; /* norm2's input; fc2's, fc1's, norm2's output gradients */
+    const float *inp, *dbr_a, *dqkv, *dln1;   /* norm1's input; proj's, qkv's, norm1's output gradients */
+    int Mm, Ma;
+} wgrad_src;
+
+/* Output rows (columns of a norm) per weight-gradient tile: a few tiles per thread per
+ * tensor, each still a product long enough to run at full rate. */
+#define WG_TILE 64
+
+static int tiles(int n) { return (n + WG_TILE - 1) / WG_TILE; }
+
+static int wgrad_tasks(int C, int F) { return 2 * tiles(C) + tiles(3 * C) + tiles(F) + 2 * tiles(C); }
+
+/* Tile k of block g's weight gradients, the largest products first (fc2's tiles sum over
+ * F inputs), the norms' column tiles last. */
+static void wgrad_task(lgp_block_tensors *g, const wgrad_src *q, int C, int F, int k) {
+    const struct {
+        float *dw, *db;
+        const float *dy, *x;
+        int M, In, Out;
+    } lin[4] = {{g->fc2_w, g->fc2_b, q->dbr_m, q->a->gelu, q->Mm, F, C},
+                {g->qkv_w, g->qkv_b, q->dqkv, q->a->ln1, q->Ma, C, 3 * C},
+                {g->fc1_w, g->fc1_b, q->dfc1, q->a->ln2, q->Mm, C, F},
+                {g->proj_w, g->proj_b, q->dbr_a, q->a->atty, q->Ma, C, C}};
+    for (int i = 0; i < 4; i++) {
+        int t = tiles(lin[i].Out);
+        if (k < t) {
+            int o0 = k * WG_TILE, o1 = o0 + WG_TILE < lin[i].Out ? o0 + WG_TILE : lin[i].Out;
+            lgp_linear_backward_weights(lin[i].dw, lin[i].db, lin[i].dy, lin[i].x, lin[i].M,
+                                        lin[i].In, lin[i].Out, o0, o1);
+            return;
         }
+        k -= t;
     }
+    int t = tiles(C), c0 = k % t * WG_TILE, c1 = c0 + WG_TILE < C ? c0 + WG_TILE : C;
+    if (k < t)
+        lgp_layernorm_backward_weights(g->norm2_w, g->norm2_b, q->dln2, q->x_mid, q->a->ln2_mean,
+                                       q->a->ln2_rstd, q->Mm, C, c0, c1);
+    else
+        lgp_layernorm_backward_weights(g->norm1_w, g->norm1_b, q->dln1, q->inp, q->a->ln1_mean,
+                                       q->a->ln1_rstd, q->Ma, C, c0, c1);
 }
 
-static void zero_block(lgp_block_tensors *b, int C, int F) {
-    float **t[12];
-    size_t n[12];
-    block_list(t, n, b, C, F);
-    for (int k = 0; k < 12; k++) memset(*t[k], 0, sizeof(float) * n[k]);
+/* Inside a batch split: every thread takes tiles of block g's weight gradients until none
+ * are left, then thread 0 reports the block (the others go on to the next block's input
+ * gradients, which write no weight gradient). */
+static void wgrad_split(lgp_vit_stack *s, lgp_block_tensors *g, const wgrad_src *q) {
+    int n = wgrad_tasks(s->C, s->F);
+#pragma omp for schedule(dynamic, 1)
+    for (int k = 0; k < n; k++) wgrad_task(g, q, s->C, s->F, k);
+    if (omp_get_thread_num() == 0 && s->grads_done) s->grads_done(s->grads_done_ctx, g);
 }
 
-/* Blocks nblocks-1..0 backward on view v of s (as forward_blocks), thread r of a batch
- * split of R (0 of 1 without one): thread r > 0 accumulates into grad_part[r-1], added
- * into g once every thread has finished the block (the barriers do nothing outside a
- * parallel region), then thread 0 reports the block. */
-static void backward_blocks(lgp_vit_stack *v, lgp_vit_stack *s, const lgp_block_tensors *w,
-                            lgp_block_tensors *g, int nblocks, int n, int B, int b0, int T, int r,
-                            int R) {
-    for (int l = nblocks - 1; l >= 0; l--) {
-        lgp_block_tensors *gl = r == 0 ? &g[l] : &s->grad_part[r - 1];
-        if (r > 0) zero_block(gl, s->C, s->F);
-        const float *da, *dm;
-        drop_slices(&da, &dm, s, l, B, b0);
-        block_backward(v->dres, 1, gl, v->dres, v->res[l], &w[l], &v->acts[l], v, n, T, da, dm);
-        if (R > 1) {
-#pragma omp barrier
-            add_grad_parts(&g[l], s, r, R);
-#pragma omp barrier
-        }
-        if (r == 0 && s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
+/* The batch split's backward (lgp_vit_stack.replicas): per block, the input gradients
+ * chunk by chunk, then the weight gradients tile by tile. Block l reads its output's
+ * gradient from d[l + 1] and writes its input's to d[l]: d[0] = dres, then dres2 and
+ * dres alternating, d[nblocks] = dout, so the weight gradients can still read d[l + 1]. */
+static void backward_split(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_block_tensors *g,
+                           const float *dout, int nblocks, int B, int T, int R) {
+    LGP_ASSERT(s->dres2);
+    float *d[2] = {s->dres, s->dres2};
+    if (dout == d[(nblocks - 1) & 1]) { /* the first block would overwrite its own input */
+        memcpy(d[nblocks & 1], dout, sizeof(float) * (size_t)B * T * s->C);
+        dout = d[nblocks & 1];
     }
+    int cs = split_chunk(s, B, R), nc = (B + cs - 1) / cs, prev = lgp_blas_serial_begin();
+#pragma omp parallel num_threads(R)
+    {
+        omp_set_num_threads(1);
+        lgp_vit_stack v;
+        for (int l = nblocks - 1; l >= 0; l--) {
+            const float *dl = l + 1 == nblocks ? dout : d[(l + 1) & 1];
+#pragma omp for schedule(dynamic, 1)
+            for (int c = 0; c < nc; c++) {
+                int b0, n = chunk_at(c, cs, B, &b0);
+                size_t off = (size_t)b0 * T * s->C;
+                const float *da, *dm;
+                stack_slice(&v, s, b0, T, omp_get_thread_num());
+                drop_slices(&da, &dm, s, l, B, b0);
+                block_backward(d[l & 1] + off, 1, NULL, dl + off, v.res[l], &w[l], &v.acts[l], &v, n,
+                               T, da, dm);
+            }
+            const lgp_block_acts *a = &s->acts[l];
+            wgrad_src q = {a, a->res_mid, s->drop_scale ? s->dbr_m : dl, s->dgelu, s->dln,
+                           s->res[l], s->drop_scale ? s->dbr_a : s->dmid, s->dqkv, s->dln1,
+                           B * T, B * T};
+            wgrad_split(s, &g[l], &q);
+        }
+    }
+    lgp_blas_serial_end(prev);
 }
 
 void lgp_vit_stack_backward(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_block_tensors *g,
                             const float *dout, int nblocks, int B, int T) {
     LGP_ASSERT(s->dres && B <= s->maxB && T <= s->maxT && nblocks <= s->L);
-    /* dres carries d(res[l+1]) in and d(res[l]) out, overwritten in place per block */
-    if (dout != s->dres) memcpy(s->dres, dout, sizeof(float) * (size_t)B * T * s->C);
     int R = split_threads(s, B);
-    if (R == 1) {
-        backward_blocks(s, s, w, g, nblocks, B, B, 0, T, 0, 1);
+    if (R > 1 && nblocks > 0) {
+        backward_split(s, w, g, dout, nblocks, B, T, R);
         return;
     }
-    int prev = lgp_blas_serial_begin();
-#pragma omp parallel num_threads(R)
-    {
-        int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
-        lgp_vit_stack v;
-        stack_slice(&v, s, b0, T, r);
-        backward_blocks(&v, s, w, g, nblocks, n, B, b0, T, r, R);
+    /* dres carries d(res[l+1]) in and d(res[l]) out, overwritten in place per block */
+    if (dout != s->dres) memcpy(s->dres, dout, sizeof(float) * (size_t)B * T * s->C);
+    for (int l = nblocks - 1; l >= 0; l--) {
+        const float *da, *dm;
+        drop_slices(&da, &dm, s, l, B, 0);
+        block_backward(s->dres, 1, &g[l], s->dres, s->res[l], &w[l], &s->acts[l], s, B, T, da, dm);
+        if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
     }
-    lgp_blas_serial_end(prev);
 }
 
-/* The last block for the tail rows (vit.h), samples of one view: v sliced by sequences of
- * T (the attention half's buffers), vq by sequences of Tq (the MLP half's, compact). The
- * two halves use the same scratch at different offsets, so a batch split's threads meet
- * at a barrier between them (outside a parallel region it does nothing). */
-static void tail_forward(lgp_vit_stack *v, lgp_vit_stack *vq, const lgp_block_tensors *wl, int n, int T,
-                         int q0, float *xt) {
+/* The last block for the tail rows (vit.h), in two halves on views of n samples: v
+ * sliced by sequences of T (the attention half's buffers), vq by sequences of Tq (the
+ * MLP half's, compact). The halves use the same scratch at different offsets, so a
+ * batch split runs all chunks of the first before any of the second. */
+static void tail_attn_forward(lgp_vit_stack *v, const lgp_block_tensors *wl, int n, int T, int q0,
+                              float *xt) {
     int l = v->L - 1, Tq = T - q0, C = v->C;
     lgp_block_acts *a = &v->acts[l];
     attn_forward(a, v->tmp, v->res[l], wl, n, T, C, v->H, NULL);
     for (int b = 0; b < n; b++)
         memcpy(xt + (size_t)b * Tq * C, a->res_mid + ((size_t)b * T + q0) * C, sizeof(float) * (size_t)Tq * C);
-#pragma omp barrier
-    mlp_forward(vq->res[l + 1], &vq->acts[l], vq->tmp, xt, wl, n, n * Tq, C, v->F, NULL);
 }
 
+static void tail_mlp_forward(lgp_vit_stack *vq, const lgp_block_tensors *wl, int n, int Tq, const float *xt) {
+    int l = vq->L - 1;
+    mlp_forward(vq->res[l + 1], &vq->acts[l], vq->tmp, xt, wl, n, n * Tq, vq->C, vq->F, NULL);
+}
+
+/* Input gradients of the tail for n samples (g NULL; weight gradients too with g): the
+ * MLP half's go through dxt into v->dmid, none for the rows nothing reads. The MLP half
+ * writes only dgelu, dln and dxt, the attention half neither, so chunks of a batch split
+ * can run both halves back to back. */
 static void tail_backward(lgp_vit_stack *v, lgp_vit_stack *vq, const lgp_block_tensors *wl,
                           lgp_block_tensors *gl, const float *dout, int n, int T, int q0, const float *xt,
                           float *dxt) {
     int l = v->L - 1, Tq = T - q0, C = v->C;
     mlp_backward(dxt, gl, dout, xt, wl, &vq->acts[l], vq, n, n * Tq, NULL);
-    /* d(res_mid): the tail rows' from the MLP half, none for the rows nothing reads */
     for (int b = 0; b < n; b++) {
         float *d = v->dmid + (size_t)b * T * C;
         memset(d, 0, sizeof(float) * (size_t)q0 * C);
         memcpy(d + (size_t)q0 * C, dxt + (size_t)b * Tq * C, sizeof(float) * (size_t)Tq * C);
     }
-#pragma omp barrier
     attn_backward(v->dres, 1, gl, v->res[l], wl, &v->acts[l], v, n, T, NULL);
 }
 
@@ -700,17 +764,27 @@ float *lgp_vit_stack_forward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, 
     int l = s->L - 1, Tq = T - q0, C = s->C, R = split_threads(s, B);
     LGP_ASSERT(l >= 0 && s->dres && B <= s->maxB && T <= s->maxT && q0 >= 0 && Tq >= 1);
     if (R == 1) {
-        tail_forward(s, s, &w[l], B, T, q0, x_tail);
+        tail_attn_forward(s, &w[l], B, T, q0, x_tail);
+        tail_mlp_forward(s, &w[l], B, Tq, x_tail);
         return s->res[l + 1];
     }
-    int prev = lgp_blas_serial_begin();
+    int cs = split_chunk(s, B, R), nc = (B + cs - 1) / cs, prev = lgp_blas_serial_begin();
 #pragma omp parallel num_threads(R)
     {
-        int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
-        lgp_vit_stack v, vq;
-        stack_slice(&v, s, b0, T, r);
-        stack_slice(&vq, s, b0, Tq, r);
-        tail_forward(&v, &vq, &w[l], n, T, q0, x_tail + (size_t)b0 * Tq * C);
+        omp_set_num_threads(1);
+        lgp_vit_stack v;
+#pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < nc; c++) {
+            int b0, n = chunk_at(c, cs, B, &b0);
+            stack_slice(&v, s, b0, T, omp_get_thread_num());
+            tail_attn_forward(&v, &w[l], n, T, q0, x_tail + (size_t)b0 * Tq * C);
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < nc; c++) {
+            int b0, n = chunk_at(c, cs, B, &b0);
+            stack_slice(&v, s, b0, Tq, omp_get_thread_num());
+            tail_mlp_forward(&v, &w[l], n, Tq, x_tail + (size_t)b0 * Tq * C);
+        }
     }
     lgp_blas_serial_end(prev);
     return s->res[l + 1];
@@ -723,24 +797,29 @@ void lgp_vit_stack_backward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, l
     LGP_ASSERT(l >= 0 && s->dres && B <= s->maxB && T <= s->maxT && q0 >= 0 && Tq >= 1);
     if (R == 1) {
         tail_backward(s, s, &w[l], &g[l], dout, B, T, q0, x_tail, dx_tail);
-    } else {
-        int prev = lgp_blas_serial_begin();
+        if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
+        return;
+    }
+    LGP_ASSERT(s->dln1);
+    int cs = split_chunk(s, B, R), nc = (B + cs - 1) / cs, prev = lgp_blas_serial_begin();
+    const lgp_block_acts *a = &s->acts[l];
+    /* the MLP half's rows are compact [B, Tq] in the same buffers */
+    wgrad_src q = {a, x_tail, dout, s->dgelu, s->dln, s->res[l], s->dmid, s->dqkv, s->dln1, B * Tq, B * T};
 #pragma omp parallel num_threads(R)
-        {
-            int r = omp_get_thread_num(), b0, n = split_share(B, R, &b0);
+    {
+        omp_set_num_threads(1);
+        lgp_vit_stack v, vq;
+#pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < nc; c++) {
+            int b0, n = chunk_at(c, cs, B, &b0), r = omp_get_thread_num();
             size_t off = (size_t)b0 * Tq * C;
-            lgp_vit_stack v, vq;
             stack_slice(&v, s, b0, T, r);
             stack_slice(&vq, s, b0, Tq, r);
-            lgp_block_tensors *gl = r == 0 ? &g[l] : &s->grad_part[r - 1];
-            if (r > 0) zero_block(gl, C, s->F);
-            tail_backward(&v, &vq, &w[l], gl, dout + off, n, T, q0, x_tail + off, dx_tail + off);
-#pragma omp barrier
-            add_grad_parts(&g[l], s, r, R);
+            tail_backward(&v, &vq, &w[l], NULL, dout + off, n, T, q0, x_tail + off, dx_tail + off);
         }
-        lgp_blas_serial_end(prev);
+        wgrad_split(s, &g[l], &q);
     }
-    if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
+    lgp_blas_serial_end(prev);
 }
 
 /* ---- patches ---- */

@@ -188,17 +188,24 @@ typedef struct {
      * the branch, 1/keep rescales it (timm DropPath). Set by the caller per step for the
      * B of that step's forward, read again by its backward; NULL: no drop path. */
     const float *drop_scale;
-    /* Batch split: with R = replicas > 1 the blocks run as R single-threaded copies, thread
-     * r on samples [B r/R, B (r+1)/R) of every buffer (all are batch-major), instead of
-     * splitting each op over the threads: one fork per stack instead of one per op, and
-     * each product whole on one core. Thread r > 0 accumulates a block's weight gradients
-     * into grad_part[r-1] (from the arena: one block's gradients per extra thread, 1.8 MB
-     * at fmnist, 28 MB at ViT-B; zero between blocks), added into g in a fixed order after the
-     * block, so a result depends on the thread count only, as before. R is the thread
-     * count at bind time (1 with LGP_BATCH_SPLIT=0 in the environment, for A/B runs);
-     * products in bf16 (gemm.h) always take the per-op split. */
-    int replicas;
-    lgp_block_tensors grad_part[LGP_VIT_MAX_THREADS - 1];
+    /* Batch split: with R = replicas > 1 the blocks run on R single-threaded workers
+     * instead of splitting each op over the threads: one fork per stack instead of one
+     * per op, and each product whole on one core. The batch is cut into chunks of
+     * `chunk` samples (0: about 8 per thread), handed out to whichever thread is free
+     * (the two vCPUs here run up to 16 % apart; a fixed share per thread waited for the
+     * slower). A chunk's rows go through the blocks of a forward, or through a block's
+     * input-gradient pass, on one thread; then the block's weight gradients are cut into
+     * tiles of output rows (ops.h: lgp_linear_backward_weights), each summed over the
+     * whole batch by one thread. Which thread takes a chunk or a tile changes nothing, so
+     * a result depends on the thread count only, as with the per-op split. The gradients
+     * the tiles read need buffers of their own (dres2, dln1, dbr_a below: 3 x [B,T,C],
+     * bound only when R > 1; dbr_m is tmp). R is the thread count at bind time (1 with
+     * LGP_BATCH_SPLIT=0 in the environment, for A/B runs); products in bf16 (gemm.h)
+     * always take the per-op split. */
+    int replicas, chunk;
+    float *dres2;        /* the input-gradient pass alternates dres and dres2 block by block */
+    float *dln1;         /* the qkv product's input gradient (dln holds norm2's) */
+    float *dbr_m, *dbr_a; /* the MLP and attention branches' scaled gradients (drop path) */
 } lgp_vit_stack;
 
 /* keep_acts = 0 binds one set of activations shared by all blocks (inference). */

@@ -5,8 +5,9 @@
  * convolution, patchify/unpatchify round trip, and the embedding path (lgp_vit_embed)
  * against the MAE encoder run on all patches in shuffled order, and the batch split of a
  * block stack (lgp_vit_stack.replicas) against the per-op split: same outputs and
- * gradients to float rounding, with drop path, an uneven split and the per-block
- * gradient callback, and the same bytes on a rerun; and the last block run for the tail
+ * gradients to float rounding, with drop path, uneven splits, chunks of every size,
+ * one and several weight-gradient tiles, the gradient read from the stack's own buffer,
+ * the per-block gradient callback, and the same bytes on a rerun; and the last block run for the tail
  * rows alone (MAE's decoder) against the whole stack. */
 #include "common/nn/mae.h"
 #include "common/nn/ops.h"
@@ -167,6 +168,7 @@ typedef struct {
     int calls, order_ok, next;
     const lgp_block_tensors *g;
     double sums[4];
+    size_t n; /* fc1_w's size */
 } split_cb;
 
 static double tensor_sum(const float *p, size_t n) {
@@ -181,7 +183,7 @@ static void split_done(void *ctx, const lgp_block_tensors *g) {
     int l = (int)(g - cb->g);
     cb->order_ok &= l == cb->next;
     cb->next--;
-    if (l >= 0 && l < 4) cb->sums[l] = tensor_sum(g->fc1_w, 64 * 16);
+    if (l >= 0 && l < 4) cb->sums[l] = tensor_sum(g->fc1_w, cb->n);
     cb->calls++;
 }
 
@@ -195,7 +197,7 @@ static double rel(const float *a, const float *b, size_t n) {
  * gradients (zeroed first) land in the given buffers. */
 static void split_run(lgp_vit_stack *s, lgp_vit_model *m, const float *x, const float *dout, int B, int T,
                       float *out, float *dx, float *grads) {
-    size_t n = (size_t)B * T * 16;
+    size_t n = (size_t)B * T * m->cfg.width;
     lgp_vit_zero_grad(m);
     memcpy(s->res[0], x, sizeof(float) * n);
     const float *y = lgp_vit_stack_forward(s, m->w.blocks, m->cfg.depth, B, T);
@@ -205,14 +207,16 @@ static void split_run(lgp_vit_stack *s, lgp_vit_model *m, const float *x, const 
     memcpy(grads, m->grads, sizeof(float) * m->params.total);
 }
 
-static void test_batch_split(void) {
-    /* C 16, 2 heads, F 64, 3 blocks, 16 patches + cls */
-    lgp_vit_config c = {8, 2, 1, 16, 3, 2, 4, 8, 1, 2, 1, 0.0f};
+/* Width C: 16 gives every weight gradient one tile (vit.c WG_TILE 64), 72 several and
+ * ragged ones (qkv 64+64+64+24 rows, fc1 4x64+32, the norms 64+8 columns). */
+static void test_batch_split(int C) {
+    /* 2 heads, F 4C, 3 blocks, 16 patches + cls */
+    lgp_vit_config c = {8, 2, 1, C, 3, 2, 4, 8, 1, 2, 1, 0.0f};
     lgp_vit_model m;
     char err[128];
-    int B = 7, T = 17, C = 16, F = 64, L = 3, prev = omp_get_max_threads();
-    is_int(lgp_vit_model_init(&m, &c, LGP_VIT_WITH_GRADS, 3, err, sizeof err), LGP_OK, "split: model");
-    omp_set_num_threads(3); /* 7 samples over 3 threads: 2, 2, 3 */
+    int B = 7, T = 17, F = 4 * C, L = 3, prev = omp_get_max_threads();
+    is_int(lgp_vit_model_init(&m, &c, LGP_VIT_WITH_GRADS, 3, err, sizeof err), LGP_OK, "split, C %d: model", C);
+    omp_set_num_threads(3); /* 7 samples over 3 threads */
     lgp_arena a = {NULL, 0, 0};
     lgp_vit_stack s, si;
     lgp_vit_stack_bind(&s, &a, B, T, C, 2, F, L, 1);
@@ -232,7 +236,7 @@ static void test_batch_split(void) {
     /* biases and LayerNorm weights away from their 0/1 init, so every gradient path counts */
     for (size_t i = 0; i < P; i++) m.params.data[i] += 0.05f * (float)lgp_rng_normal(&r);
 
-    split_cb cb = {0, 1, L - 1, m.g.blocks, {0}};
+    split_cb cb = {0, 1, L - 1, m.g.blocks, {0}, (size_t)F * C};
     s.grads_done = split_done, s.grads_done_ctx = &cb;
     split_run(&s, &m, x, dout, B, T, o[0], d[0], g[0]);
     is_int(cb.calls, L, "split: the gradient callback runs once per block");
@@ -253,6 +257,38 @@ static void test_batch_split(void) {
     ok(rel(o[0], o[2], n) < 1e-5, "split: output = per-op split's (rel %.2g)", rel(o[0], o[2], n));
     ok(rel(d[0], d[2], n) < 1e-5, "split: input gradient = per-op split's (rel %.2g)", rel(d[0], d[2], n));
     ok(rel(g[0], g[2], P) < 1e-5, "split: weight gradients = per-op split's (rel %.2g)", rel(g[0], g[2], P));
+    s.replicas = 3;
+    /* chunks of 1 to 7 samples, the last one short where 7 does not divide */
+    double wo = 0, wd = 0, wg = 0;
+    for (int cs = 1; cs <= B; cs++) {
+        s.chunk = cs;
+        split_run(&s, &m, x, dout, B, T, o[1], d[1], g[1]);
+        wo = fmax(wo, rel(o[1], o[2], n)), wd = fmax(wd, rel(d[1], d[2], n)), wg = fmax(wg, rel(g[1], g[2], P));
+    }
+    s.chunk = 0;
+    ok(wo < 1e-5 && wd < 1e-5 && wg < 1e-5, "split in chunks of 1..7 samples = per-op split (rel %.2g, %.2g, %.2g)", wo, wd, wg);
+    /* the input gradient read from s->dres itself, as the MAE hands it over */
+    memcpy(s.res[0], x, sizeof(float) * n);
+    lgp_vit_zero_grad(&m);
+    lgp_vit_stack_forward(&s, m.w.blocks, L, B, T);
+    memcpy(s.dres, dout, sizeof(float) * n);
+    lgp_vit_stack_backward(&s, m.w.blocks, m.g.blocks, s.dres, L, B, T);
+    ok(rel(s.dres, d[2], n) < 1e-5 && rel(m.grads, g[2], P) < 1e-5, "split from dres in place = per-op split (rel %.2g, %.2g)",
+       rel(s.dres, d[2], n), rel(m.grads, g[2], P));
+    lgp_vit_zero_grad(&m);
+    lgp_vit_stack_forward(&s, m.w.blocks, L - 1, B, T);
+    memcpy(s.dres, dout, sizeof(float) * n);
+    lgp_vit_stack_backward(&s, m.w.blocks, m.g.blocks, s.dres, L - 1, B, T);
+    memcpy(o[1], s.dres, sizeof(float) * n);
+    memcpy(g[1], m.grads, sizeof(float) * P);
+    s.replicas = 1;
+    lgp_vit_zero_grad(&m);
+    lgp_vit_stack_forward(&s, m.w.blocks, L - 1, B, T);
+    lgp_vit_stack_backward(&s, m.w.blocks, m.g.blocks, dout, L - 1, B, T);
+    ok(rel(o[1], s.dres, n) < 1e-5 && rel(g[1], m.grads, P) < 1e-5, "split over an even block count from dres = per-op (rel %.2g, %.2g)",
+       rel(o[1], s.dres, n), rel(g[1], m.grads, P));
+    s.replicas = 3;
+    split_run(&s, &m, x, dout, B, T, o[1], d[1], g[1]);
 
     /* drop path: per-sample branch scales, some branches dropped */
     float drop[2 * 3 * 7];
@@ -344,7 +380,8 @@ int main(void) {
     test_init();
     test_patches();
     test_embed();
-    test_batch_split();
+    test_batch_split(16);
+    test_batch_split(72);
     test_tail();
     return done_testing();
 }
