@@ -166,8 +166,30 @@ LGP_HOT static void colsum_block(float *acc, const float *x, size_t ld, int M, i
     for (int c = c0; c < c1; c++) acc[c] += s[c - c0];
 }
 
-/* acc[c] += sum_m x[m, c] for c in [0, C): parallel over column blocks, rows in order. */
-static void colsum_accumulate(float *acc, const float *x, int M, int C) {
+/* Widest row the single-thread reductions below sum in a local buffer. */
+#define ROWSUM_MAX 4096
+
+/* Whether a row reduction of M x C runs on this thread alone: then it goes row by row
+ * (each row read once, in order) instead of by column blocks; every column's sum takes
+ * the same additions in the same order either way, so the bytes do not change. */
+static int rows_serial(int M, int C) {
+    return C <= ROWSUM_MAX && ((size_t)M * C <= PAR_MIN || omp_get_max_threads() == 1);
+}
+
+/* acc[c] += sum_m x[m, c] for c in [0, C), rows in order: row by row on one thread,
+ * otherwise parallel over column blocks. */
+LGP_HOT static void colsum_accumulate(float *acc, const float *x, int M, int C) {
+    if (rows_serial(M, C)) {
+        float s[ROWSUM_MAX];
+        memset(s, 0, sizeof(float) * (size_t)C);
+        for (int m = 0; m < M; m++) {
+            const float *row = x + (size_t)m * C;
+#pragma omp simd
+            for (int c = 0; c < C; c++) s[c] += row[c];
+        }
+        for (int c = 0; c < C; c++) acc[c] += s[c];
+        return;
+    }
     int nblk = (C + COLBLK - 1) / COLBLK;
 #pragma omp parallel for schedule(static) if ((size_t)M * C > PAR_MIN)
     for (int blk = 0; blk < nblk; blk++)
@@ -252,12 +274,16 @@ LGP_HOT static void ln_weights_block(float *dw, float *db, const float *dout, co
     }
 }
 
-/* set: dinp = (dres or 0) + grad; otherwise dinp += grad (dres unused). */
+/* set: dinp = (dres or 0) + grad; otherwise dinp += grad (dres unused). On one thread
+ * the weight gradients are summed in the same pass, row by row (rows_serial). */
 LGP_HOT static void layernorm_backward_impl(float *dinp, float *dw, float *db, const float *dout,
                                     const float *inp, const float *w, const float *mean,
                                     const float *rstd, int M, int C, int set,
                                     const float *dres) {
-#pragma omp parallel for schedule(static) if ((size_t)M * C > PAR_MIN)
+    int fused = dw && rows_serial(M, C);
+    float sw[fused ? C : 1], sb[fused ? C : 1];
+    if (fused) memset(sw, 0, sizeof sw), memset(sb, 0, sizeof sb);
+#pragma omp parallel for schedule(static) if (!fused && (size_t)M * C > PAR_MIN)
     for (int m = 0; m < M; m++) {
         const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
         float *dx = dinp + (size_t)m * C;
@@ -282,8 +308,16 @@ LGP_HOT static void layernorm_backward_impl(float *dinp, float *dw, float *db, c
         else
 #pragma omp simd
             for (int c = 0; c < C; c++) dx[c] = rs * (dy[c] * w[c] - gm - (x[c] - mu) * rs * gxm);
+        if (fused)
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                sw[c] += dy[c] * (x[c] - mu) * rs;
+                sb[c] += dy[c];
+            }
     }
-    if (!dw) return;
+    if (fused)
+        for (int c = 0; c < C; c++) dw[c] += sw[c], db[c] += sb[c];
+    if (!dw || fused) return;
     int nblk = (C + COLBLK - 1) / COLBLK;
 #pragma omp parallel for schedule(static) if ((size_t)M * C > PAR_MIN)
     for (int blk = 0; blk < nblk; blk++)

@@ -380,9 +380,9 @@ void lgp_vit_stack_bind(lgp_vit_stack *s, lgp_arena *a, int maxB, int maxT, int 
     s->att_scratch = lgp_arena_take(a, lgp_attention_scratch(maxT));
     if (s->replicas < 2) return;
     s->dres2 = lgp_arena_take(a, BT * C);
-    s->dln1 = lgp_arena_take(a, BT * C);
     s->dbr_m = s->tmp; /* the forward's scratch; no backward uses it */
     s->dbr_a = lgp_arena_take(a, BT * C);
+    s->part = lgp_arena_take(a, (size_t)maxB * PART_FLOATS(C, F));
 }
 
 /* tmp [B, T, C] *= per-sample scale[b] (drop path); scale NULL: nothing. */
@@ -435,13 +435,13 @@ void lgp_vit_block_forward(float *out, lgp_block_acts *a, float *tmp, const floa
     block_forward(out, a, tmp, inp, w, B, T, C, H, F, NULL, NULL);
 }
 
-/* A gradient tensor of g, NULL when g is (input gradients only, batch split). */
+/* A gradient tensor of g, NULL when g is (input gradients only). */
 #define GRAD(g, t) ((g) ? (g)->t : NULL)
 
 /* Backward of mlp_forward: dx = dout + d(x) through the branch (dx may be dout itself);
  * s->dgelu and s->dln are scratch, and with drop_m s->dbr_m (or s->datty where no dbr_m
- * is bound). g NULL: input gradient only, leaving what the weight gradients need in
- * dgelu (fc1's output gradient), dln (norm2's) and the branch gradient. */
+ * is bound). A NULL tensor of g is skipped (NULL g: input gradient only); dgelu is left
+ * holding fc1's output gradient. */
 static void mlp_backward(float *dx, lgp_block_tensors *g, const float *dout, const float *x,
                          const lgp_block_tensors *w, const lgp_block_acts *a, lgp_vit_stack *s, int B,
                          int M, const float *drop_m) {
@@ -463,15 +463,15 @@ static void mlp_backward(float *dx, lgp_block_tensors *g, const float *dout, con
 
 /* Backward of attn_forward from s->dmid = d(res_mid): set: dinp = d(inp) (dinp may be
  * s->dres); otherwise dinp += d(inp). With drop_a the scaled branch gradient is made in
- * s->dbr_a (or s->dln, free at that point, where no dbr_a is bound); the qkv product's
- * input gradient goes to s->dln1 (or s->dln). g NULL: input gradient only. */
+ * s->dbr_a (or s->dln, free at that point, where no dbr_a is bound). g NULL: input
+ * gradient only. */
 static void attn_backward(float *dinp, int set, lgp_block_tensors *g, const float *inp,
                           const lgp_block_tensors *w, const lgp_block_acts *a, lgp_vit_stack *s, int B,
                           int T, const float *drop_a) {
     int C = s->C, H = s->H, M = B * T;
     size_t n = (size_t)M * C;
     const float *dbr = s->dmid;
-    float *dln = s->dln1 ? s->dln1 : s->dln;
+    float *dln = s->dln;
     if (drop_a) {
         float *d = s->dbr_a ? s->dbr_a : s->dln;
         memcpy(d, s->dmid, sizeof(float) * n);
@@ -534,7 +534,7 @@ static void stack_slice(lgp_vit_stack *v, const lgp_vit_stack *s, int b0, int T,
     v->dres = ADV(s->dres, bt * C), v->dmid = ADV(s->dmid, bt * C);
     v->dln = ADV(s->dln, bt * C), v->datty = ADV(s->datty, bt * C);
     v->dqkv = ADV(s->dqkv, bt * 3 * C), v->dgelu = ADV(s->dgelu, bt * F), v->dfc1 = v->dgelu;
-    v->dres2 = ADV(s->dres2, bt * C), v->dln1 = ADV(s->dln1, bt * C);
+    v->dres2 = ADV(s->dres2, bt * C);
     v->dbr_m = ADV(s->dbr_m, bt * C), v->dbr_a = ADV(s->dbr_a, bt * C);
     v->att_scratch = ADV(s->att_scratch, (size_t)r * T * T);
 #undef ADV
@@ -609,71 +609,94 @@ float *lgp_vit_stack_forward(lgp_vit_stack *s, const lgp_block_tensors *w, int n
     return s->dres ? s->res[nblocks] : s->res[nblocks & 1];
 }
 
-/* What a block's weight gradients are made of once its input-gradient pass has run for
- * every chunk (batch split): the MLP half's over Mm rows, the attention half's over Ma
- * (they differ in the tail). a: the block's activations (rows as the halves count them). */
+/* Chunk c's slot of s->part as the gradients of a block: its biases and norm weights,
+ * summed over the chunk's rows by the input-gradient pass (ops.h: a NULL weight
+ * gradient is skipped, a bias still summed); weight matrices NULL. */
+static lgp_block_tensors part_of(const lgp_vit_stack *s, int c) {
+    size_t C = s->C;
+    float *p = s->part + (size_t)c * PART_FLOATS(s->C, s->F);
+    lgp_block_tensors t = {0};
+    t.norm1_w = p, t.norm1_b = p + C, t.norm2_w = p + 2 * C, t.norm2_b = p + 3 * C;
+    t.proj_b = p + 4 * C, t.fc2_b = p + 5 * C, t.qkv_b = p + 6 * C, t.fc1_b = p + 9 * C;
+    memset(p, 0, sizeof(float) * PART_FLOATS(s->C, s->F));
+    return t;
+}
+
+/* g's biases and norm weights += the nc chunks' sums, in chunk order. */
+static void add_parts(lgp_block_tensors *g, const lgp_vit_stack *s, int nc) {
+    size_t C = s->C, n = PART_FLOATS(s->C, s->F);
+    float *dst[8] = {g->norm1_w, g->norm1_b, g->norm2_w, g->norm2_b, g->proj_b, g->fc2_b, g->qkv_b, g->fc1_b};
+    size_t at[9] = {0, C, 2 * C, 3 * C, 4 * C, 5 * C, 6 * C, 9 * C, n};
+    for (int c = 0; c < nc; c++)
+        for (int k = 0; k < 8; k++) {
+            const float *p = s->part + (size_t)c * n + at[k];
+            for (size_t i = 0; i < at[k + 1] - at[k]; i++) dst[k][i] += p[i];
+        }
+}
+
+/* What a block's weight matrices' gradients are made of once its input-gradient pass has
+ * run for every chunk (batch split): the MLP half's over Mm rows, the attention half's
+ * over Ma (they differ in the tail). a: the block's activations (rows as the halves
+ * count them). */
 typedef struct {
     const lgp_block_acts *a;
-    const float *x_mid, *dbr_m, *dfc1, *dln2; /* norm2's input; fc2's, fc1's, norm2's output gradients */
-    const float *inp, *dbr_a, *dqkv, *dln1;   /* norm1's input; proj's, qkv's, norm1's output gradients */
+    const float *dbr_m, *dfc1, *dbr_a, *dqkv; /* fc2's, fc1's, proj's, qkv's output gradients */
     int Mm, Ma;
 } wgrad_src;
 
-/* Output rows (columns of a norm) per weight-gradient tile: a few tiles per thread per
- * tensor, each still a product long enough to run at full rate. */
+/* Output rows per weight-gradient tile: a few tiles per thread per tensor, each still a
+ * product long enough to run at full rate. */
 #define WG_TILE 64
 
 static int tiles(int n) { return (n + WG_TILE - 1) / WG_TILE; }
 
-static int wgrad_tasks(int C, int F) { return 2 * tiles(C) + tiles(3 * C) + tiles(F) + 2 * tiles(C); }
+/* Tiles of a block's four weight matrices, and one task more: the chunks' bias and
+ * norm sums. */
+static int wgrad_tasks(int C, int F) { return 2 * tiles(C) + tiles(3 * C) + tiles(F) + 1; }
 
-/* Tile k of block g's weight gradients, the largest products first (fc2's tiles sum over
- * F inputs), the norms' column tiles last. */
-static void wgrad_task(lgp_block_tensors *g, const wgrad_src *q, int C, int F, int k) {
+/* Task k of block g's weight gradients, the largest products first (fc2's tiles sum over
+ * F inputs), the chunks' sums last. */
+static void wgrad_task(lgp_block_tensors *g, const wgrad_src *q, const lgp_vit_stack *s, int nc, int k) {
+    int C = s->C, F = s->F;
     const struct {
-        float *dw, *db;
+        float *dw;
         const float *dy, *x;
         int M, In, Out;
-    } lin[4] = {{g->fc2_w, g->fc2_b, q->dbr_m, q->a->gelu, q->Mm, F, C},
-                {g->qkv_w, g->qkv_b, q->dqkv, q->a->ln1, q->Ma, C, 3 * C},
-                {g->fc1_w, g->fc1_b, q->dfc1, q->a->ln2, q->Mm, C, F},
-                {g->proj_w, g->proj_b, q->dbr_a, q->a->atty, q->Ma, C, C}};
+    } lin[4] = {{g->fc2_w, q->dbr_m, q->a->gelu, q->Mm, F, C},
+                {g->qkv_w, q->dqkv, q->a->ln1, q->Ma, C, 3 * C},
+                {g->fc1_w, q->dfc1, q->a->ln2, q->Mm, C, F},
+                {g->proj_w, q->dbr_a, q->a->atty, q->Ma, C, C}};
     for (int i = 0; i < 4; i++) {
         int t = tiles(lin[i].Out);
         if (k < t) {
             int o0 = k * WG_TILE, o1 = o0 + WG_TILE < lin[i].Out ? o0 + WG_TILE : lin[i].Out;
-            lgp_linear_backward_weights(lin[i].dw, lin[i].db, lin[i].dy, lin[i].x, lin[i].M,
-                                        lin[i].In, lin[i].Out, o0, o1);
+            lgp_linear_backward_weights(lin[i].dw, NULL, lin[i].dy, lin[i].x, lin[i].M, lin[i].In,
+                                        lin[i].Out, o0, o1);
             return;
         }
         k -= t;
     }
-    int t = tiles(C), c0 = k % t * WG_TILE, c1 = c0 + WG_TILE < C ? c0 + WG_TILE : C;
-    if (k < t)
-        lgp_layernorm_backward_weights(g->norm2_w, g->norm2_b, q->dln2, q->x_mid, q->a->ln2_mean,
-                                       q->a->ln2_rstd, q->Mm, C, c0, c1);
-    else
-        lgp_layernorm_backward_weights(g->norm1_w, g->norm1_b, q->dln1, q->inp, q->a->ln1_mean,
-                                       q->a->ln1_rstd, q->Ma, C, c0, c1);
+    add_parts(g, s, nc);
 }
 
-/* Inside a batch split: every thread takes tiles of block g's weight gradients until none
- * are left, then thread 0 reports the block (the others go on to the next block's input
- * gradients, which write no weight gradient). */
-static void wgrad_split(lgp_vit_stack *s, lgp_block_tensors *g, const wgrad_src *q) {
+/* Inside a batch split: every thread takes tasks of block g's weight gradients until
+ * none are left, then thread 0 reports the block (the others go on to the next block's
+ * input gradients, which write no gradient of g). */
+static void wgrad_split(lgp_vit_stack *s, lgp_block_tensors *g, const wgrad_src *q, int nc) {
     int n = wgrad_tasks(s->C, s->F);
 #pragma omp for schedule(dynamic, 1)
-    for (int k = 0; k < n; k++) wgrad_task(g, q, s->C, s->F, k);
+    for (int k = 0; k < n; k++) wgrad_task(g, q, s, nc, k);
     if (omp_get_thread_num() == 0 && s->grads_done) s->grads_done(s->grads_done_ctx, g);
 }
 
 /* The batch split's backward (lgp_vit_stack.replicas): per block, the input gradients
- * chunk by chunk, then the weight gradients tile by tile. Block l reads its output's
- * gradient from d[l + 1] and writes its input's to d[l]: d[0] = dres, then dres2 and
- * dres alternating, d[nblocks] = dout, so the weight gradients can still read d[l + 1]. */
+ * chunk by chunk (with each chunk's bias and norm sums), then the weight matrices'
+ * gradients tile by tile. Block l reads its output's gradient from d[l + 1] and writes
+ * its input's to d[l]: d[0] = dres, then dres2 and dres alternating, d[nblocks] = dout,
+ * so that fc2's tiles can still read d[l + 1]. */
 static void backward_split(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_block_tensors *g,
                            const float *dout, int nblocks, int B, int T, int R) {
-    LGP_ASSERT(s->dres2);
+    LGP_ASSERT(s->dres2 && s->part);
     float *d[2] = {s->dres, s->dres2};
     if (dout == d[(nblocks - 1) & 1]) { /* the first block would overwrite its own input */
         memcpy(d[nblocks & 1], dout, sizeof(float) * (size_t)B * T * s->C);
@@ -691,16 +714,15 @@ static void backward_split(lgp_vit_stack *s, const lgp_block_tensors *w, lgp_blo
                 int b0, n = chunk_at(c, cs, B, &b0);
                 size_t off = (size_t)b0 * T * s->C;
                 const float *da, *dm;
+                lgp_block_tensors pg = part_of(s, c);
                 stack_slice(&v, s, b0, T, omp_get_thread_num());
                 drop_slices(&da, &dm, s, l, B, b0);
-                block_backward(d[l & 1] + off, 1, NULL, dl + off, v.res[l], &w[l], &v.acts[l], &v, n,
+                block_backward(d[l & 1] + off, 1, &pg, dl + off, v.res[l], &w[l], &v.acts[l], &v, n,
                                T, da, dm);
             }
-            const lgp_block_acts *a = &s->acts[l];
-            wgrad_src q = {a, a->res_mid, s->drop_scale ? s->dbr_m : dl, s->dgelu, s->dln,
-                           s->res[l], s->drop_scale ? s->dbr_a : s->dmid, s->dqkv, s->dln1,
-                           B * T, B * T};
-            wgrad_split(s, &g[l], &q);
+            wgrad_src q = {&s->acts[l], s->drop_scale ? s->dbr_m : dl, s->dgelu,
+                           s->drop_scale ? s->dbr_a : s->dmid, s->dqkv, B * T, B * T};
+            wgrad_split(s, &g[l], &q, nc);
         }
     }
     lgp_blas_serial_end(prev);
@@ -742,10 +764,11 @@ static void tail_mlp_forward(lgp_vit_stack *vq, const lgp_block_tensors *wl, int
     mlp_forward(vq->res[l + 1], &vq->acts[l], vq->tmp, xt, wl, n, n * Tq, vq->C, vq->F, NULL);
 }
 
-/* Input gradients of the tail for n samples (g NULL; weight gradients too with g): the
- * MLP half's go through dxt into v->dmid, none for the rows nothing reads. The MLP half
- * writes only dgelu, dln and dxt, the attention half neither, so chunks of a batch split
- * can run both halves back to back. */
+/* The tail's backward for n samples, the gradients of g that are not NULL: the MLP
+ * half's input gradients go through dxt into v->dmid, none for the rows nothing reads.
+ * The MLP half writes vq->dgelu, vq->dln and dxt, the attention half v->datty, dqkv,
+ * dln, dmid and dres: with vq->dln apart from v->dln, chunks of a batch split can run
+ * both halves back to back. */
 static void tail_backward(lgp_vit_stack *v, lgp_vit_stack *vq, const lgp_block_tensors *wl,
                           lgp_block_tensors *gl, const float *dout, int n, int T, int q0, const float *xt,
                           float *dxt) {
@@ -800,11 +823,10 @@ void lgp_vit_stack_backward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, l
         if (s->grads_done) s->grads_done(s->grads_done_ctx, &g[l]);
         return;
     }
-    LGP_ASSERT(s->dln1);
+    LGP_ASSERT(s->part && s->dres2);
     int cs = split_chunk(s, B, R), nc = (B + cs - 1) / cs, prev = lgp_blas_serial_begin();
-    const lgp_block_acts *a = &s->acts[l];
     /* the MLP half's rows are compact [B, Tq] in the same buffers */
-    wgrad_src q = {a, x_tail, dout, s->dgelu, s->dln, s->res[l], s->dmid, s->dqkv, s->dln1, B * Tq, B * T};
+    wgrad_src q = {&s->acts[l], dout, s->dgelu, s->dmid, s->dqkv, B * Tq, B * T};
 #pragma omp parallel num_threads(R)
     {
         omp_set_num_threads(1);
@@ -813,11 +835,13 @@ void lgp_vit_stack_backward_tail(lgp_vit_stack *s, const lgp_block_tensors *w, l
         for (int c = 0; c < nc; c++) {
             int b0, n = chunk_at(c, cs, B, &b0), r = omp_get_thread_num();
             size_t off = (size_t)b0 * Tq * C;
+            lgp_block_tensors pg = part_of(s, c);
             stack_slice(&v, s, b0, T, r);
             stack_slice(&vq, s, b0, Tq, r);
-            tail_backward(&v, &vq, &w[l], NULL, dout + off, n, T, q0, x_tail + off, dx_tail + off);
+            vq.dln = vq.dres2; /* v.dln is the attention half's, at other offsets */
+            tail_backward(&v, &vq, &w[l], &pg, dout + off, n, T, q0, x_tail + off, dx_tail + off);
         }
-        wgrad_split(s, &g[l], &q);
+        wgrad_split(s, &g[l], &q, nc);
     }
     lgp_blas_serial_end(prev);
 }

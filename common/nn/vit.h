@@ -24,6 +24,9 @@
 
 #define LGP_VIT_MAX_DEPTH 48
 #define LGP_VIT_MAX_THREADS 64 /* the most threads a stack splits its batch over */
+/* Floats of one chunk's bias and norm-weight sums (lgp_vit_stack.part): 4 norm vectors
+ * of C, the biases of proj and fc2 (C), qkv (3C) and fc1 (F). */
+#define PART_FLOATS(C, F) (9 * (size_t)(C) + (size_t)(F))
 #define LGP_VIT_LN_EPS 1e-6f
 #define LGP_PARAM_NAME 64
 
@@ -194,18 +197,20 @@ typedef struct {
      * `chunk` samples (0: about 8 per thread), handed out to whichever thread is free
      * (the two vCPUs here run up to 16 % apart; a fixed share per thread waited for the
      * slower). A chunk's rows go through the blocks of a forward, or through a block's
-     * input-gradient pass, on one thread; then the block's weight gradients are cut into
-     * tiles of output rows (ops.h: lgp_linear_backward_weights), each summed over the
-     * whole batch by one thread. Which thread takes a chunk or a tile changes nothing, so
-     * a result depends on the thread count only, as with the per-op split. The gradients
-     * the tiles read need buffers of their own (dres2, dln1, dbr_a below: 3 x [B,T,C],
-     * bound only when R > 1; dbr_m is tmp). R is the thread count at bind time (1 with
+     * input-gradient pass, on one thread, which also sums the chunk's share of the
+     * block's bias and norm-weight gradients into its slot of `part`; then the weight
+     * matrices' gradients are cut into tiles of output rows (ops.h:
+     * lgp_linear_backward_weights), each summed over the whole batch by one thread, and
+     * the chunks' sums added in chunk order. Which thread takes a chunk or a tile
+     * changes nothing, so a result depends on the thread count only, as with the per-op
+     * split. Bound only when R > 1: dres2 and dbr_a [B,T,C] (the tiles read the
+     * gradients they hold after the pass), part (B x PART_FLOATS); dbr_m is tmp. R is the thread count at bind time (1 with
      * LGP_BATCH_SPLIT=0 in the environment, for A/B runs); products in bf16 (gemm.h)
      * always take the per-op split. */
     int replicas, chunk;
-    float *dres2;        /* the input-gradient pass alternates dres and dres2 block by block */
-    float *dln1;         /* the qkv product's input gradient (dln holds norm2's) */
+    float *dres2;         /* the input-gradient pass alternates dres and dres2 block by block */
     float *dbr_m, *dbr_a; /* the MLP and attention branches' scaled gradients (drop path) */
+    float *part;          /* per chunk: its sums for a block's biases and norm weights */
 } lgp_vit_stack;
 
 /* keep_acts = 0 binds one set of activations shared by all blocks (inference). */

@@ -370,6 +370,25 @@ static void test_tail(void) {
     for (size_t i = 0; i < (size_t)F * C; i++) last += fabs(m.g.blocks[L - 1].fc1_w[i]);
     ok(last > 0, "tail, %s: the last block's MLP has a gradient", how);
     }
+    /* the batch split's chunks run both halves back to back on their own buffers: reruns
+     * in chunks of one sample give the same bytes (two halves sharing a buffer at
+     * different offsets made a run in ~30 differ) */
+    s.replicas = R, s.chunk = 1;
+    int same = 1;
+    for (int rep = 0; rep < 200; rep++) {
+        lgp_vit_zero_grad(&m);
+        memcpy(s.res[0], x, sizeof(float) * n);
+        lgp_vit_stack_forward(&s, m.w.blocks, L - 1, B, T);
+        lgp_vit_stack_forward_tail(&s, m.w.blocks, B, T, q0, xt);
+        lgp_vit_stack_backward_tail(&s, m.w.blocks, m.g.blocks, dt, B, T, q0, xt, dxt);
+        if (rep == 0) {
+            memcpy(dx0, s.dres, sizeof(float) * n), memcpy(g0, m.grads, sizeof(float) * P);
+            continue;
+        }
+        same &= !memcmp(dx0, s.dres, sizeof(float) * n) && !memcmp(g0, m.grads, sizeof(float) * P);
+    }
+    ok(same, "tail, batch split in chunks of one sample: 200 reruns give the same bytes");
+    s.chunk = 0;
     omp_set_num_threads(prev);
     free(x), free(dout), free(dt), free(y0), free(dx0), free(g0), free(xt), free(dxt), free(yt), free(arena);
     lgp_vit_model_free(&m);
