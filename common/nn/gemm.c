@@ -109,6 +109,20 @@ void lgp_sgemm_small(int ta, int tb, int M, int N, int K, float alpha, const flo
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+/* Weight matrices from this many floats on: ViT-B's (768 x 768 and up) but none of
+ * fmnist's (at most 768 x 192). */
+#define WTILE_BLAS_MIN (1u << 19)
+
+void lgp_sgemm_wtile(size_t weights, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                     int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (use_bf16 || small_backend != LGP_GEMM_ONEDNN || weights < WTILE_BLAS_MIN || K == 0) {
+        lgp_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 #ifdef LGP_DNNL
 static const char *isa_name(dnnl_cpu_isa_t isa) {
     switch (isa) {

@@ -215,7 +215,11 @@ static void linear_backward(float *dinp, float *dw, float *db, const float *dout
 void lgp_linear_backward_weights(float *dw, float *db, const float *dout, const float *inp, int M,
                                  int In, int Out, int o0, int o1) {
     double t0 = prof_begin();
-    matmul(1, 0, o1 - o0, In, M, 1.0f, dout + o0, Out, inp, In, 1.0f, dw + (size_t)o0 * In, In);
+    if (omp_get_max_threads() == 1) /* a batch split's tile (vit.c) */
+        lgp_sgemm_wtile((size_t)Out * In, 1, 0, o1 - o0, In, M, 1.0f, dout + o0, Out, inp, In, 1.0f,
+                        dw + (size_t)o0 * In, In);
+    else
+        matmul(1, 0, o1 - o0, In, M, 1.0f, dout + o0, Out, inp, In, 1.0f, dw + (size_t)o0 * In, In);
     for (int c = o0; db && c < o1; c += COLBLK)
         colsum_block(db, dout, (size_t)Out, M, c, c + COLBLK < o1 ? c + COLBLK : o1);
     prof_end(LGP_OP_LINEAR_BWD, t0, 2.0 * M * In * (o1 - o0));

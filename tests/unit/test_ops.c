@@ -300,6 +300,13 @@ static void test_residual(void) {
 typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int,
                         float, float *, int);
 static double sgemm_tol = 2e-6, sgemm_min_err = 0; /* the bf16 product's error is in a band */
+/* lgp_sgemm_wtile for a weight matrix big enough to take OpenBLAS where oneDNN runs
+ * below AVX-512 (gemm.h), so that path is checked on the machines that take it. */
+static void wtile_big(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc) {
+    lgp_sgemm_wtile((size_t)1 << 20, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 static void test_sgemm(gemm_fn f, const char *what, int ta, int tb, int M, int N, int K) {
     int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
     size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb, nc = (size_t)M * ldc;
@@ -380,6 +387,7 @@ int main(void) {
         nb++;
         for (int t = 0; t < 4; t++) test_sgemm(lgp_sgemm, "lgp_sgemm", t >> 1, t & 1, 37, 29, 53);
         test_sgemm(lgp_sgemm, "lgp_sgemm", 0, 0, 5, 7, 0); /* K = 0: C = beta C */
+        test_sgemm(wtile_big, "lgp_sgemm_wtile (big weights)", 1, 0, 37, 29, 53);
         for (int t = 0; t < 4; t++) /* above MM_PAR_MIN: one slab of rows or columns per thread */
             test_sgemm(lgp_matmul, "lgp_matmul", t >> 1, t & 1, t & 1 ? 700 : 96, t & 1 ? 96 : 700, 64);
         test_linear(7, 13, 11, k == 0);

@@ -207,8 +207,9 @@ static void split_run(lgp_vit_stack *s, lgp_vit_model *m, const float *x, const 
     memcpy(grads, m->grads, sizeof(float) * m->params.total);
 }
 
-/* Width C: 16 gives every weight gradient one tile (vit.c WG_TILE 64), 72 several and
- * ragged ones (qkv 64+64+64+24 rows, fc1 4x64+32, the norms 64+8 columns). */
+/* Width C: 16 gives every weight gradient one tile (vit.c tile_rows: at least 64 rows),
+ * 72 several and ragged ones over 3 threads (qkv 64+64+64+24 rows, fc1 4x64+32, fc2
+ * and proj 64+8). */
 static void test_batch_split(int C) {
     /* 2 heads, F 4C, 3 blocks, 16 patches + cls */
     lgp_vit_config c = {8, 2, 1, C, 3, 2, 4, 8, 1, 2, 1, 0.0f};
