@@ -155,11 +155,11 @@ void lgp_matmul(int ta, int tb, int M, int N, int K, float alpha, const float *A
     prof_end(LGP_OP_MATMUL_OTHER, t0, 2.0 * M * N * K);
 }
 
-/* acc[c] += sum_m x[m * ld + c] for c in [c0, c1): one column block, rows in order. */
-LGP_HOT static void colsum_block(float *acc, const float *x, size_t ld, int M, int c0, int c1) {
+/* acc[c] += sum_m x[m, c] for c in [c0, c1) of C: one column block, rows in order. */
+LGP_HOT static void colsum_block(float *acc, const float *x, int C, int M, int c0, int c1) {
     float s[COLBLK] = {0};
     for (int m = 0; m < M; m++) {
-        const float *row = x + (size_t)m * ld;
+        const float *row = x + (size_t)m * C;
 #pragma omp simd
         for (int c = c0; c < c1; c++) s[c - c0] += row[c];
     }
@@ -193,7 +193,7 @@ LGP_HOT static void colsum_accumulate(float *acc, const float *x, int M, int C) 
     int nblk = (C + COLBLK - 1) / COLBLK;
 #pragma omp parallel for schedule(static) if ((size_t)M * C > PAR_MIN)
     for (int blk = 0; blk < nblk; blk++)
-        colsum_block(acc, x, (size_t)C, M, blk * COLBLK, blk * COLBLK + COLBLK < C ? blk * COLBLK + COLBLK : C);
+        colsum_block(acc, x, C, M, blk * COLBLK, blk * COLBLK + COLBLK < C ? blk * COLBLK + COLBLK : C);
 }
 
 void lgp_linear_forward(float *out, const float *inp, const float *w, const float *b, int M,
@@ -212,16 +212,14 @@ static void linear_backward(float *dinp, float *dw, float *db, const float *dout
     prof_end(LGP_OP_LINEAR_BWD, t0, ((dinp ? 2.0 : 0.0) + (dw ? 2.0 : 0.0)) * M * In * Out);
 }
 
-void lgp_linear_backward_weights(float *dw, float *db, const float *dout, const float *inp, int M,
-                                 int In, int Out, int o0, int o1) {
+void lgp_linear_backward_weights(float *dw, const float *dout, const float *inp, int M, int In,
+                                 int Out, int o0, int o1) {
     double t0 = prof_begin();
     if (omp_get_max_threads() == 1) /* a batch split's tile (vit.c) */
         lgp_sgemm_wtile((size_t)Out * In, 1, 0, o1 - o0, In, M, 1.0f, dout + o0, Out, inp, In, 1.0f,
                         dw + (size_t)o0 * In, In);
     else
         matmul(1, 0, o1 - o0, In, M, 1.0f, dout + o0, Out, inp, In, 1.0f, dw + (size_t)o0 * In, In);
-    for (int c = o0; db && c < o1; c += COLBLK)
-        colsum_block(db, dout, (size_t)Out, M, c, c + COLBLK < o1 ? c + COLBLK : o1);
     prof_end(LGP_OP_LINEAR_BWD, t0, 2.0 * M * In * (o1 - o0));
 }
 
@@ -474,15 +472,6 @@ void lgp_layernorm_backward_set(float *dinp, const float *dres, float *dw, float
                                 const float *mean, const float *rstd, int M, int C) {
     double t0 = prof_begin();
     layernorm_backward_impl(dinp, dw, db, dout, inp, w, mean, rstd, M, C, 1, dres);
-    prof_end(LGP_OP_LN_BWD, t0, 0.0);
-}
-
-void lgp_layernorm_backward_weights(float *dw, float *db, const float *dout, const float *inp,
-                                    const float *mean, const float *rstd, int M, int C, int c0,
-                                    int c1) {
-    double t0 = prof_begin();
-    for (int c = c0; c < c1; c += COLBLK)
-        ln_weights_block(dw, db, dout, inp, mean, rstd, M, C, c, c + COLBLK < c1 ? c + COLBLK : c1);
     prof_end(LGP_OP_LN_BWD, t0, 0.0);
 }
 

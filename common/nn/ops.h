@@ -37,12 +37,11 @@ void lgp_linear_backward(float *dinp, float *dw, float *db, const float *dout, c
  * the next op fills completely. Same values as memset + accumulate. */
 void lgp_linear_backward_set(float *dinp, float *dw, float *db, const float *dout,
                              const float *inp, const float *w, int M, int In, int Out);
-/* One tile of a linear's weight gradients, rows [o0, o1) of dw [Out, In] and db:
- * dw[o0:o1] += dout[:, o0:o1]^T @ inp, db[o0:o1] += their column sums, the same sums as
- * the whole backward's (a batch split's threads take tiles, vit.c). The whole backward
- * with dw and db NULL is then its input gradient alone. */
-void lgp_linear_backward_weights(float *dw, float *db, const float *dout, const float *inp, int M,
-                                 int In, int Out, int o0, int o1);
+/* One tile of a linear's weight gradient, rows [o0, o1) of dw [Out, In]:
+ * dw[o0:o1] += dout[:, o0:o1]^T @ inp (a batch split's threads take tiles, vit.c). The
+ * whole backward with dw NULL is then the input and bias gradients alone. */
+void lgp_linear_backward_weights(float *dw, const float *dout, const float *inp, int M, int In,
+                                 int Out, int o0, int o1);
 
 /* out[M,C] = (inp - mean) * rstd * w + b; mean[M], rstd[M] cached (biased variance). */
 void lgp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
@@ -51,15 +50,11 @@ void lgp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
                             const float *inp, const float *w, const float *mean,
                             const float *rstd, int M, int C);
 /* dinp[M,C] = dres + d(LN input) (dres may be NULL: 0; dinp may be dres, not dout):
- * a residual join and the norm's backward in one pass. dw, db NULL: input gradient only. */
+ * a residual join and the norm's backward in one pass. dw, db NULL: input gradient only
+ * (both or neither). */
 void lgp_layernorm_backward_set(float *dinp, const float *dres, float *dw, float *db,
                                 const float *dout, const float *inp, const float *w,
                                 const float *mean, const float *rstd, int M, int C);
-/* dw[c0:c1], db[c0:c1] += the norm's weight gradients alone (the backward above with dw
- * NULL skips them). */
-void lgp_layernorm_backward_weights(float *dw, float *db, const float *dout, const float *inp,
-                                    const float *mean, const float *rstd, int M, int C, int c0,
-                                    int c1);
 
 /* out[n] = 0.5 x (1 + erf(x / sqrt 2)), the exact GELU of nn.GELU(). */
 void lgp_gelu_forward(float *out, const float *inp, size_t n);

@@ -681,8 +681,8 @@ static void wgrad_task(lgp_block_tensors *g, const wgrad_src *q, const lgp_vit_s
         int t = tiles(lin[i].Out, R), rows = tile_rows(lin[i].Out, R);
         if (k < t) {
             int o0 = k * rows, o1 = o0 + rows < lin[i].Out ? o0 + rows : lin[i].Out;
-            lgp_linear_backward_weights(lin[i].dw, NULL, lin[i].dy, lin[i].x, lin[i].M, lin[i].In,
-                                        lin[i].Out, o0, o1);
+            lgp_linear_backward_weights(lin[i].dw, lin[i].dy, lin[i].x, lin[i].M, lin[i].In, lin[i].Out,
+                                        o0, o1);
             return;
         }
         k -= t;

@@ -5,10 +5,10 @@
  * Tolerances: fast vs ref, norm-relative error < 2e-5 (float rounding); ref vs finite
  * differences, norm-relative error < 1e-6. Backward must accumulate (checked by starting
  * from non-zero gradients). The linear and attention kernels run once per matrix-product
- * backend built in (gemm.h); the linear and layernorm backward also as an input
- * gradient alone plus weight gradients in tiles (the batch split's way, vit.c);
- * lgp_sgemm itself is checked per backend on every transpose case with padded leading
- * dimensions. */
+ * backend built in (gemm.h); the linear backward also as input and bias gradients
+ * alone plus weight tiles (the batch split's way, vit.c), the layernorm's as an input
+ * gradient alone; lgp_sgemm itself is checked per backend on every transpose case with
+ * padded leading dimensions. */
 #include "common/nn/gemm.h"
 #include "common/nn/ops.h"
 #include "common/util/rng.h"
@@ -108,15 +108,15 @@ static void test_linear(int M, int I, int O, int fd) {
     ok(relerr(dxf, dx, nx) < 2e-5 && relerr(dwf, dw, nw) < 2e-5 && relerr(dbf, db, O) < 2e-5,
        "linear backward (accumulating) vs ref (%.2g %.2g %.2g)", relerr(dxf, dx, nx),
        relerr(dwf, dw, nw), relerr(dbf, db, O));
-    /* input gradient alone (dw, db NULL), then the weights in tiles of 8 output rows,
-     * the last one short: together the same accumulation */
+    /* input and bias gradients alone (dw NULL), then the weights in tiles of 8 output
+     * rows, the last one short (the batch split's way): together the same accumulation */
     fill(dx, dxf, nx, 1), fill(dw, dwf, nw, 1), fill(db, dbf, O, 1);
     linear_ref_bwd(&c, dx, dw, db, R);
-    lgp_linear_backward(dxf, NULL, NULL, Rf, xf, wf, M, I, O);
-    for (int o0 = 0; o0 < O; o0 += 8) lgp_linear_backward_weights(dwf, dbf, Rf, xf, M, I, O, o0, o0 + 8 < O ? o0 + 8 : O);
+    lgp_linear_backward(dxf, NULL, dbf, Rf, xf, wf, M, I, O);
+    for (int o0 = 0; o0 < O; o0 += 8) lgp_linear_backward_weights(dwf, Rf, xf, M, I, O, o0, o0 + 8 < O ? o0 + 8 : O);
     ok(relerr(dxf, dx, nx) < 2e-5 && relerr(dwf, dw, nw) < 2e-5 && relerr(dbf, db, O) < 2e-5,
-       "linear backward: input gradient alone, weights in tiles vs ref (%.2g %.2g %.2g)", relerr(dxf, dx, nx),
-       relerr(dwf, dw, nw), relerr(dbf, db, O));
+       "linear backward: input and bias gradients alone, weights in tiles vs ref (%.2g %.2g %.2g)",
+       relerr(dxf, dx, nx), relerr(dwf, dw, nw), relerr(dbf, db, O));
     if (fd) {
     memset(dx, 0, nx * 8), memset(dw, 0, nw * 8), memset(db, 0, O * 8);
     linear_ref_bwd(&c, dx, dw, db, R);
@@ -182,13 +182,11 @@ static void test_layernorm(int M, int C, int fd) {
     ok(relerr(dxf, dx, n) < 2e-5 && relerr(dwf, dw, C) < 2e-5 && relerr(dbf, db, C) < 2e-5,
        "layernorm backward (accumulating) vs ref (%.2g %.2g %.2g)", relerr(dxf, dx, n),
        relerr(dwf, dw, C), relerr(dbf, db, C));
-    fill(dx, dxf, n, 1), fill(dw, dwf, C, 1), fill(db, dbf, C, 1);
+    /* input gradient alone (dw, db NULL): the same input gradient, no weight gradient */
+    fill(dx, dxf, n, 1), fill(dw, dwf, C, 1);
     ln_ref_bwd(&c, dx, dw, db, R);
     lgp_layernorm_backward(dxf, NULL, NULL, Rf, xf, wf, mean, rstd, M, C);
-    for (int c0 = 0; c0 < C; c0 += 40) lgp_layernorm_backward_weights(dwf, dbf, Rf, xf, mean, rstd, M, C, c0, c0 + 40 < C ? c0 + 40 : C);
-    ok(relerr(dxf, dx, n) < 2e-5 && relerr(dwf, dw, C) < 2e-5 && relerr(dbf, db, C) < 2e-5,
-       "layernorm backward: input gradient alone, weights in column tiles vs ref (%.2g %.2g %.2g)", relerr(dxf, dx, n),
-       relerr(dwf, dw, C), relerr(dbf, db, C));
+    ok(relerr(dxf, dx, n) < 2e-5, "layernorm backward: input gradient alone vs ref (%.2g)", relerr(dxf, dx, n));
     if (fd) {
     memset(dx, 0, n * 8), memset(dw, 0, C * 8), memset(db, 0, C * 8);
     ln_ref_bwd(&c, dx, dw, db, R);
