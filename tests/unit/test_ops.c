@@ -222,6 +222,28 @@ static void test_gelu(size_t n, int fd) {
     free(x), free(y), free(R), free(dx), free(an), free(xf), free(yf), free(Rf), free(dxf);
 }
 
+/* lgp_erf against erf in double on a dense grid (its error bound, oddness, range), and
+ * the GELU's vector and scalar iterations against each other (the same bytes). */
+static void test_erf(void) {
+    double worst = 0.0;
+    int odd = 1, range = 1;
+    for (int i = -8 * 4096; i <= 8 * 4096; i++) {
+        float x = (float)i / 4096.0f, e = lgp_erf(x);
+        double d = fabs((double)e - erf((double)x));
+        worst = d > worst ? d : worst;
+        odd &= lgp_erf(-x) == -e;
+        range &= e >= -1.0f && e <= 1.0f;
+    }
+    ok(worst < 4.5e-7, "lgp_erf within 4.5e-7 of erf on [-8, 8] (%.3g)", worst);
+    ok(odd && range, "lgp_erf odd and within [-1, 1]");
+    enum { N = 1000 };
+    float x[N], y[N], y1[N];
+    for (int i = 0; i < N; i++) x[i] = (float)(i - N / 2) / 64.0f;
+    lgp_gelu_forward(y, x, N);
+    for (int i = 0; i < N; i++) lgp_gelu_forward(&y1[i], &x[i], 1);
+    ok(memcmp(y, y1, sizeof y) == 0, "gelu: a whole loop and one element at a time give the same bytes");
+}
+
 /* ---- attention ---- */
 typedef struct { const double *qkv; int B, T, C, H; } att_ctx;
 static void att_ref_fwd(void *c_, double *out) {
@@ -399,6 +421,7 @@ int main(void) {
     test_layernorm(200, 130, 0);
     test_gelu(1000, 1);
     test_gelu(40000, 0);
+    test_erf();
     test_residual();
     return done_testing();
 }
