@@ -41,11 +41,13 @@ open(sys.argv[1], "w").write("%.1f" % (resource.getrusage(resource.RUSAGE_CHILDR
 sg=$("$build/bench/bench_mae" --sgemm --threads "$threads")
 core=$(sed -n 's/^sgemm .* core=\([^ ]*\).*/\1/p' <<<"$sg" | head -n 1)
 gemm=$(sed -n 's/^sgemm .*gemm=\([^ ]*\) in_use=1.*/\1/p' <<<"$sg" | tr / ' ')
+# shellcheck source=bench/torch_alloc.sh
+. "$here/torch_alloc.sh"
 for ((r = 1; r <= rounds; r++)); do
     echo "bench_cl.sh: fmnist batch $B round $r/$rounds" >&2
     "$py" -c "$maxrss" "$T/rss$r" "$build/bin/lgp-cl-train" --model fmnist --mlp-dim "$F" --moco-dim "$E" --batch "$B" --steps $((steps + warm)) \
         --warmup-steps 1 --threads "$threads" -q --log "$T/log$r.jsonl" -o "$T/out.ckpt" "$T/views.lgps"
-    OPENBLAS_CORETYPE=$core "$py" "$here/torch_cl.py" fmnist "$B" "$steps" "$warm" "$threads" "$F" "$E" >>"$T/torch"
+    LD_PRELOAD=$torch_preload OPENBLAS_CORETYPE=$core "$py" "$here/torch_cl.py" fmnist "$B" "$steps" "$warm" "$threads" "$F" "$E" >>"$T/torch"
 done
 "$py" - "$T" "$rounds" "$warm" "$B" "$gemm" "$core" <<'PY'
 import json, sys
@@ -65,3 +67,4 @@ rss = max(float(open(f"{d}/rss{r}").read()) for r in range(1, rounds + 1))
 print("best: lgp %.1f, torch %.1f, ratio %.2fx; peak RSS lgp %.0f MB, torch %s MB (import %s MB)"
       % (max(lgp), max(tor), max(lgp) / max(tor), rss, tr[0]["peak_rss_mb"], tr[0]["base_rss_mb"]))
 PY
+torch_alloc_note

@@ -34,6 +34,8 @@ if [ "${BENCH_ISA:-}" = avx2 ]; then
     grep -q 'NATIVE=x86-64-v3' "$build/flags" 2>/dev/null ||
         echo "${0##*/}: note: $build is not an x86-64-v3 build: lgp's own loops may run AVX-512" >&2
 fi
+# shellcheck source=bench/torch_alloc.sh
+. "$here/torch_alloc.sh"
 bin=$build/bench/bench_mae
 [ -x "$bin" ] || { echo "bench_mae.sh: $bin: not built (make $bin)" >&2; exit 1; }
 
@@ -49,7 +51,7 @@ for c in $cases; do
     for ((r = 0; r < nr; r++)); do
         echo "bench_mae.sh: $name batch $batch round $((r + 1))/$nr" >&2
         run "$bin" -q --config "$name" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
-        OPENBLAS_CORETYPE=$core run "$py" "$here/torch_mae.py" "$name" "$batch" "$steps" "$warmup" "$threads"
+        LD_PRELOAD=$torch_preload OPENBLAS_CORETYPE=$core run "$py" "$here/torch_mae.py" "$name" "$batch" "$steps" "$warmup" "$threads"
     done
 done
 run "$bin" --sgemm --threads "$threads"
@@ -91,3 +93,4 @@ for cfg, b in cases:
         float(l["gflop_per_step"]), float(l["sec_per_step"]), float(l["peak_rss_mb"]),
         float(t["peak_rss_mb"])))
 EOF
+torch_alloc_note
